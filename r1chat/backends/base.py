@@ -1,0 +1,216 @@
+"""What every backend speaks: stream events, errors, model facts, the Backend protocol."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+import re
+from typing import Any, Protocol
+
+
+# --- stream events ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """A piece of the trace."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """A piece of the answer."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class TurnStats:
+    """What the server said about a finished turn. Every field is optional: servers differ."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    total_seconds: float | None = None
+    load_seconds: float | None = None
+    prompt_seconds: float | None = None
+    eval_seconds: float | None = None
+    finish_reason: str | None = None
+    context_size: int | None = None
+    reasoning_truncated: bool = False
+
+    @property
+    def context_used(self) -> int | None:
+        if self.prompt_tokens is None and self.completion_tokens is None:
+            return None
+        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if self.completion_tokens and self.eval_seconds:
+            return self.completion_tokens / self.eval_seconds
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> TurnStats:
+        data = data or {}
+        return cls(**{k: v for k, v in data.items() if k in cls.__slots__})
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    stats: TurnStats
+
+
+StreamEvent = Reasoning | Content | Done
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class BackendError(Exception):
+    """A failure a person can act on. ``str(error)`` is the whole message."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Unreachable(BackendError):
+    """Nothing answered at the URL (refused, DNS, timeout before any response)."""
+
+    def __init__(self, url: str, reason: str = "connection refused", *, hint: str = "") -> None:
+        hint = hint or "Is the server running? Check --host / --base-url."
+        super().__init__(f"Cannot reach {url} ({reason}). {hint}")
+        self.url = url
+
+
+class ModelNotFound(BackendError):
+    def __init__(self, model: str, message: str = "", *, hint: str | None = None) -> None:
+        if hint is None:
+            hint = f"Pull it with: r1chat pull {model}"
+        text = f"Model '{model}' is not on the server"
+        if message and model not in message:
+            text += f" ({message})"
+        super().__init__(f"{text}. {hint}".strip(), status=404)
+        self.model = model
+
+
+class AuthFailed(BackendError):
+    """401/403: the key is missing, wrong, or not allowed to do this."""
+
+
+class InsufficientBalance(BackendError):
+    """402: the account behind the key has no credit left."""
+
+
+class RateLimited(BackendError):
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int = 429) -> None:
+        if retry_after is not None:
+            message = f"{message} Retry after {retry_after:g} s."
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class ContextOverflow(BackendError):
+    """The prompt does not fit the model's context window."""
+
+
+class ServerError(BackendError):
+    """The server failed (5xx) or rejected the request for a reason not covered above."""
+
+
+class StreamBroken(BackendError):
+    """The stream died after it started; what arrived before is kept by the caller."""
+
+
+class BadResponse(BackendError):
+    """The server answered with something that is not the protocol."""
+
+
+# --- models ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ModelInfo:
+    name: str
+    size: int | None = None
+    parameter_size: str | None = None
+    quantization: str | None = None
+    family: str | None = None
+    thinking: bool | None = None
+    loaded: bool = False
+    modified_at: datetime | None = None
+    context_length: int | None = None
+
+
+@dataclass(slots=True)
+class ModelDetails:
+    """What ``/api/show`` (or its nearest equivalent) says about one model."""
+
+    name: str
+    capabilities: list[str] = field(default_factory=list)
+    context_length: int | None = None
+    parameters: str = ""
+    template: str = ""
+    license: str = ""
+    family: str | None = None
+    parameter_size: str | None = None
+    quantization: str | None = None
+
+    @property
+    def thinking(self) -> bool:
+        return "thinking" in self.capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class PullProgress:
+    status: str
+    digest: str | None = None
+    total: int | None = None
+    completed: int | None = None
+
+
+def looks_like_r1(model: str) -> bool:
+    """Models known to open their answer inside a trace and close it with ``</think>`` only."""
+    name = model.lower()
+    return bool(re.search(r"(^|[^a-z0-9])r1([^a-z0-9]|$)", name)) or "deepseek-r1" in name
+
+
+# --- request options ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ChatOptions:
+    """Sampling and window settings for one request. ``None`` means: leave it to the server."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    num_ctx: int | None = None
+    keep_alive: str | None = None
+    think: bool | str | None = None
+
+
+class Backend(Protocol):
+    provider: str
+    url: str
+
+    def chat(
+        self, model: str, messages: Sequence[dict[str, str]], options: ChatOptions
+    ) -> AsyncIterator[StreamEvent]: ...
+
+    async def list_models(self) -> list[ModelInfo]: ...
+
+    async def show(self, model: str) -> ModelDetails: ...
+
+    def pull(self, model: str) -> AsyncIterator[PullProgress]: ...
+
+    async def delete(self, model: str) -> None: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,540 @@
+"""The ``r1chat`` command: the TUI by default, and ``ask``, ``models``, ``pull``, ``rm``, ``export``.
+
+Only the standard library is imported at module level, so ``--version`` and ``--help`` stay
+instant; backends, the store and the UI are imported by the verbs that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from r1chat import __version__
+
+if TYPE_CHECKING:
+    from r1chat.backends.base import Backend
+    from r1chat.config import ProviderConfig, Settings
+    from r1chat.store import Store
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Failure(Exception):
+    """Ends the command with one line on stderr and a nonzero exit."""
+
+
+# --- arguments -------------------------------------------------------------------------------
+
+
+def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    # Added to the main parser and to every verb, so they work before or after the verb's
+    # name. SUPPRESS keeps a verb's parser from overwriting what was given before the verb.
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("connection")
+    group.add_argument("--provider", default=default, help="provider name: ollama, deepseek, openai, or one from the config")
+    group.add_argument("--host", default=default, help="Ollama host, as OLLAMA_HOST (host, host:port or URL)")
+    group.add_argument("--base-url", default=default, help="OpenAI-compatible base URL (implies --provider openai)")
+    group.add_argument("--model", "-m", default=default, help="model name")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="r1chat",
+        description="Chat with reasoning models (DeepSeek-R1 and friends) in the terminal. "
+        "Without a command, opens the chat screen.",
+    )
+    parser.add_argument("--version", action="version", version=f"r1chat {__version__}")
+    _connection_options(parser, suppress=False)
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+
+    ask = verbs.add_parser("ask", help="ask one question; the answer streams to stdout")
+    ask.add_argument("prompt", nargs="*", help="the prompt (or '-', or nothing: read stdin)")
+    ask.add_argument("--show-reasoning", "-r", action="store_true", help="stream the reasoning trace to stderr")
+    ask.add_argument("--continue", "-c", dest="continue_", action="store_true", help="continue the latest conversation")
+    ask.add_argument("--conversation", type=int, metavar="ID", help="continue conversation ID")
+    ask.add_argument("--num-ctx", type=int, metavar="N", help="context window for Ollama (default 8192)")
+    ask.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (R1 default 0.6)")
+    ask.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling (R1 default 0.95)")
+    ask.add_argument("--system", metavar="TEXT", help="a system prompt (R1 works best without one)")
+    ask.add_argument("--stats", action="store_true", help="print tokens, speed and time to stderr at the end")
+    _connection_options(ask, suppress=True)
+
+    models = verbs.add_parser("models", help="list the models the server has")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    _connection_options(models, suppress=True)
+
+    pull = verbs.add_parser("pull", help="download a model into Ollama")
+    pull.add_argument("name", help="model name, e.g. deepseek-r1:8b")
+    _connection_options(pull, suppress=True)
+
+    rm = verbs.add_parser("rm", help="delete a model from Ollama")
+    rm.add_argument("name", help="model name")
+    rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _connection_options(rm, suppress=True)
+
+    export = verbs.add_parser("export", help="write a conversation as Markdown or JSON")
+    export.add_argument("id", nargs="?", type=int, help="conversation ID (default: the latest)")
+    export.add_argument("--format", "-f", choices=("md", "json"), default="md")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    _connection_options(export, suppress=True)
+    return parser
+
+
+# --- shared set-up ---------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from r1chat.config import load_settings
+
+    settings = load_settings()
+    for problem in settings.problems:
+        print(f"r1chat: config: {problem}", file=sys.stderr)
+    return settings
+
+
+def _chosen(args: argparse.Namespace, name: str) -> Any:
+    return getattr(args, name, None)
+
+
+def _provider(args: argparse.Namespace, settings: Settings, fallback: str | None = None) -> ProviderConfig:
+    from r1chat.config import ConfigError
+
+    # --base-url alone means the generic OpenAI-compatible provider.
+    name = _chosen(args, "provider") or ("openai" if _chosen(args, "base_url") else None)
+    name = name or fallback or settings.provider
+    try:
+        provider = settings.provider_config(name)
+    except ConfigError as exc:
+        raise Failure(str(exc)) from None
+    if host := _chosen(args, "host"):
+        provider.url = host
+    if base_url := _chosen(args, "base_url"):
+        provider.url = base_url
+    return provider
+
+
+def _backend(provider: ProviderConfig, settings: Settings) -> Backend:
+    from r1chat.backends import MissingSetting, open_backend
+
+    try:
+        return open_backend(provider, settings)
+    except MissingSetting as exc:
+        raise Failure(str(exc)) from None
+
+
+def _store() -> Store:
+    from r1chat.store import Store, StoreError, default_path
+
+    try:
+        store = Store(default_path())
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
+    if store.moved_aside:
+        print(
+            f"r1chat: the database could not be opened and was moved to {store.moved_aside}; "
+            "starting with a fresh one.",
+            file=sys.stderr,
+        )
+    store.recover_interrupted()
+    return store
+
+
+async def _pick_model(backend: Backend) -> str:
+    """No model configured: take the best local one, so a first ``ask`` just works."""
+    models = await backend.list_models()
+    if not models:
+        raise Failure(
+            f"No models on {backend.url}. Pull one first, for example: r1chat pull deepseek-r1:8b"
+        )
+    for preference in (
+        lambda m: "deepseek-r1" in m.name,
+        lambda m: bool(m.thinking),
+        lambda m: True,
+    ):
+        for model in models:
+            if preference(model):
+                return model.name
+    raise AssertionError("unreachable")
+
+
+# --- ask -------------------------------------------------------------------------------------
+
+
+def _read_prompt(args: argparse.Namespace) -> str:
+    words = [w for w in args.prompt if w != "-"]
+    prompt = " ".join(words)
+    if "-" in args.prompt or not sys.stdin.isatty():
+        piped = sys.stdin.read() if not sys.stdin.closed else ""
+        if piped.strip():
+            prompt = f"{prompt}\n\n{piped}" if prompt else piped
+    if not prompt.strip():
+        raise Failure("Nothing to ask: give a prompt, e.g. r1chat ask \"Why is the sky blue?\", or pipe one in.")
+    return prompt
+
+
+class _AnswerPrinter:
+    """Streams the answer to stdout and, when asked, the trace to stderr (dim on a terminal)."""
+
+    def __init__(self, show_reasoning: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+        self.show_reasoning = show_reasoning
+        self.out, self.err = out, err
+        self.dim = err.isatty() and os.environ.get("NO_COLOR") is None
+        self.last_out = "\n"
+        self.last_err = "\n"
+        self.in_trace = False
+
+    def reasoning(self, text: str) -> None:
+        if not self.show_reasoning:
+            return
+        from r1chat.sanitize import strip_controls
+
+        text = strip_controls(text)
+        if not self.in_trace:
+            self.in_trace = True
+            if self.dim:
+                self.err.write("\x1b[2m")
+        self.err.write(text)
+        self.err.flush()
+        if text:
+            self.last_err = text[-1]
+
+    def _end_trace(self) -> None:
+        if self.in_trace:
+            self.in_trace = False
+            if self.dim:
+                self.err.write("\x1b[0m")
+            if self.last_err != "\n":
+                self.err.write("\n")
+            self.err.flush()
+
+    def content(self, text: str) -> None:
+        from r1chat.sanitize import strip_controls
+
+        self._end_trace()
+        text = strip_controls(text)
+        self.out.write(text)
+        self.out.flush()
+        if text:
+            self.last_out = text[-1]
+
+    def finish(self) -> None:
+        try:
+            self._end_trace()
+            if self.last_out != "\n":
+                self.last_out = "\n"
+                self.out.write("\n")
+                self.out.flush()
+        except BrokenPipeError:
+            pass
+
+
+async def _ask(args: argparse.Namespace) -> int:
+    from r1chat.backends.base import BackendError, ChatOptions, Content, Reasoning
+    from r1chat.conversation import Conversation
+    from r1chat.turn import Turn
+    from r1chat.units import human_duration
+
+    settings = _settings(args)
+    prompt = _read_prompt(args)
+    store = _store()
+    conversation = Conversation()
+    if args.conversation is not None or args.continue_:
+        conversation_id = args.conversation if args.conversation is not None else store.latest_conversation_id()
+        loaded = store.load_conversation(conversation_id) if conversation_id is not None else None
+        if loaded is None:
+            what = f"conversation {args.conversation}" if args.conversation is not None else "any earlier conversation"
+            raise Failure(f"There is no {what} to continue. Run 'r1chat ask' without -c to start one.")
+        conversation = loaded
+
+    provider = _provider(args, settings, fallback=conversation.provider)
+    backend = _backend(provider, settings)
+    printer = _AnswerPrinter(args.show_reasoning)
+    try:
+        model = (
+            _chosen(args, "model")
+            or (conversation.model if provider.name == conversation.provider else None)
+            # The top-level `model` setting belongs to the default provider.
+            or (settings.model if provider.name == settings.provider else None)
+            or provider.model
+            or await _pick_model(backend)
+        )
+        options = ChatOptions(
+            temperature=args.temperature if args.temperature is not None else settings.temperature,
+            top_p=args.top_p if args.top_p is not None else settings.top_p,
+            num_ctx=args.num_ctx or settings.num_ctx,
+            keep_alive=settings.keep_alive,
+        )
+        system_prompt = args.system if args.system is not None else settings.system_prompt
+        turn = Turn(store, backend, conversation, prompt, model=model, options=options, system_prompt=system_prompt)
+        async for event in turn.stream():
+            if isinstance(event, Reasoning):
+                printer.reasoning(event.text)
+            elif isinstance(event, Content):
+                printer.content(event.text)
+        printer.finish()
+        message = turn.assistant
+        if message.stats.reasoning_truncated and not message.content:
+            print("r1chat: the reasoning was cut off before an answer; raise --num-ctx and try again.", file=sys.stderr)
+        if args.stats:
+            stats = message.stats
+            rate = f"{stats.tokens_per_second:.1f} tok/s" if stats.tokens_per_second else "-"
+            print(
+                f"[{model} · {stats.completion_tokens or '?'} tokens · {rate} · "
+                f"{human_duration(stats.total_seconds)} · conversation {conversation.id}]",
+                file=sys.stderr,
+            )
+    except BackendError as exc:
+        raise Failure(str(exc)) from None
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly; the turn is saved as interrupted.
+        return EXIT_OK
+    finally:
+        printer.finish()
+        await backend.aclose()
+        store.close()
+    return EXIT_OK
+
+
+# --- models, pull, rm ------------------------------------------------------------------------
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+
+
+async def _models(args: argparse.Namespace) -> int:
+    import json
+
+    from r1chat.backends.base import BackendError
+    from r1chat.sanitize import strip_controls
+    from r1chat.units import human_size
+
+    settings = _settings(args)
+    backend = _backend(_provider(args, settings), settings)
+    try:
+        models = await backend.list_models()
+    except BackendError as exc:
+        raise Failure(str(exc)) from None
+    finally:
+        await backend.aclose()
+    if args.json:
+        rows = [
+            {
+                "name": m.name,
+                "size": m.size,
+                "parameters": m.parameter_size,
+                "quantization": m.quantization,
+                "thinking": m.thinking,
+                "loaded": m.loaded,
+                "modified_at": m.modified_at.isoformat() if m.modified_at else None,
+            }
+            for m in models
+        ]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not models:
+        print(f"No models on {backend.url}. Pull one with: r1chat pull deepseek-r1:8b", file=sys.stderr)
+        return EXIT_OK
+
+    def yes_no(value: bool | None) -> str:
+        return "-" if value is None else ("yes" if value else "no")
+
+    rows = [["NAME", "SIZE", "PARAMS", "QUANT", "THINKING", "LOADED"]]
+    for m in models:
+        rows.append(
+            [
+                strip_controls(m.name),
+                human_size(m.size),
+                strip_controls(m.parameter_size or "-"),
+                strip_controls(m.quantization or "-"),
+                yes_no(m.thinking),
+                "yes" if m.loaded else ("no" if backend.provider == "ollama" else "-"),
+            ]
+        )
+    _table(rows, sys.stdout)
+    return EXIT_OK
+
+
+class _PullPrinter:
+    """A live line per layer on a terminal; plain lines (each status once, every 10%) in a pipe."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.status = ""
+        self.started: dict[str, tuple[float, int]] = {}
+        self.last_step = -1
+        self.live = False
+
+    def update(self, progress: Any) -> None:
+        from r1chat.sanitize import strip_controls
+
+        status = strip_controls(progress.status)
+        if progress.total and progress.digest:
+            self._layer(status, progress)
+            return
+        self._line(status)
+
+    def _line(self, text: str) -> None:
+        if text == self.status:
+            return
+        if self.live:
+            self.out.write("\n")
+            self.live = False
+        self.status = text
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _layer(self, status: str, progress: Any) -> None:
+        from r1chat.units import human_duration, human_size
+
+        total, done = progress.total, progress.completed or 0
+        now = time.monotonic()
+        first_seen, first_done = self.started.setdefault(progress.digest, (now, done))
+        elapsed = now - first_seen
+        speed = (done - first_done) / elapsed if elapsed > 0.2 else 0.0
+        eta = (total - done) / speed if speed > 0 else None
+        percent = 100 * done / total if total else 0
+        text = (
+            f"{status}  {percent:5.1f}%  {human_size(done)}/{human_size(total)}"
+            + (f"  {human_size(speed)}/s" if speed else "")
+            + (f"  ETA {human_duration(eta)}" if eta is not None and done < total else "")
+        )
+        if self.tty:
+            if status != self.status and self.live:
+                self.out.write("\n")
+            self.status = status
+            self.out.write("\r\x1b[2K" + text)
+            self.live = True
+            self.out.flush()
+            return
+        step = int(percent // 10)
+        if status != self.status or step != self.last_step:
+            self.status, self.last_step = status, step
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def finish(self) -> None:
+        if self.live:
+            self.out.write("\n")
+            self.live = False
+        self.out.flush()
+
+
+async def _pull(args: argparse.Namespace) -> int:
+    from r1chat.backends.base import BackendError
+
+    settings = _settings(args)
+    backend = _backend(_provider(args, settings), settings)
+    printer = _PullPrinter()
+    try:
+        async for progress in backend.pull(args.name):
+            printer.update(progress)
+        printer.finish()
+    except BackendError as exc:
+        printer.finish()
+        raise Failure(str(exc)) from None
+    except asyncio.CancelledError:
+        printer.finish()
+        raise
+    finally:
+        await backend.aclose()
+    print(f"Pulled {args.name}.")
+    return EXIT_OK
+
+
+async def _rm(args: argparse.Namespace) -> int:
+    from r1chat.backends.base import BackendError
+    from r1chat.units import human_size
+
+    settings = _settings(args)
+    backend = _backend(_provider(args, settings), settings)
+    try:
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise Failure(f"Not deleting {args.name} without confirmation: run with --yes to delete from a script.")
+            size = next((m.size for m in await backend.list_models() if m.name in (args.name, f"{args.name}:latest")), None)
+            what = f"{args.name} ({human_size(size)})" if size else args.name
+            answer = await asyncio.to_thread(input, f"Delete {what} from {backend.url}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing deleted.")
+                return EXIT_FAIL
+        await backend.delete(args.name)
+    except BackendError as exc:
+        raise Failure(str(exc)) from None
+    except EOFError:
+        raise Failure("No answer; nothing deleted.") from None
+    finally:
+        await backend.aclose()
+    print(f"Deleted {args.name}.")
+    return EXIT_OK
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def _export(args: argparse.Namespace) -> int:
+    from r1chat.export import to_json, to_markdown
+
+    store = _store()
+    try:
+        conversation_id = args.id if args.id is not None else store.latest_conversation_id()
+        conversation = store.load_conversation(conversation_id) if conversation_id is not None else None
+    finally:
+        store.close()
+    if conversation is None:
+        raise Failure(f"No conversation {args.id}." if args.id is not None else "No conversations yet: start one with r1chat ask.")
+    text = to_json(conversation) if args.format == "json" else to_markdown(conversation)
+    if not args.output or args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    path = Path(args.output).expanduser()
+    temporary = path.with_name(f".{path.name}.part")
+    try:
+        temporary.write_text(text, "utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise Failure(f"Cannot write {path}: {exc.strerror or exc}") from None
+    print(f"Wrote conversation {conversation.id} to {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def _tui(args: argparse.Namespace) -> int:
+    print("r1chat: the chat screen is not built yet; use 'r1chat ask \"…\"' (see r1chat --help).")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    verb = args.verb
+    try:
+        if verb is None:
+            return _tui(args)
+        if verb == "export":
+            return _export(args)
+        command = {"ask": _ask, "models": _models, "pull": _pull, "rm": _rm}[verb]
+        return asyncio.run(command(args))
+    except Failure as exc:
+        print(f"r1chat: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        note = {"ask": " The partial answer is saved.", "pull": " Pulling again resumes where it stopped."}
+        print(f"\nr1chat: interrupted.{note.get(verb, '')}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Silence the second BrokenPipeError Python raises while flushing stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK

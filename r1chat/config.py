@@ -1,0 +1,283 @@
+"""Settings: defaults < config.toml < environment < command line.
+
+A bad file never stops r1chat: each problem becomes one line naming the file, the line and the
+key (``Settings.problems``), the offending value is ignored and the rest still applies. The file
+is only read here, never written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
+DEEPSEEK_URL = "https://api.deepseek.com"
+DEEPSEEK_MODEL = "deepseek-v4-flash"
+PROVIDER_KINDS = ("ollama", "openai")
+
+
+@dataclass(slots=True)
+class ProviderConfig:
+    name: str
+    kind: str = "openai"
+    url: str | None = None
+    api_key: str | None = None
+    api_key_env: str | None = None
+    model: str | None = None
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    # None: guess from the model name whether answers start inside an unopened trace.
+    assume_thinking: bool | None = None
+    needs_key: bool = False
+
+
+@dataclass(slots=True)
+class UISettings:
+    theme: str = "r1-dark"
+    trace_collapse: str = "on-answer"
+    trace_layout: str = "auto"
+
+
+@dataclass(slots=True)
+class Settings:
+    provider: str = "ollama"
+    model: str | None = None
+    num_ctx: int = 8192
+    keep_alive: str | int = "10m"
+    temperature: float | None = None
+    top_p: float | None = None
+    system_prompt: str = ""
+    connect_timeout: float = 10.0
+    read_timeout: float = 600.0
+    ui: UISettings = field(default_factory=UISettings)
+    keys: dict[str, str] = field(default_factory=dict)
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    path: Path | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def provider_config(self, name: str | None = None) -> ProviderConfig:
+        name = name or self.provider
+        try:
+            return self.providers[name]
+        except KeyError:
+            known = ", ".join(sorted(self.providers))
+            raise ConfigError(f"Unknown provider '{name}'. Known providers: {known}.") from None
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used (an unknown provider named on the command line, say)."""
+
+
+def default_providers() -> dict[str, ProviderConfig]:
+    return {
+        "ollama": ProviderConfig("ollama", kind="ollama", url=DEFAULT_OLLAMA_URL),
+        "deepseek": ProviderConfig(
+            "deepseek",
+            kind="openai",
+            url=DEEPSEEK_URL,
+            api_key_env="DEEPSEEK_API_KEY",
+            model=DEEPSEEK_MODEL,
+            # V4 models think only when asked; the default differs between sources
+            # (protocols.md E.9), so ask explicitly.
+            extra_body={"thinking": {"type": "enabled"}},
+            needs_key=True,
+        ),
+        "openai": ProviderConfig("openai", kind="openai", api_key_env="OPENAI_API_KEY"),
+    }
+
+
+def config_dir() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("r1chat", appauthor=False)
+
+
+def data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("r1chat", appauthor=False)
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    if custom := environ.get("R1CHAT_CONFIG"):
+        return Path(custom).expanduser()
+    return config_dir() / "config.toml"
+
+
+# --- reading the file ------------------------------------------------------------------------
+
+_NUMBER = (int, float)
+_TOP_LEVEL: dict[str, tuple[type, ...]] = {
+    "provider": (str,),
+    "model": (str,),
+    "num_ctx": (int,),
+    "keep_alive": (str, int),
+    "temperature": _NUMBER,
+    "top_p": _NUMBER,
+    "system_prompt": (str,),
+    "connect_timeout": _NUMBER,
+    "read_timeout": _NUMBER,
+}
+_UI: dict[str, tuple[type, ...]] = {
+    "theme": (str,),
+    "trace_collapse": (str,),
+    "trace_layout": (str,),
+}
+_UI_CHOICES = {
+    "trace_collapse": ("on-answer", "never", "always"),
+    "trace_layout": ("auto", "inline", "side"),
+}
+_PROVIDER: dict[str, tuple[type, ...]] = {
+    "kind": (str,),
+    "host": (str,),
+    "base_url": (str,),
+    "api_key": (str,),
+    "api_key_env": (str,),
+    "model": (str,),
+    "extra_body": (dict,),
+    "assume_thinking": (bool,),
+}
+
+
+class _FileReader:
+    def __init__(self, path: Path, text: str, problems: list[str]) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+        self.problems = problems
+
+    def problem(self, table: str, key: str, what: str) -> None:
+        dotted = f"{table}.{key}" if table else key
+        self.problems.append(f"{self.path}, line {self._line_of(table, key)}: '{dotted}' {what}")
+
+    def _line_of(self, table: str, key: str) -> int:
+        """Best-effort line of ``key`` inside ``[table]`` (tomllib keeps no positions)."""
+        header = re.compile(r"^\s*\[\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
+        pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*[=.]")
+        inside = not table
+        for number, line in enumerate(self.lines, start=1):
+            if line.lstrip().startswith("["):
+                inside = bool(table) and bool(header.match(line))
+                continue
+            if inside and pattern.match(line):
+                return number
+        return 1
+
+    def check(
+        self, table: str, data: Mapping[str, Any], schema: Mapping[str, tuple[type, ...]]
+    ) -> dict[str, Any]:
+        good: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in schema:
+                known = ", ".join(schema)
+                self.problem(table, key, f"is not a known setting (known: {known})")
+            elif not _is_instance(value, schema[key]):
+                names = " or ".join(_TYPE_NAMES[t] for t in schema[key])
+                self.problem(table, key, f"should be {names}, not {_TYPE_NAMES.get(type(value), type(value).__name__)}")
+            else:
+                good[key] = value
+        return good
+
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", dict: "a table", list: "a list"}
+
+
+def _is_instance(value: Any, types: tuple[type, ...]) -> bool:
+    # TOML booleans are not numbers, whatever Python's bool-is-int says.
+    if isinstance(value, bool):
+        return bool in types
+    return isinstance(value, types)
+
+
+def _apply_file(settings: Settings, path: Path) -> None:
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        settings.problems.append(f"{path}: cannot be read ({exc}); using defaults")
+        return
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        settings.problems.append(f"{path}: not valid TOML ({exc}); using defaults")
+        return
+    settings.path = path
+    reader = _FileReader(path, text, settings.problems)
+    tables = {"ui": data.pop("ui", None), "keys": data.pop("keys", None), "providers": data.pop("providers", None)}
+    for key, value in reader.check("", data, _TOP_LEVEL).items():
+        setattr(settings, key, float(value) if _TOP_LEVEL[key] is _NUMBER else value)
+
+    if tables["ui"] is not None:
+        ui = tables["ui"] if isinstance(tables["ui"], dict) else {}
+        for key, value in reader.check("ui", ui, _UI).items():
+            choices = _UI_CHOICES.get(key)
+            if choices and value not in choices:
+                reader.problem("ui", key, f"should be one of {', '.join(choices)}, not '{value}'")
+            else:
+                setattr(settings.ui, key, value)
+    if isinstance(tables["keys"], dict):
+        settings.keys.update(reader.check("keys", tables["keys"], {k: (str,) for k in tables["keys"]}))
+    if isinstance(tables["providers"], dict):
+        for name, table in tables["providers"].items():
+            if not isinstance(table, dict):
+                reader.problem("providers", name, "should be a table")
+                continue
+            _apply_provider(settings, reader, name, reader.check(f"providers.{name}", table, _PROVIDER))
+
+
+def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: dict[str, Any]) -> None:
+    existing = settings.providers.get(name)
+    kind = table.get("kind", existing.kind if existing else "openai")
+    if kind not in PROVIDER_KINDS:
+        reader.problem(f"providers.{name}", "kind", f"should be one of {', '.join(PROVIDER_KINDS)}, not '{kind}'")
+        return
+    provider = existing or ProviderConfig(name, kind=kind)
+    provider.kind = kind
+    url = table.get("host") or table.get("base_url")
+    if url:
+        provider.url = url
+    for key in ("api_key", "api_key_env", "model", "extra_body", "assume_thinking"):
+        if key in table:
+            setattr(provider, key, table[key])
+    settings.providers[name] = provider
+
+
+# --- environment -----------------------------------------------------------------------------
+
+
+def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> None:
+    if host := environ.get("OLLAMA_HOST"):
+        settings.providers["ollama"].url = host
+    if base := environ.get("OPENAI_BASE_URL"):
+        settings.providers["openai"].url = base
+    for provider in settings.providers.values():
+        if provider.api_key_env and environ.get(provider.api_key_env):
+            provider.api_key = environ[provider.api_key_env]
+    if name := environ.get("R1CHAT_PROVIDER"):
+        settings.provider = name
+    if model := environ.get("R1CHAT_MODEL"):
+        settings.model = model
+    if num_ctx := environ.get("R1CHAT_NUM_CTX"):
+        try:
+            settings.num_ctx = int(num_ctx)
+        except ValueError:
+            settings.problems.append(f"R1CHAT_NUM_CTX should be a whole number, not '{num_ctx}'")
+
+
+def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    settings = Settings(providers=default_providers())
+    _apply_file(settings, path or config_path(environ))
+    _apply_environment(settings, environ)
+    return settings
+
+
+def mask_key(key: str | None) -> str:
+    if not key:
+        return "(none)"
+    return "****" + key[-4:] if len(key) > 8 else "****"

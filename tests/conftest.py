@@ -1,0 +1,70 @@
+"""Every test runs with its own config and data directories and no provider variables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+_VARIABLES = (
+    "OLLAMA_HOST",
+    "OLLAMA_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "R1CHAT_CONFIG",
+    "R1CHAT_PROVIDER",
+    "R1CHAT_MODEL",
+    "R1CHAT_NUM_CTX",
+    "NO_COLOR",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    return home
+
+
+@pytest.fixture
+def data_dir(isolated_dirs: Path) -> Path:
+    return isolated_dirs / "data" / "r1chat"
+
+
+@pytest.fixture
+def config_file(isolated_dirs: Path) -> Path:
+    path = isolated_dirs / "config" / "r1chat" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "r1chat", *args]
+
+
+@pytest.fixture
+def run_cli():
+    """Run ``r1chat`` as a real subprocess with the test's environment."""
+
+    def run(*args: str, input: str | None = None, timeout: float = 60, env: dict | None = None):
+        stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+        return subprocess.run(
+            cli_command(*args),
+            **stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+            env={**os.environ, **(env or {})},
+        )
+
+    return run

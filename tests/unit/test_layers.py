@@ -1,0 +1,46 @@
+"""The core never imports Textual, and the command line stays light."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "r1chat"
+CORE = sorted(p for p in PACKAGE.rglob("*.py") if "ui" not in p.relative_to(PACKAGE).parts)
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_modules_exist_and_none_imports_textual():
+    names = {p.relative_to(PACKAGE).as_posix() for p in CORE}
+    for required in ("cli.py", "config.py", "conversation.py", "reasoning.py", "turn.py", "store.py",
+                     "backends/base.py", "backends/ollama.py", "backends/openai.py", "backends/sse.py"):
+        assert required in names
+    offenders = {p.name for p in CORE if {"textual", "rich"} & _imports(p)}
+    assert offenders == set()
+
+
+def test_importing_every_core_module_loads_no_textual():
+    modules = [".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts) for p in CORE if p.name != "__main__.py"]
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_version_and_help_import_no_backend_or_ui():
+    code = (
+        "import sys\nfrom r1chat import cli\ncli.build_parser()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'ollama', 'httpx', 'pydantic', 'sqlite3'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
