@@ -271,11 +271,15 @@ async def _ask(args: argparse.Namespace) -> int:
         )
         system_prompt = args.system if args.system is not None else settings.system_prompt
         turn = Turn(store, backend, conversation, prompt, model=model, options=options, system_prompt=system_prompt)
+        trace: list[str] = []
         async for event in turn.stream():
             if isinstance(event, Reasoning):
+                trace.append(event.text)
                 printer.reasoning(event.text)
             elif isinstance(event, Content):
                 printer.content(event.text)
+            elif event.stats.reasoning_was_answer:
+                printer.content("".join(trace))
         printer.finish()
         message = turn.assistant
         if message.stats.reasoning_truncated and not message.content:

@@ -84,6 +84,16 @@ class ThinkSplitter:
         self.truncated = self._state == _TRACE and (self.saw_tags or self._trace_has_text)
         return out
 
+    def held_answer(self, finish_reason: str | None) -> bool:
+        """After ``close()``: was the assumed trace really the whole answer?
+
+        Used when ``assume_thinking`` was a guess from the model's name or capability. A server
+        that parses thinking itself sends an R1 model's answer-only reply (empty trace) as plain
+        content; a real trace that never closed ends by running out of room (``length``), not by
+        a normal ``stop``. So: no tag seen at all, and a normal stop, means it was the answer.
+        """
+        return self.assume_thinking and not self.saw_tags and finish_reason == "stop"
+
     def _advance(self, out: list[Delta], *, final: bool) -> None:
         while self._pending:
             if self._state == _BEFORE:

@@ -126,6 +126,8 @@ class Turn:
                         self._last_save = 0.0
                     self._content.append(event.text)
                 elif isinstance(event, Done):
+                    if event.stats.reasoning_was_answer:
+                        self._reasoning_was_answer()
                     self._fill_stats(event, now)
                     message.stats = event.stats
                 yield event
@@ -140,6 +142,11 @@ class Turn:
         finally:
             await events.aclose()
         self._finish(MessageStatus.DONE)
+
+    def _reasoning_was_answer(self) -> None:
+        self._content[:0] = self._reasoning
+        self._reasoning.clear()
+        self.assistant.reasoning_started_at = self.assistant.reasoning_ended_at = None
 
     def _fill_stats(self, event: Done, now: float) -> None:
         stats, message = event.stats, self.assistant

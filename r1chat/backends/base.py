@@ -40,6 +40,9 @@ class TurnStats:
     finish_reason: str | None = None
     context_size: int | None = None
     reasoning_truncated: bool = False
+    # The text streamed as a guessed opener-less trace was the whole answer: the model finished
+    # normally without ever writing a think tag. Whoever shows or stores the turn moves it.
+    reasoning_was_answer: bool = False
 
     @property
     def context_used(self) -> int | None:
@@ -193,7 +196,8 @@ class ChatOptions:
     temperature: float | None = None
     top_p: float | None = None
     num_ctx: int | None = None
-    keep_alive: str | None = None
+    num_predict: int | None = None
+    keep_alive: str | int | None = None
     think: bool | str | None = None
 
 

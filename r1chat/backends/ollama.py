@@ -302,6 +302,7 @@ class OllamaBackend:
             "top_p": options.top_p if options.top_p is not None else (0.95 if r1 else None),
             # Ollama's own default window silently drops long traces (protocols.md A.6).
             "num_ctx": options.num_ctx,
+            "num_predict": options.num_predict,
         }
         return {k: v for k, v in sampling.items() if v is not None}
 
@@ -369,10 +370,12 @@ class OllamaBackend:
 
         # A window that filled up while the model was still thinking cut the trace off.
         truncated = native_thinking and not answered and chunk.done_reason == "length"
+        was_answer = False
         if splitter is not None:
             for delta in splitter.close():
                 yield Reasoning(delta.text) if delta.kind == "reasoning" else Content(delta.text)
-            truncated = truncated or splitter.truncated
+            was_answer = self.assume_thinking is None and splitter.held_answer(chunk.done_reason)
+            truncated = (truncated or splitter.truncated) and not was_answer
         stats = TurnStats(
             prompt_tokens=chunk.prompt_eval_count,
             completion_tokens=chunk.eval_count,
@@ -383,6 +386,7 @@ class OllamaBackend:
             finish_reason=chunk.done_reason,
             context_size=options.num_ctx or details.context_length,
             reasoning_truncated=truncated,
+            reasoning_was_answer=was_answer,
         )
         yield Done(stats)
 
