@@ -187,13 +187,14 @@ class _AnswerPrinter:
         self.last_out = "\n"
         self.last_err = "\n"
         self.in_trace = False
+        from r1chat.sanitize import ControlFilter
+
+        self.answer_filter, self.trace_filter = ControlFilter(), ControlFilter()
 
     def reasoning(self, text: str) -> None:
         if not self.show_reasoning:
             return
-        from r1chat.sanitize import strip_controls
-
-        text = strip_controls(text)
+        text = self.trace_filter.feed(text)
         if not self.in_trace:
             self.in_trace = True
             if self.dim:
@@ -213,10 +214,8 @@ class _AnswerPrinter:
             self.err.flush()
 
     def content(self, text: str) -> None:
-        from r1chat.sanitize import strip_controls
-
         self._end_trace()
-        text = strip_controls(text)
+        text = self.answer_filter.feed(text)
         self.out.write(text)
         self.out.flush()
         if text:

@@ -204,7 +204,10 @@ def _apply_file(settings: Settings, path: Path) -> None:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        settings.problems.append(f"{path}: not valid TOML ({exc}); using defaults")
+        where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(where.group(1)) if where else max(1, len(text.splitlines()))
+        reason = re.sub(r"\s*\(at [^)]*\)$", "", str(exc))
+        settings.problems.append(f"{path}, line {line}: not valid TOML ({reason}); using defaults")
         return
     settings.path = path
     reader = _FileReader(path, text, settings.problems)

@@ -22,3 +22,39 @@ def strip_controls(text: str) -> str:
     if not _CONTROLS.search(text):
         return text
     return _CONTROLS.sub("", _SEQUENCES.sub("", text))
+
+
+_INTRODUCERS = "]P^_X"  # string sequences, ended by BEL or ST
+_LONGEST_HELD = 4096
+
+
+def _incomplete(tail: str) -> bool:
+    """Whether ``tail`` (starting at ESC or 8-bit CSI) could still become one whole sequence."""
+    if tail == "\x1b":
+        return True
+    if tail[0] == "\x9b" or tail[1] == "[":
+        body = tail[1:] if tail[0] == "\x9b" else tail[2:]
+        return all("\x20" <= ch <= "\x3f" for ch in body)
+    if tail[1] in _INTRODUCERS:
+        return "\x07" not in tail and "\x1b\\" not in tail
+    return all("\x20" <= ch <= "\x2f" for ch in tail[1:])
+
+
+class ControlFilter:
+    """``strip_controls`` for a stream: a sequence split across chunks is held until it is whole."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        text = self._held + text
+        self._held = ""
+        start = max(text.rfind("\x1b"), text.rfind("\x9b"))
+        if start >= 0 and len(text) - start < _LONGEST_HELD and _incomplete(text[start:]):
+            text, self._held = text[:start], text[start:]
+        return strip_controls(text)
+
+    def flush(self) -> str:
+        # An unfinished sequence at the very end is dropped whole, not shown as stray text.
+        self._held = ""
+        return ""

@@ -1,0 +1,350 @@
+"""Every verb as a real subprocess against the fake servers and a real database file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import REPO, cli_command
+from tests.servers import FakeOllama, FakeOpenAI, OllamaFault
+
+REASONING = "Okay, 17 * 23. 17 * 20 = 340, 17 * 3 = 51, so 391."
+ANSWER = "17 * 23 = **391**."
+SLOW_REASONING = " ".join(f"step{n}" for n in range(400))
+
+
+@pytest.fixture
+def ollama():
+    with FakeOllama() as srv:
+        for model in srv.models.values():
+            model.reasoning, model.answer = REASONING, ANSWER
+        yield srv
+
+
+@pytest.fixture
+def cli(run_cli, ollama):
+    def run(*args, **kwargs):
+        return run_cli(*args, "--host", ollama.url, **kwargs)
+
+    return run
+
+
+def db_rows(data_dir, sql):
+    db = sqlite3.connect(data_dir / "r1chat.db")
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def assert_one_clear_line(result):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("r1chat: ")
+    return lines[0]
+
+
+# --- ask -------------------------------------------------------------------------------------
+
+
+def test_ask_streams_only_the_answer_to_stdout(cli, data_dir):
+    result = cli("ask", "What is 17 * 23?", "--model", "deepseek-r1:8b")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ANSWER + "\n"
+    assert result.stderr == ""
+    [(status, reasoning, content)] = db_rows(
+        data_dir, "SELECT status, reasoning, content FROM messages WHERE role = 'assistant'"
+    )
+    assert (status, reasoning, content) == ("done", REASONING, ANSWER)
+
+
+def test_show_reasoning_streams_the_trace_to_stderr(cli):
+    result = cli("ask", "-r", "What is 17 * 23?", "-m", "deepseek-r1:8b")
+    assert result.returncode == 0
+    assert result.stdout == ANSWER + "\n"
+    assert REASONING in result.stderr
+    assert "\x1b[" not in result.stderr  # not a terminal: no dimming
+
+
+def test_prompt_from_stdin_and_from_both(cli, ollama):
+    result = cli("ask", "-m", "deepseek-r1:8b", input="a piped question\n")
+    assert result.returncode == 0
+    assert [r for r in ollama.requests if r.path == "/api/chat"][-1].json["messages"][-1]["content"] == "a piped question\n"
+    cli("ask", "Summarise:", "-m", "deepseek-r1:8b", input="the text")
+    assert [r for r in ollama.requests if r.path == "/api/chat"][-1].json["messages"][-1]["content"] == "Summarise:\n\nthe text"
+
+
+def test_empty_prompt_is_a_clear_error(cli):
+    line = assert_one_clear_line(cli("ask", "-m", "deepseek-r1:8b"))
+    assert "Nothing to ask" in line
+
+
+def test_connection_options_work_before_or_after_the_verb(run_cli, ollama):
+    before = run_cli("--host", ollama.url, "--model", "deepseek-r1:8b", "ask", "hi")
+    after = run_cli("ask", "hi", "--host", ollama.url, "--model", "deepseek-r1:8b")
+    assert before.returncode == after.returncode == 0
+    assert before.stdout == after.stdout == ANSWER + "\n"
+
+
+def test_num_ctx_and_temperature_reach_the_server(cli, ollama):
+    assert cli("ask", "hi", "-m", "deepseek-r1:8b", "--num-ctx", "16384", "--temperature", "0.3").returncode == 0
+    options = [r for r in ollama.requests if r.path == "/api/chat"][-1].json["options"]
+    assert options["num_ctx"] == 16384 and options["temperature"] == 0.3 and options["top_p"] == 0.95
+
+
+def test_without_a_model_the_first_local_r1_model_is_used(cli, ollama):
+    assert cli("ask", "hi").returncode == 0
+    assert [r for r in ollama.requests if r.path == "/api/chat"][-1].json["model"].startswith("deepseek-r1")
+
+
+def test_continue_uses_the_latest_conversation_its_model_and_no_reasoning(cli, ollama, data_dir):
+    assert cli("ask", "What is 17 * 23?", "-m", "deepseek-r1:1.5b").returncode == 0
+    result = cli("ask", "-c", "And 18 * 23?")
+    assert result.returncode == 0, result.stderr
+    body = [r for r in ollama.requests if r.path == "/api/chat"][-1].json
+    assert body["model"] == "deepseek-r1:1.5b"
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert body["messages"][1]["content"] == ANSWER and "340" not in json.dumps(body["messages"])
+    assert db_rows(data_dir, "SELECT count(*) FROM conversations") == [(1,)]
+    assert db_rows(data_dir, "SELECT count(*) FROM messages") == [(4,)]
+
+
+def test_conversation_id_continues_that_one_and_an_unknown_id_is_clear(cli, ollama, data_dir):
+    cli("ask", "first", "-m", "deepseek-r1:8b")
+    cli("ask", "second", "-m", "llama3.2")
+    assert cli("ask", "--conversation", "1", "more").returncode == 0
+    body = [r for r in ollama.requests if r.path == "/api/chat"][-1].json
+    assert body["model"] == "deepseek-r1:8b"
+    assert [m["content"] for m in body["messages"] if m["role"] == "user"] == ["first", "more"]
+    assert "no conversation 99" in assert_one_clear_line(cli("ask", "--conversation", "99", "x"))
+
+
+def test_unreachable_server_is_one_line_naming_the_url(run_cli):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli("ask", "hi", "--host", f"127.0.0.1:{port}", "-m", "deepseek-r1:8b")
+    line = assert_one_clear_line(result)
+    assert f"http://127.0.0.1:{port}" in line and "ollama serve" in line
+
+
+def test_missing_model_is_one_line_suggesting_a_pull(cli):
+    line = assert_one_clear_line(cli("ask", "hi", "-m", "deepseek-r1:3b"))
+    assert "deepseek-r1:3b" in line and "r1chat pull deepseek-r1:3b" in line
+
+
+def test_stream_dying_midway_keeps_the_partial_and_exits_nonzero(cli, ollama, data_dir):
+    ollama.fault = OllamaFault(error_after=8)
+    result = cli("ask", "hi", "-m", "deepseek-r1:8b")
+    assert "stopped mid-answer" in assert_one_clear_line(result)
+    assert result.returncode == 1
+    [(status, reasoning)] = db_rows(data_dir, "SELECT status, reasoning FROM messages WHERE role = 'assistant'")
+    assert status == "error" and len(reasoning) > 10 and REASONING.startswith(reasoning)
+
+
+def _start_slow_ask(ollama, *extra):
+    ollama.delay = 0.03
+    ollama.find("deepseek-r1:8b")[1].reasoning = SLOW_REASONING
+    return subprocess.Popen(
+        cli_command("ask", "count slowly", "-m", "deepseek-r1:8b", "--host", ollama.url, *extra),
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_partial_trace(data_dir, process, minimum=200, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        if (data_dir / "r1chat.db").exists():
+            try:
+                rows = db_rows(data_dir, "SELECT status, length(reasoning) FROM messages WHERE role = 'assistant'")
+            except sqlite3.OperationalError:
+                rows = []
+            if rows and rows[0][1] >= minimum:
+                return rows[0]
+        time.sleep(0.1)
+    raise AssertionError("the partial trace was never saved")
+
+
+def test_ctrl_c_stops_the_stream_saves_the_partial_and_exits_130(ollama, data_dir):
+    process = _start_slow_ask(ollama)
+    assert _wait_for_partial_trace(data_dir, process)[0] == "streaming"
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert ollama.wait_for_disconnect(5)
+    [(status, reasoning)] = db_rows(data_dir, "SELECT status, reasoning FROM messages WHERE role = 'assistant'")
+    assert status == "interrupted" and SLOW_REASONING.startswith(reasoning) and len(reasoning) >= 200
+
+
+def test_kill_9_mid_stream_leaves_a_partial_that_the_next_start_marks_interrupted(ollama, data_dir, run_cli):
+    process = _start_slow_ask(ollama)
+    status, saved = _wait_for_partial_trace(data_dir, process)
+    assert status == "streaming"
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=20)
+    assert process.returncode == -signal.SIGKILL
+    result = run_cli("export", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)["messages"][1]
+    assert answer["status"] == "interrupted"
+    assert len(answer["reasoning"]) >= saved and SLOW_REASONING.startswith(answer["reasoning"])
+
+
+def test_broken_pipe_is_quiet(ollama, data_dir):
+    ollama.find("deepseek-r1:8b")[1].answer = "line\n" * 2000
+    command = " ".join(cli_command("ask", "hi", "-m", "deepseek-r1:8b", "--host", ollama.url))
+    result = subprocess.run(f"{command} | head -n 1", shell=True, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.stdout == "line\n"
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_model_text_cannot_send_escape_sequences_to_the_terminal(cli, ollama):
+    ollama.find("deepseek-r1:8b")[1].answer = "safe\x1b]52;c;SGVsbG8=\x07 text \x1b[31mred\x1b[0m"
+    result = cli("ask", "hi", "-m", "deepseek-r1:8b")
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert result.stdout == "safe text red\n"
+
+
+def test_stats_go_to_stderr(cli):
+    result = cli("ask", "hi", "-m", "deepseek-r1:8b", "--stats")
+    assert result.stdout == ANSWER + "\n"
+    assert "deepseek-r1:8b" in result.stderr and "tok/s" in result.stderr and "conversation 1" in result.stderr
+
+
+# --- OpenAI-compatible providers ----------------------------------------------------------------
+
+
+def test_deepseek_provider_reads_its_key_from_the_environment(run_cli, config_file):
+    with FakeOpenAI(style="deepseek", api_key="sk-test-key-1234") as srv:
+        srv.reasoning, srv.answer = REASONING, ANSWER
+        config_file.write_text(f'[providers.deepseek]\nbase_url = "{srv.url}"\n')
+        result = run_cli("ask", "hi", "--provider", "deepseek", env={"DEEPSEEK_API_KEY": "sk-test-key-1234"})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == ANSWER + "\n"
+        body = srv.requests[-1].json
+        assert body["model"] == "deepseek-v4-flash" and body["thinking"] == {"type": "enabled"}
+
+        bad = run_cli("ask", "hi", "--provider", "deepseek", env={"DEEPSEEK_API_KEY": "sk-wrong-key-9999"})
+        line = assert_one_clear_line(bad)
+        assert "sk-wrong-key-9999" not in line and "Authentication Fails" in line
+
+
+def test_deepseek_without_a_key_says_how_to_set_one(run_cli):
+    line = assert_one_clear_line(run_cli("ask", "hi", "--provider", "deepseek"))
+    assert "DEEPSEEK_API_KEY" in line
+
+
+def test_base_url_means_an_openai_compatible_server(run_cli):
+    with FakeOpenAI(style="vllm") as srv:
+        srv.reasoning, srv.answer = REASONING, ANSWER
+        result = run_cli("ask", "-r", "hi", "--base-url", srv.url + "/v1", "-m", srv.model_names[0])
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == ANSWER + "\n" and REASONING in result.stderr
+        listing = run_cli("models", "--base-url", srv.url + "/v1")
+        assert srv.model_names[0] in listing.stdout
+
+
+# --- models, pull, rm ----------------------------------------------------------------------------
+
+
+def test_models_is_a_table_with_sizes_params_quantisation_thinking_and_loaded(cli):
+    cli("ask", "hi", "-m", "deepseek-r1:8b")
+    result = cli("models")
+    assert result.returncode == 0
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["NAME", "SIZE", "PARAMS", "QUANT", "THINKING", "LOADED"]
+    table = {row.split()[0]: row.split() for row in rows}
+    assert table["deepseek-r1:8b"][-2:] == ["yes", "yes"]
+    assert table["llama3.2:latest"][-2:] == ["no", "no"]
+    assert table["deepseek-r1:8b"][2] == "GB" and table["deepseek-r1:8b"][4] == "Q4_K_M"
+    as_json = json.loads(cli("models", "--json").stdout)
+    assert {m["name"] for m in as_json} == set(table)
+
+
+def test_pull_prints_plain_progress_lines_when_piped(cli):
+    result = cli("pull", "deepseek-r1:14b")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "pulling manifest"
+    assert any("%" in line and "/" in line for line in lines)
+    assert "verifying sha256 digest" in lines and "writing manifest" in lines and "success" in lines
+    assert lines[-1] == "Pulled deepseek-r1:14b."
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout
+    assert "deepseek-r1:14b" in cli("models").stdout
+
+
+def test_pull_of_an_unknown_model_names_it(cli):
+    result = cli("pull", "deepseek-r1:3b")
+    line = assert_one_clear_line(result)
+    assert "deepseek-r1:3b" in line
+
+
+def test_rm_needs_yes_without_a_terminal_and_deletes_with_it(cli):
+    refused = cli("rm", "llama3.2")
+    assert "--yes" in assert_one_clear_line(refused)
+    assert "llama3.2" in cli("models").stdout
+    done = cli("rm", "llama3.2", "--yes")
+    assert done.returncode == 0 and "Deleted llama3.2" in done.stdout
+    assert "llama3.2" not in cli("models").stdout
+    assert "llama3.2" in assert_one_clear_line(cli("rm", "llama3.2", "--yes"))
+
+
+# --- export and the rest ---------------------------------------------------------------------------
+
+
+def test_export_markdown_and_json_of_the_latest_or_a_given_conversation(cli, tmp_path):
+    cli("ask", "What is 17 * 23?", "-m", "deepseek-r1:8b")
+    cli("ask", "Other topic", "-m", "llama3.2")
+    latest = cli("export")
+    assert latest.returncode == 0 and latest.stdout.startswith("# Other topic")
+    first = cli("export", "1")
+    assert "<details>" in first.stdout and REASONING in first.stdout
+    assert first.stdout.index("<details>") < first.stdout.index(ANSWER)
+    target = tmp_path / "out.json"
+    written = cli("export", "1", "--format", "json", "-o", str(target))
+    assert written.returncode == 0 and written.stdout == ""
+    data = json.loads(target.read_text())
+    assert [m["role"] for m in data["messages"]] == ["user", "assistant"]
+    assert data["messages"][1]["reasoning"] == REASONING and data["messages"][1]["model"] == "deepseek-r1:8b"
+    assert "no conversation 42" in assert_one_clear_line(cli("export", "42")).lower()
+
+
+def test_export_with_no_conversations_says_so(run_cli):
+    assert "No conversations yet" in assert_one_clear_line(run_cli("export"))
+
+
+def test_bare_r1chat_says_the_chat_screen_is_not_there_yet_in_one_line(run_cli):
+    result = run_cli()
+    assert result.returncode == 0
+    assert len(result.stdout.strip().splitlines()) == 1 and "r1chat ask" in result.stdout
+
+
+def test_a_broken_config_is_reported_but_the_command_still_works(cli, config_file):
+    config_file.write_text("num_ctx = [\n")
+    result = cli("ask", "hi", "-m", "deepseek-r1:8b")
+    assert result.returncode == 0
+    assert result.stdout == ANSWER + "\n"
+    assert str(config_file) in result.stderr and "line" in result.stderr
+
+
+def test_a_corrupt_database_is_moved_aside_and_reported(cli, data_dir):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "r1chat.db").write_bytes(b"garbage" * 1000)
+    result = cli("ask", "hi", "-m", "deepseek-r1:8b")
+    assert result.returncode == 0 and result.stdout == ANSWER + "\n"
+    assert "moved to" in result.stderr and ".corrupt-" in result.stderr
+    assert list(data_dir.glob("r1chat.db.corrupt-*"))

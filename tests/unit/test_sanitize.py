@@ -1,0 +1,28 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from r1chat.sanitize import ControlFilter, strip_controls
+
+NASTY = "safe\x1b]52;c;SGVsbG8=\x07 text \x1b[31mred\x1b[0m\x1b]0;title\x1b\\\r\x08\x9b2Jend\tok\n"
+
+
+def test_escape_sequences_and_control_characters_are_removed_but_newlines_and_tabs_kept():
+    assert strip_controls(NASTY) == "safe text redend\tok\n"
+
+
+def test_plain_text_passes_unchanged_including_non_ascii():
+    text = "Résumé: 17×23 = 391 ✓ 中文 [bold]not markup[/]"
+    assert strip_controls(text) is text
+
+
+@given(st.lists(st.integers(min_value=1, max_value=len(NASTY) - 1), unique=True).map(sorted))
+def test_a_stream_cut_anywhere_filters_like_the_whole_text(cuts):
+    pieces = [NASTY[a:b] for a, b in zip([0, *cuts], [*cuts, len(NASTY)])]
+    stream = ControlFilter()
+    assert "".join(stream.feed(p) for p in pieces) + stream.flush() == strip_controls(NASTY)
+
+
+def test_an_unfinished_sequence_at_the_end_is_dropped():
+    stream = ControlFilter()
+    assert stream.feed("text\x1b[3") == "text"
+    assert stream.flush() == ""
