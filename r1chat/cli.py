@@ -152,6 +152,7 @@ async def _pick_model(backend: Backend) -> str:
             f"No models on {backend.url}. Pull one first, for example: r1chat pull deepseek-r1:8b"
         )
     for preference in (
+        lambda m: m.loaded and "deepseek-r1" in m.name,
         lambda m: "deepseek-r1" in m.name,
         lambda m: bool(m.thinking),
         lambda m: True,
@@ -211,6 +212,8 @@ class _AnswerPrinter:
                 self.err.write("\x1b[0m")
             if self.last_err != "\n":
                 self.err.write("\n")
+            if self.dim:
+                self.err.write("\n")  # on a terminal, a blank line between trace and answer
             self.err.flush()
 
     def content(self, text: str) -> None:
@@ -440,14 +443,10 @@ async def _pull(args: argparse.Namespace) -> int:
     try:
         async for progress in backend.pull(args.name):
             printer.update(progress)
-        printer.finish()
     except BackendError as exc:
-        printer.finish()
         raise Failure(str(exc)) from None
-    except asyncio.CancelledError:
-        printer.finish()
-        raise
     finally:
+        printer.finish()
         await backend.aclose()
     print(f"Pulled {args.name}.")
     return EXIT_OK
@@ -534,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stdout.flush()
         note = {"ask": " The partial answer is saved.", "pull": " Pulling again resumes where it stopped."}
-        print(f"\nr1chat: interrupted.{note.get(verb, '')}", file=sys.stderr)
+        print(f"r1chat: interrupted.{note.get(verb, '')}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # Silence the second BrokenPipeError Python raises while flushing stdout at exit.

@@ -287,6 +287,21 @@ def test_pull_prints_plain_progress_lines_when_piped(cli):
     assert "deepseek-r1:14b" in cli("models").stdout
 
 
+def test_ctrl_c_cancels_a_pull_and_closes_its_stream(ollama):
+    ollama.delay = 0.05
+    process = subprocess.Popen(
+        cli_command("pull", "deepseek-r1:14b", "--host", ollama.url),
+        cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout.readline() == "pulling manifest\n"
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert "Traceback" not in err and "resumes" in err
+    assert ollama.wait_for_disconnect(5)
+    assert ollama.find("deepseek-r1:14b") is None
+
+
 def test_pull_of_an_unknown_model_names_it(cli):
     result = cli("pull", "deepseek-r1:3b")
     line = assert_one_clear_line(result)
