@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 import time
+from contextlib import aclosing
 from email.utils import parsedate_to_datetime
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -44,6 +47,13 @@ _CONTEXT_MARKERS = (
     "context_length_exceeded",
     "too many tokens",
 )
+# How servers say a model name is unknown: DeepSeek 400 "Model Not Exist", vLLM/OpenAI 404 "The model
+# `x` does not exist", OpenRouter 400 "x is not a valid model ID", LM Studio/Ollama 404 "... not found"
+# (protocols.md B.6, C). A bare 404 "Not Found" is a wrong base URL, not a wrong model.
+_MISSING_MARKERS = ("not exist", "not found", "not a valid model", "no such model", "unknown model")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_SSE_FIELDS = (":", "data:", "event:", "id:", "retry:")
 
 
 def error_message(body: Any) -> str:
@@ -62,6 +72,37 @@ def error_message(body: Any) -> str:
         if body.get("detail"):
             return str(body["detail"])
     return str(body)[:300]
+
+
+def _error_kind(body: Any) -> str:
+    """The machine-readable ``type`` and ``code`` of an error envelope, where markers often are
+    (llama.cpp ``exceed_context_size_error``, OpenAI ``context_length_exceeded``)."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return ""
+    return " ".join(str(error[key]) for key in ("type", "code") if isinstance(error.get(key), str))
+
+
+def _readable(text: str) -> str:
+    """A non-JSON body in a few words: a proxy's HTML error page by its title, not its markup."""
+    if text.lstrip().startswith("<"):
+        title = _TITLE.search(text)
+        text = title.group(1) if title else _TAG.sub(" ", text)
+    return " ".join(text.split())[:300]
+
+
+def _connect_reason(exc: BaseException) -> str:
+    # httpx says "All connection attempts failed"; the cause underneath says why.
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None:
+            break
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or "connection failed"
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -136,9 +177,9 @@ class OpenAIBackend:
             text = text.replace(self._key, "****")
         return text
 
-    def _transport_error(self, exc: httpx.HTTPError, *, started: bool) -> BackendError:
+    def _transport_error(self, exc: httpx.HTTPError, *, responded: bool = False, started: bool = False) -> BackendError:
         if isinstance(exc, httpx.ConnectError):
-            return Unreachable(self.url, "connection refused" if "refused" in str(exc).lower() or not str(exc) else str(exc))
+            return Unreachable(self.url, _connect_reason(exc))
         if isinstance(exc, httpx.ConnectTimeout):
             return Unreachable(self.url, "timed out connecting")
         if isinstance(exc, httpx.ReadTimeout):
@@ -146,49 +187,55 @@ class OpenAIBackend:
             return StreamBroken(
                 f"{self.url} {what} for {self.read_timeout:g} s. Try again, or raise read_timeout in the config."
             )
-        if started:
-            return StreamBroken(f"The connection to {self.url} broke mid-answer ({exc or type(exc).__name__}).")
+        # Once the status line has arrived the server was reached: a drop now is a broken stream.
+        if responded or started:
+            when = "mid-answer" if started else "before the answer began"
+            return StreamBroken(f"The connection to {self.url} broke {when} ({exc or type(exc).__name__}). Try again.")
         return Unreachable(self.url, f"{exc or type(exc).__name__}")
 
     def _status_error(self, response: httpx.Response, body: bytes, model: str | None) -> BackendError:
-        status = response.status_code
         try:
             parsed: Any = json.loads(body)
         except ValueError:
-            parsed = body.decode("utf-8", "replace").strip() or response.reason_phrase
-        text = self._redact(error_message(parsed))
-        lower = text.lower()
+            parsed = _readable(body.decode("utf-8", "replace")) or response.reason_phrase
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        return self._error_for(response.status_code, parsed, model, retry_after=retry_after)
+
+    def _error_for(self, status: int | None, body: Any, model: str | None, *, retry_after: float | None = None) -> BackendError:
+        """The BackendError for an error envelope, from an HTTP status or an error event (no status)."""
+        text = self._redact(error_message(body))
+        said = f"{status}: {text}" if status else text
+        lower = f"{text} {_error_kind(body)}".lower()
         if status in (401, 403):
             kind = "was rejected" if status == 401 else "is not allowed to do this"
             return AuthFailed(
-                f"The API key for {self.provider} {kind} ({status}: {text}). "
+                f"The API key for {self.provider} {kind} ({said}). "
                 f"Check the key (config file or environment variable).",
                 status=status,
             )
         if status == 402:
             return InsufficientBalance(
-                f"{self.provider} says the account has no balance left (402: {text}). Top up the account.",
+                f"{self.provider} says the account has no balance left ({said}). Top up the account.",
                 status=status,
             )
         if status == 429:
-            return RateLimited(
-                f"{self.provider} is rate limiting requests (429: {text}).",
-                retry_after=_retry_after(response.headers.get("retry-after")),
-            )
+            return RateLimited(f"{self.provider} is rate limiting requests ({said}).", retry_after=retry_after)
         if any(marker in lower for marker in _CONTEXT_MARKERS):
             return ContextOverflow(
                 f"The conversation does not fit the model's context window ({text}). Start a new chat or shorten the prompt.",
                 status=status,
             )
-        if model and (status == 404 or "model not exist" in lower or "does not exist" in lower or "model_not_found" in lower):
+        if model and ("model_not_found" in lower or (
+            any(marker in lower for marker in _MISSING_MARKERS) and ("model" in lower or model.lower() in lower)
+        )):
             return ModelNotFound(model, text, hint="Run 'r1chat models' to see the names this server offers.")
         if status == 404:
-            return BackendError(f"{self.url} has no such endpoint (404: {text}). Check --base-url (it usually ends in /v1).", status=404)
+            return BackendError(f"{self.url} has no such endpoint ({said}). Check --base-url (it usually ends in /v1).", status=404)
         if status == 503:
-            return ServerError(f"{self.provider} is overloaded (503: {text}). Try again shortly.", status=status)
-        if status >= 500:
-            return ServerError(f"{self.provider} failed ({status}: {text}). Try again shortly.", status=status)
-        return BackendError(f"{self.provider} rejected the request ({status}: {text}).", status=status)
+            return ServerError(f"{self.provider} is overloaded ({said}). Try again shortly.", status=status)
+        if status is None or status >= 500:
+            return ServerError(f"{self.provider} failed ({said}). Try again shortly.", status=status)
+        return BackendError(f"{self.provider} rejected the request ({said}).", status=status)
 
     # --- models ------------------------------------------------------------------------------
 
@@ -202,11 +249,15 @@ class OpenAIBackend:
         try:
             data = response.json().get("data", [])
         except (ValueError, AttributeError):
-            raise BadResponse(f"{self.url}/models did not return a model list.") from None
+            raise BadResponse(
+                f"{self.url}/models did not return a model list. Check the base URL (it usually ends in /v1)."
+            ) from None
         models = []
         for item in data if isinstance(data, list) else []:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
-                models.append(ModelInfo(name=item["id"], context_length=_int(item.get("context_length"))))
+                # OpenRouter says context_length, vLLM max_model_len.
+                context = _int(item.get("context_length")) or _int(item.get("max_model_len"))
+                models.append(ModelInfo(name=item["id"], context_length=context))
         return models
 
     async def show(self, model: str) -> ModelDetails:
@@ -250,64 +301,140 @@ class OpenAIBackend:
         splitter: ThinkSplitter | None = None
         structured = False
         answered = False
+        responded = False
         started = False
         finished = False
         stats = TurnStats()
         try:
             async with self._client.stream("POST", "chat/completions", json=self._body(model, messages, options)) as response:
+                responded = True
                 if response.status_code >= 400:
                     raise self._status_error(response, await response.aread(), model)
-                async for event in aiter_events(response.aiter_lines()):
-                    if event.data.strip() == "[DONE]":
-                        finished = True
-                        break
-                    try:
-                        chunk = json.loads(event.data)
-                    except ValueError:
-                        continue  # a stray non-JSON event is not worth losing the answer over
-                    if not isinstance(chunk, dict):
-                        continue
-                    if chunk.get("error") or chunk.get("object") == "error":
-                        text = self._redact(error_message(chunk))
-                        if started:
-                            raise StreamBroken(f"{self.provider} stopped mid-answer: {text}")
-                        raise ServerError(f"{self.provider} reported an error: {text}")
-                    self._read_usage(chunk, stats)
-                    for choice in chunk.get("choices") or []:
-                        if not isinstance(choice, dict):
-                            continue
-                        if choice.get("finish_reason"):
-                            stats.finish_reason = str(choice["finish_reason"])
-                        delta = choice.get("delta") or choice.get("message") or {}
-                        if not isinstance(delta, dict):
-                            continue
-                        reasoning = _reasoning_of(delta)
-                        if reasoning:
-                            started = structured = True
-                            yield Reasoning(reasoning)
-                        content = delta.get("content")
-                        if isinstance(content, str) and content:
-                            started = answered = True
-                            if structured and splitter is None:
-                                yield Content(content)
-                            else:
-                                # No reasoning field on this server: the trace may be inline.
-                                splitter = splitter or ThinkSplitter(assume_thinking=assume)
-                                for d in splitter.feed(content):
-                                    yield Reasoning(d.text) if d.kind == "reasoning" else Content(d.text)
+                # aclosing: leaving early (an error, [DONE], the caller closing us) must not leave
+                # the line readers suspended on a response that is about to be closed.
+                async with aclosing(self._chunks(response)) as chunks:
+                    async for chunk in chunks:
+                        if chunk is None:
+                            finished = True
+                            break
+                        if chunk.get("error") or chunk.get("object") == "error":
+                            if started:
+                                text = self._redact(error_message(chunk))
+                                raise StreamBroken(f"{self.provider} stopped mid-answer ({text}). Try again.")
+                            raise self._stream_error(chunk, model)
+                        self._read_usage(chunk, stats)
+                        choices = chunk.get("choices")
+                        for choice in choices if isinstance(choices, list) else []:
+                            if not isinstance(choice, dict):
+                                continue
+                            if isinstance(choice.get("finish_reason"), str) and choice["finish_reason"]:
+                                stats.finish_reason = choice["finish_reason"]
+                            delta = choice.get("delta") or choice.get("message") or {}
+                            if not isinstance(delta, dict):
+                                continue
+                            reasoning = _reasoning_of(delta)
+                            if reasoning:
+                                started = structured = True
+                                yield Reasoning(reasoning)
+                            content = delta.get("content")
+                            if isinstance(content, str) and content:
+                                started = answered = True
+                                if structured and splitter is None:
+                                    yield Content(content)
+                                else:
+                                    # No reasoning field on this server: the trace may be inline.
+                                    splitter = splitter or ThinkSplitter(assume_thinking=assume)
+                                    for d in splitter.feed(content):
+                                        yield Reasoning(d.text) if d.kind == "reasoning" else Content(d.text)
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, started=started) from None
+            raise self._transport_error(exc, responded=responded, started=started) from None
         if not finished and stats.finish_reason is None:
-            raise StreamBroken(f"{self.url} closed the stream before the answer was finished.")
+            raise StreamBroken(f"{self.url} closed the stream before the answer was finished. Try again.")
         if splitter is not None:
             for d in splitter.close():
                 yield Reasoning(d.text) if d.kind == "reasoning" else Content(d.text)
-            stats.reasoning_truncated = splitter.truncated
+            stats.reasoning_was_answer = self.assume_thinking is None and splitter.held_answer(stats.finish_reason)
+            stats.reasoning_truncated = splitter.truncated and not stats.reasoning_was_answer
         if stats.finish_reason == "length" and structured and not answered:
             stats.reasoning_truncated = True
         if stats.finish_reason == "insufficient_system_resource":
             raise StreamBroken(f"{self.provider} stopped the answer: insufficient system resources on its side. Try again.")
         yield Done(stats)
+
+    async def _chunks(self, response: httpx.Response) -> AsyncIterator[dict[str, Any] | None]:
+        """The JSON objects of a 200 answer, then ``None`` if the server said it was done."""
+        kind = response.headers.get("content-type", "").lower()
+        if "html" in kind:
+            # A web page (a wrong base URL, a login portal): say so instead of "stream ended".
+            page = b""
+            async for part in response.aiter_bytes():
+                page += part
+                if len(page) > 4096:
+                    break
+            raise self._not_a_stream(kind, page.decode("utf-8", "replace"))
+        lines = response.aiter_lines()
+        head: list[str] = []
+        first_line = ""
+        async for line in lines:
+            head.append(line)
+            if line.strip():
+                first_line = line
+                break
+        # Sniffed, not taken from the content type: some gateways label SSE as application/json.
+        if first_line.lstrip().startswith("{"):
+            # The server ignored "stream": true and sent one whole completion (or one error).
+            text = "\n".join(head + [line async for line in lines])
+            try:
+                whole = json.loads(text)
+            except ValueError:
+                whole = None
+            if not isinstance(whole, dict) or not ("choices" in whole or whole.get("error")):
+                raise self._not_a_stream(kind, text)
+            yield whole
+            yield None
+            return
+
+        async def replay() -> AsyncIterator[str]:
+            for line in head:
+                yield line
+            async for line in lines:
+                yield line
+
+        skipped = 0
+        seen = False
+        async with aclosing(aiter_events(replay())) as events:
+            async for event in events:
+                if event.data.strip() == "[DONE]":
+                    yield None
+                    return
+                try:
+                    chunk = json.loads(event.data)
+                except ValueError:
+                    skipped += 1
+                    continue  # a stray non-JSON event is not worth losing the answer over
+                if isinstance(chunk, dict):
+                    seen = True
+                    yield chunk
+        # Only comments before the end is a queue the server gave up on (protocols.md B.3): a broken
+        # stream. Nothing SSE-shaped at all is not the protocol.
+        sse_shaped = first_line.removeprefix("\ufeff").startswith(_SSE_FIELDS)
+        if not seen and (skipped or (first_line and not sse_shaped)):
+            raise self._not_a_stream(kind, first_line)
+
+    def _not_a_stream(self, kind: str, text: str) -> BadResponse:
+        what = kind.split(";")[0].strip() or "no content type"
+        snippet = self._redact(_readable(text))[:120] or "an empty body"
+        return BadResponse(
+            f"{self.url} answered with something that is not a chat completions stream ({what}: {snippet}). "
+            f"Check the base URL: OpenAI-compatible servers usually serve it under /v1."
+        )
+
+    def _stream_error(self, chunk: dict[str, Any], model: str) -> BackendError:
+        """An error event before any text: as good as an HTTP error, so classify it like one."""
+        error = chunk.get("error")
+        code = error.get("code") if isinstance(error, dict) else chunk.get("code")
+        status = code if isinstance(code, int) and 400 <= code <= 599 else None
+        return self._error_for(status, chunk, model)
 
     @staticmethod
     def _read_usage(chunk: dict[str, Any], stats: TurnStats) -> None:
