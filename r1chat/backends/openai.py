@@ -3,118 +3,34 @@
 from __future__ import annotations
 
 import json
-import re
-import socket
-import time
-from contextlib import aclosing
-from email.utils import parsedate_to_datetime
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 
 from r1chat import __version__
 from r1chat.backends.base import (
-    AuthFailed,
     BackendError,
     BadResponse,
     ChatOptions,
     Content,
-    ContextOverflow,
     Done,
-    InsufficientBalance,
     ModelDetails,
     ModelInfo,
     ModelNotFound,
     PullProgress,
-    RateLimited,
     Reasoning,
-    ServerError,
     StreamBroken,
     StreamEvent,
     TurnStats,
-    Unreachable,
     looks_like_r1,
 )
+from r1chat.backends.openai_errors import OpenAIErrors, error_message
 from r1chat.backends.sse import aiter_events
 from r1chat.reasoning import ThinkSplitter
 
-_CONTEXT_MARKERS = (
-    "maximum context length",
-    "exceed_context_size",
-    "exceeds the available context",
-    "context length",
-    "context_length_exceeded",
-    "too many tokens",
-)
-# How servers say a model name is unknown: DeepSeek 400 "Model Not Exist", vLLM/OpenAI 404 "The model
-# `x` does not exist", OpenRouter 400 "x is not a valid model ID", LM Studio/Ollama 404 "... not found"
-# (protocols.md B.6, C). A bare 404 "Not Found" is a wrong base URL, not a wrong model.
-_MISSING_MARKERS = ("not exist", "not found", "not a valid model", "no such model", "unknown model")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
 _SSE_FIELDS = (":", "data:", "event:", "id:", "retry:")
-
-
-def error_message(body: Any) -> str:
-    """The server's own words from any of the error envelopes in use (protocols.md B.6, C)."""
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict):
-            message = error.get("message") or error.get("msg") or error.get("detail")
-            if message:
-                return str(message)
-            return json.dumps(error)[:300]
-        if isinstance(error, str):
-            return error
-        if body.get("message"):
-            return str(body["message"])
-        if body.get("detail"):
-            return str(body["detail"])
-    return str(body)[:300]
-
-
-def _error_kind(body: Any) -> str:
-    """The machine-readable ``type`` and ``code`` of an error envelope, where markers often are
-    (llama.cpp ``exceed_context_size_error``, OpenAI ``context_length_exceeded``)."""
-    error = body.get("error", body) if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return ""
-    return " ".join(str(error[key]) for key in ("type", "code") if isinstance(error.get(key), str))
-
-
-def _readable(text: str) -> str:
-    """A non-JSON body in a few words: a proxy's HTML error page by its title, not its markup."""
-    if text.lstrip().startswith("<"):
-        title = _TITLE.search(text)
-        text = title.group(1) if title else _TAG.sub(" ", text)
-    return " ".join(text.split())[:300]
-
-
-def _connect_reason(exc: BaseException) -> str:
-    # httpx says "All connection attempts failed"; the cause underneath says why.
-    cause: BaseException | None = exc
-    for _ in range(8):
-        if cause is None:
-            break
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "host name not found"
-        cause = cause.__cause__ or cause.__context__
-    return str(exc) or "connection failed"
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 def _reasoning_of(delta: dict[str, Any]) -> str:
@@ -156,7 +72,7 @@ class OpenAIBackend:
         self.read_timeout = read_timeout
         self.extra_body = dict(extra_body or {})
         self.assume_thinking = assume_thinking
-        self._key = api_key
+        self._errors = OpenAIErrors(provider, self.url, api_key, read_timeout)
         headers = {"User-Agent": f"r1chat/{__version__}", "Accept": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -172,80 +88,15 @@ class OpenAIBackend:
 
     # --- errors ------------------------------------------------------------------------------
 
-    def _redact(self, text: str) -> str:
-        if self._key and self._key in text:
-            text = text.replace(self._key, "****")
-        return text
-
-    def _transport_error(self, exc: httpx.HTTPError, *, responded: bool = False, started: bool = False) -> BackendError:
-        if isinstance(exc, httpx.ConnectError):
-            return Unreachable(self.url, _connect_reason(exc))
-        if isinstance(exc, httpx.ConnectTimeout):
-            return Unreachable(self.url, "timed out connecting")
-        if isinstance(exc, httpx.ReadTimeout):
-            what = "stopped sending" if started else "sent nothing"
-            return StreamBroken(
-                f"{self.url} {what} for {self.read_timeout:g} s. Try again, or raise read_timeout in the config."
-            )
-        # Once the status line has arrived the server was reached: a drop now is a broken stream.
-        if responded or started:
-            when = "mid-answer" if started else "before the answer began"
-            return StreamBroken(f"The connection to {self.url} broke {when} ({exc or type(exc).__name__}). Try again.")
-        return Unreachable(self.url, f"{exc or type(exc).__name__}")
-
-    def _status_error(self, response: httpx.Response, body: bytes, model: str | None) -> BackendError:
-        try:
-            parsed: Any = json.loads(body)
-        except ValueError:
-            parsed = _readable(body.decode("utf-8", "replace")) or response.reason_phrase
-        retry_after = _retry_after(response.headers.get("retry-after"))
-        return self._error_for(response.status_code, parsed, model, retry_after=retry_after)
-
-    def _error_for(self, status: int | None, body: Any, model: str | None, *, retry_after: float | None = None) -> BackendError:
-        """The BackendError for an error envelope, from an HTTP status or an error event (no status)."""
-        text = self._redact(error_message(body))
-        said = f"{status}: {text}" if status else text
-        lower = f"{text} {_error_kind(body)}".lower()
-        if status in (401, 403):
-            kind = "was rejected" if status == 401 else "is not allowed to do this"
-            return AuthFailed(
-                f"The API key for {self.provider} {kind} ({said}). "
-                f"Check the key (config file or environment variable).",
-                status=status,
-            )
-        if status == 402:
-            return InsufficientBalance(
-                f"{self.provider} says the account has no balance left ({said}). Top up the account.",
-                status=status,
-            )
-        if status == 429:
-            return RateLimited(f"{self.provider} is rate limiting requests ({said}).", retry_after=retry_after)
-        if any(marker in lower for marker in _CONTEXT_MARKERS):
-            return ContextOverflow(
-                f"The conversation does not fit the model's context window ({text}). Start a new chat or shorten the prompt.",
-                status=status,
-            )
-        if model and ("model_not_found" in lower or (
-            any(marker in lower for marker in _MISSING_MARKERS) and ("model" in lower or model.lower() in lower)
-        )):
-            return ModelNotFound(model, text, hint="Run 'r1chat models' to see the names this server offers.")
-        if status == 404:
-            return BackendError(f"{self.url} has no such endpoint ({said}). Check --base-url (it usually ends in /v1).", status=404)
-        if status == 503:
-            return ServerError(f"{self.provider} is overloaded ({said}). Try again shortly.", status=status)
-        if status is None or status >= 500:
-            return ServerError(f"{self.provider} failed ({said}). Try again shortly.", status=status)
-        return BackendError(f"{self.provider} rejected the request ({said}).", status=status)
-
     # --- models ------------------------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
         try:
             response = await self._client.get("models")
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, started=False) from None
+            raise self._errors.transport(exc, started=False) from None
         if response.status_code >= 400:
-            raise self._status_error(response, response.content, None)
+            raise self._errors.status(response, response.content, None)
         try:
             data = response.json().get("data", [])
         except (ValueError, AttributeError):
@@ -309,7 +160,7 @@ class OpenAIBackend:
             async with self._client.stream("POST", "chat/completions", json=self._body(model, messages, options)) as response:
                 responded = True
                 if response.status_code >= 400:
-                    raise self._status_error(response, await response.aread(), model)
+                    raise self._errors.status(response, await response.aread(), model)
                 # aclosing: leaving early (an error, [DONE], the caller closing us) must not leave
                 # the line readers suspended on a response that is about to be closed.
                 async with aclosing(self._chunks(response)) as chunks:
@@ -319,9 +170,9 @@ class OpenAIBackend:
                             break
                         if chunk.get("error") or chunk.get("object") == "error":
                             if started:
-                                text = self._redact(error_message(chunk))
+                                text = self._errors.redact(error_message(chunk))
                                 raise StreamBroken(f"{self.provider} stopped mid-answer ({text}). Try again.")
-                            raise self._stream_error(chunk, model)
+                            raise self._errors.stream_event(chunk, model)
                         self._read_usage(chunk, stats)
                         choices = chunk.get("choices")
                         for choice in choices if isinstance(choices, list) else []:
@@ -347,7 +198,7 @@ class OpenAIBackend:
                                     for d in splitter.feed(content):
                                         yield Reasoning(d.text) if d.kind == "reasoning" else Content(d.text)
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, responded=responded, started=started) from None
+            raise self._errors.transport(exc, responded=responded, started=started) from None
         if not finished and stats.finish_reason is None:
             raise StreamBroken(f"{self.url} closed the stream before the answer was finished. Try again.")
         if splitter is not None:
@@ -371,7 +222,7 @@ class OpenAIBackend:
                 page += part
                 if len(page) > 4096:
                     break
-            raise self._not_a_stream(kind, page.decode("utf-8", "replace"))
+            raise self._errors.not_a_stream(kind, page.decode("utf-8", "replace"))
         lines = response.aiter_lines()
         head: list[str] = []
         first_line = ""
@@ -389,7 +240,7 @@ class OpenAIBackend:
             except ValueError:
                 whole = None
             if not isinstance(whole, dict) or not ("choices" in whole or whole.get("error")):
-                raise self._not_a_stream(kind, text)
+                raise self._errors.not_a_stream(kind, text)
             yield whole
             yield None
             return
@@ -419,22 +270,7 @@ class OpenAIBackend:
         # stream. Nothing SSE-shaped at all is not the protocol.
         sse_shaped = first_line.removeprefix("\ufeff").startswith(_SSE_FIELDS)
         if not seen and (skipped or (first_line and not sse_shaped)):
-            raise self._not_a_stream(kind, first_line)
-
-    def _not_a_stream(self, kind: str, text: str) -> BadResponse:
-        what = kind.split(";")[0].strip() or "no content type"
-        snippet = self._redact(_readable(text))[:120] or "an empty body"
-        return BadResponse(
-            f"{self.url} answered with something that is not a chat completions stream ({what}: {snippet}). "
-            f"Check the base URL: OpenAI-compatible servers usually serve it under /v1."
-        )
-
-    def _stream_error(self, chunk: dict[str, Any], model: str) -> BackendError:
-        """An error event before any text: as good as an HTTP error, so classify it like one."""
-        error = chunk.get("error")
-        code = error.get("code") if isinstance(error, dict) else chunk.get("code")
-        status = code if isinstance(code, int) and 400 <= code <= 599 else None
-        return self._error_for(status, chunk, model)
+            raise self._errors.not_a_stream(kind, first_line)
 
     @staticmethod
     def _read_usage(chunk: dict[str, Any], stats: TurnStats) -> None:
