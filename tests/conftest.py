@@ -68,3 +68,28 @@ def run_cli():
         )
 
     return run
+
+
+# A short, recognisable trace and answer for the fake Ollama's models.
+REASONING = "Okay, 17 * 23. 17 * 20 = 340, 17 * 3 = 51, so 391."
+ANSWER = "17 * 23 = **391**."
+
+
+@pytest.fixture
+def ollama():
+    """The fake Ollama on a free port, every model answering REASONING then ANSWER."""
+    from tests.servers import FakeOllama
+
+    with FakeOllama() as server:
+        for model in server.models.values():
+            model.reasoning, model.answer = REASONING, ANSWER
+        yield server
+
+
+@pytest.fixture
+async def ollama_backend(ollama):
+    from r1chat.backends.ollama import OllamaBackend
+
+    backend = OllamaBackend(ollama.url)
+    yield backend
+    await backend.aclose()

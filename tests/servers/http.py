@@ -259,6 +259,8 @@ class FakeHTTPServer:
         self.verbose = False
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
+        # A fault dataclass with an optional `times` count; see take_fault().
+        self.fault: Any = None
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.connections: set[socket.socket] = set()
@@ -272,6 +274,15 @@ class FakeHTTPServer:
 
     def handle(self, exchange: Exchange) -> None:
         raise NotImplementedError
+
+    def take_fault(self) -> Any:
+        """The fault for this request; one with `times` set wears off after that many requests."""
+        fault = self.fault
+        if fault is not None and fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                self.fault = None
+        return fault
 
     def start(self):
         self.stopping.clear()

@@ -244,7 +244,7 @@ class FakeOllama(FakeHTTPServer):
         if not messages:
             return self._load_or_unload(ex, name, key, num_ctx, req.get("keep_alive"))
 
-        fault = self._take_fault()
+        fault = self.take_fault()
         prompt_tokens = estimate_tokens(messages)
         newer = self.at_least("0.12.6")
         if newer and req.get("truncate") is False and prompt_tokens > num_ctx:
@@ -336,13 +336,6 @@ class FakeOllama(FakeHTTPServer):
         expires = None if seconds is None else datetime.now().astimezone() + timedelta(seconds=seconds)
         self.loaded[key] = _Loaded(num_ctx, expires)
 
-    def _take_fault(self) -> OllamaFault | None:
-        fault = self.fault
-        if fault is not None and fault.times is not None:
-            fault.times -= 1
-            if fault.times <= 0:
-                self.fault = None
-        return fault
 
 
 def main() -> None:

@@ -116,7 +116,7 @@ class FakeOpenAI(FakeHTTPServer):
         req = ex.request.json
         if not isinstance(req, dict):
             return self._error(ex, shape.error(400, "Failed to parse the request body as JSON"))
-        fault = self._take_fault()
+        fault = self.take_fault()
         if fault and fault.status:
             message = fault.message or default_message(fault.status)
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
@@ -213,13 +213,6 @@ class FakeOpenAI(FakeHTTPServer):
         ex.write(compact_json(body).encode())
         ex.end_stream()
 
-    def _take_fault(self) -> OpenAIFault | None:
-        fault = self.fault
-        if fault is not None and fault.times is not None:
-            fault.times -= 1
-            if fault.times <= 0:
-                self.fault = None
-        return fault
 
 
 def main() -> None:

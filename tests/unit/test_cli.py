@@ -12,21 +12,10 @@ import time
 
 import pytest
 
-from tests.conftest import REPO, cli_command
-from tests.servers import FakeOllama, FakeOpenAI, OllamaFault
+from tests.conftest import ANSWER, REASONING, REPO, cli_command
+from tests.servers import FakeOpenAI, OllamaFault
 
-REASONING = "Okay, 17 * 23. 17 * 20 = 340, 17 * 3 = 51, so 391."
-ANSWER = "17 * 23 = **391**."
 SLOW_REASONING = " ".join(f"step{n}" for n in range(400))
-
-
-@pytest.fixture
-def ollama():
-    with FakeOllama() as srv:
-        for model in srv.models.values():
-            model.reasoning, model.answer = REASONING, ANSWER
-        yield srv
-
 
 @pytest.fixture
 def cli(run_cli, ollama):

@@ -20,26 +20,20 @@ from r1chat.backends.base import (
     Unreachable,
 )
 from r1chat.backends.ollama import OllamaBackend, ollama_url
-from tests.servers import FakeModel, FakeOllama, OllamaFault
+from tests.conftest import ANSWER, REASONING
+from tests.servers import FakeModel, OllamaFault
 
 ASK = [{"role": "user", "content": "What is 17 * 23?"}]
-REASONING = "Okay, 17 * 23. 17 * 20 = 340, 17 * 3 = 51, so 391."
-ANSWER = "17 * 23 = **391**."
 
 
 @pytest.fixture
-def server():
-    with FakeOllama() as srv:
-        for model in srv.models.values():
-            model.reasoning, model.answer = REASONING, ANSWER
-        yield srv
+def server(ollama):
+    return ollama
 
 
 @pytest.fixture
-async def backend(server):
-    b = OllamaBackend(server.url)
-    yield b
-    await b.aclose()
+def backend(ollama_backend):
+    return ollama_backend
 
 
 async def collect(backend, model, messages=ASK, options=None):

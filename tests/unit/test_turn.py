@@ -8,29 +8,22 @@ import sqlite3
 import pytest
 
 from r1chat.backends.base import ChatOptions, Reasoning, ServerError, StreamBroken
-from r1chat.backends.ollama import OllamaBackend
 from r1chat.conversation import Conversation, MessageStatus, Role
 from r1chat.store import Store
 from r1chat.turn import Turn
-from tests.servers import FakeOllama, OllamaFault
+from tests.conftest import ANSWER, REASONING
+from tests.servers import OllamaFault
 
-REASONING = "Okay, 17 * 23. 17 * 20 = 340, 17 * 3 = 51, so 391."
-ANSWER = "17 * 23 = **391**."
-
-
-@pytest.fixture
-def server():
-    with FakeOllama() as srv:
-        for model in srv.models.values():
-            model.reasoning, model.answer = REASONING, ANSWER
-        yield srv
 
 
 @pytest.fixture
-async def backend(server):
-    b = OllamaBackend(server.url)
-    yield b
-    await b.aclose()
+def server(ollama):
+    return ollama
+
+
+@pytest.fixture
+def backend(ollama_backend):
+    return ollama_backend
 
 
 @pytest.fixture
