@@ -7,7 +7,6 @@ instant; backends, the store and the UI are imported by the verbs that need them
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import time
@@ -464,6 +463,8 @@ async def _rm(args: argparse.Namespace) -> int:
                 raise Failure(f"Not deleting {args.name} without confirmation: run with --yes to delete from a script.")
             size = next((m.size for m in await backend.list_models() if m.name in (args.name, f"{args.name}:latest")), None)
             what = f"{args.name} ({human_size(size)})" if size else args.name
+            import asyncio
+
             answer = await asyncio.to_thread(input, f"Delete {what} from {backend.url}? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 print("Nothing deleted.")
@@ -525,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
             return _tui(args)
         if verb == "export":
             return _export(args)
+        import asyncio
+
         command = {"ask": _ask, "models": _models, "pull": _pull, "rm": _rm}[verb]
         return asyncio.run(command(args))
     except Failure as exc:

@@ -39,7 +39,7 @@ def test_importing_every_core_module_loads_no_textual():
 def test_version_and_help_import_no_backend_or_ui():
     code = (
         "import sys\nfrom r1chat import cli\ncli.build_parser()\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'ollama', 'httpx', 'pydantic', 'sqlite3'}))"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'ollama', 'httpx', 'pydantic', 'sqlite3', 'asyncio'}))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stderr
