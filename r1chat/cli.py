@@ -237,6 +237,7 @@ class _AnswerPrinter:
 async def _ask(args: argparse.Namespace) -> int:
     from r1chat.backends.base import BackendError, ChatOptions, Content, Reasoning
     from r1chat.conversation import Conversation
+    from r1chat.store import StoreError
     from r1chat.turn import Turn
     from r1chat.units import human_duration
 
@@ -255,6 +256,7 @@ async def _ask(args: argparse.Namespace) -> int:
     provider = _provider(args, settings, fallback=conversation.provider)
     backend = _backend(provider, settings)
     printer = _AnswerPrinter(args.show_reasoning)
+    turn = None
     try:
         model = (
             _chosen(args, "model")
@@ -294,6 +296,11 @@ async def _ask(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     except BackendError as exc:
+        saved = turn.assistant if turn is not None else None
+        if saved is not None and (saved.content or saved.reasoning):
+            raise Failure(f"{exc} What arrived is saved (conversation {conversation.id}).") from None
+        raise Failure(str(exc)) from None
+    except StoreError as exc:
         raise Failure(str(exc)) from None
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly; the turn is saved as interrupted.
@@ -518,7 +525,46 @@ def _tui(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Stopped(Exception):
+    def __init__(self, signal_number: int) -> None:
+        import signal
+
+        self.signal_number = signal_number
+        self.signal_name = signal.Signals(signal_number).name
+
+
+async def _stoppable(command: Any) -> int:
+    """Run a verb so that SIGTERM and SIGHUP (terminal closed) stop it like Ctrl+C does: the
+    stream is cancelled and the partial answer saved, instead of the process just vanishing."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    received: list[int] = []
+
+    def stop(number: int) -> None:
+        received.append(number)
+        task.cancel()
+
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(number, stop, number)
+        except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
+            pass
+    try:
+        return await command
+    except asyncio.CancelledError:
+        if received:
+            raise _Stopped(received[0]) from None
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Model text can hold any character; a terminal that cannot show one gets a "?", not a crash.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     verb = args.verb
     try:
@@ -529,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         import asyncio
 
         command = {"ask": _ask, "models": _models, "pull": _pull, "rm": _rm}[verb]
-        return asyncio.run(command(args))
+        return asyncio.run(_stoppable(command(args)))
     except Failure as exc:
         print(f"r1chat: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -538,6 +584,9 @@ def main(argv: list[str] | None = None) -> int:
         note = {"ask": " The partial answer is saved.", "pull": " Pulling again resumes where it stopped."}
         print(f"r1chat: interrupted.{note.get(verb, '')}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except _Stopped as stop:
+        print(f"r1chat: stopped by {stop.signal_name}.", file=sys.stderr)
+        return 128 + stop.signal_number
     except BrokenPipeError:
         # Silence the second BrokenPipeError Python raises while flushing stdout at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -244,9 +244,11 @@ def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: d
     url = table.get("host") or table.get("base_url")
     if url:
         provider.url = url
-    for key in ("api_key", "api_key_env", "model", "extra_body", "assume_thinking"):
+    for key in ("api_key", "api_key_env", "model", "assume_thinking"):
         if key in table:
             setattr(provider, key, table[key])
+    # Merged, so that adding one option keeps a preset's own (DeepSeek's thinking request).
+    provider.extra_body = {**provider.extra_body, **table.get("extra_body", {})}
     settings.providers[name] = provider
 
 

@@ -175,14 +175,14 @@ class Store:
                 raise StoreError(f"Cannot write to {self.path}: {exc}") from exc
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            try:
                 self._db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                self._db.execute("ROLLBACK")
-                raise StoreError(f"Cannot write to {self.path}: {exc}") from exc
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    # A full disk or a read-only file: say where, keep the caller's objects.
+                    raise StoreError(f"Cannot write to {self.path}: {exc}") from exc
+                raise
 
     def close(self) -> None:
         with self._lock:

@@ -133,7 +133,8 @@ def test_missing_model_is_one_line_suggesting_a_pull(cli):
 def test_stream_dying_midway_keeps_the_partial_and_exits_nonzero(cli, ollama, data_dir):
     ollama.fault = OllamaFault(error_after=8)
     result = cli("ask", "hi", "-m", "deepseek-r1:8b")
-    assert "stopped mid-answer" in assert_one_clear_line(result)
+    line = assert_one_clear_line(result)
+    assert "stopped mid-answer" in line and "What arrived is saved (conversation 1)" in line
     assert result.returncode == 1
     [(status, reasoning)] = db_rows(data_dir, "SELECT status, reasoning FROM messages WHERE role = 'assistant'")
     assert status == "error" and len(reasoning) > 10 and REASONING.startswith(reasoning)
@@ -177,6 +178,19 @@ def test_ctrl_c_stops_the_stream_saves_the_partial_and_exits_130(ollama, data_di
     assert ollama.wait_for_disconnect(5)
     [(status, reasoning)] = db_rows(data_dir, "SELECT status, reasoning FROM messages WHERE role = 'assistant'")
     assert status == "interrupted" and SLOW_REASONING.startswith(reasoning) and len(reasoning) >= 200
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_terminate_or_hangup_saves_the_partial_as_interrupted(ollama, data_dir, number):
+    process = _start_slow_ask(ollama)
+    _wait_for_partial_trace(data_dir, process)
+    process.send_signal(number)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 128 + number
+    assert "Traceback" not in err and "stopped by" in err
+    [(status,)] = db_rows(data_dir, "SELECT status FROM messages WHERE role = 'assistant'")
+    assert status == "interrupted"
+    assert ollama.wait_for_disconnect(5)
 
 
 def test_kill_9_mid_stream_leaves_a_partial_that_the_next_start_marks_interrupted(ollama, data_dir, run_cli):

@@ -99,3 +99,9 @@ def test_keys_are_masked_for_display():
     assert mask_key("sk-1234567890abcd") == "****abcd"
     assert mask_key(None) == "(none)"
     assert mask_key("short") == "****"
+
+
+def test_extra_body_for_a_preset_is_merged_with_its_own(config_file):
+    config_file.write_text('[providers.deepseek]\nextra_body = { reasoning_effort = "max" }\n')
+    extra = load_settings().provider_config("deepseek").extra_body
+    assert extra == {"thinking": {"type": "enabled"}, "reasoning_effort": "max"}

@@ -174,3 +174,13 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     assert len(titles) == 80
     assert all(s.message_count == 2 for s in store.list_conversations(limit=1000))
     store.close()
+
+
+def test_a_write_that_sqlite_refuses_is_a_store_error_naming_the_file(store, tmp_path):
+    conversation = Conversation()
+    store.add_message(conversation, Message(Role.USER, "kept"))
+    store._db.execute("PRAGMA query_only = 1")  # what a read-only file or a full disk looks like
+    with pytest.raises(StoreError, match="Cannot write to .*r1chat.db"):
+        store.add_message(conversation, Message(Role.USER, "refused"))
+    store._db.execute("PRAGMA query_only = 0")
+    assert [m.content for m in store.load_conversation(conversation.id).messages] == ["kept"]
