@@ -77,18 +77,23 @@ class _CleanNDJSON(httpx.AsyncByteStream):
         self._inner = inner
         self._chat = path.endswith("/api/chat")
 
-    def _keep(self, line: bytes) -> bool:
+    def _clean(self, line: bytes) -> bytes | None:
+        """The line to pass on, or None to drop it."""
         if not line.strip():
-            return False
+            return None
         try:
             data = json.loads(line)
         except ValueError:
-            return False
+            return None
         if not isinstance(data, dict):
-            return False
+            return None
         if self._chat and "error" not in data and not isinstance(data.get("message"), dict):
-            return False
-        return True
+            if not data.get("done"):
+                return None
+            # A final line without its (always empty) message still carries the stats.
+            data["message"] = {"role": "assistant", "content": ""}
+            return json.dumps(data).encode()
+        return line
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         pending = bytearray()
@@ -98,11 +103,11 @@ class _CleanNDJSON(httpx.AsyncByteStream):
                 continue
             *lines, rest = bytes(pending).split(b"\n")
             pending = bytearray(rest)
-            kept = [line for line in lines if self._keep(line)]
+            kept = [clean for clean in map(self._clean, lines) if clean is not None]
             if kept:
                 yield b"\n".join(kept) + b"\n"
-        if self._keep(bytes(pending)):
-            yield bytes(pending) + b"\n"
+        if (last := self._clean(bytes(pending))) is not None:
+            yield last + b"\n"
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -189,8 +194,10 @@ class OllamaBackend:
         lower = text.lower()
         if status == -1 and started:
             return StreamBroken(f"Ollama stopped mid-answer: {text}")
-        if status == 404 or ("not found" in lower and "model" in lower):
+        if "model" in lower and (status == 404 or "not found" in lower):
             return ModelNotFound(model or _quoted_model(text) or "?", text)
+        if status == 404:
+            return BackendError(f"{self.url} has no such endpoint ({text}). Is it an Ollama server?", status=404)
         if "context length" in lower or "exceeds the context" in lower or "context size" in lower:
             return ContextOverflow(f"The prompt does not fit the model's context window: {text}. Raise num_ctx or start a new chat.", status=status)
         if status == 429:
@@ -309,7 +316,14 @@ class OllamaBackend:
     async def chat(
         self, model: str, messages: Sequence[dict[str, str]], options: ChatOptions
     ) -> AsyncIterator[StreamEvent]:
-        details = await self._details_for(model)
+        try:
+            details = await self._details_for(model)
+        except (Unreachable, ModelNotFound):
+            raise
+        except BackendError:
+            # /api/show failed some other way: chat without knowing the capabilities (no
+            # `think`, which is safe everywhere) rather than not at all.
+            details = ModelDetails(name=model)
         thinking = details.thinking
         # ``think`` goes only to models that list the capability: others answer 400.
         think = (options.think if options.think is not None else True) if thinking else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 import pytest
@@ -22,6 +23,7 @@ from r1chat.backends.base import (
 from r1chat.backends.ollama import OllamaBackend, ollama_url
 from tests.conftest import ANSWER, REASONING
 from tests.servers import FakeModel, OllamaFault
+from tests.servers.http import Exchange, FakeHTTPServer
 
 ASK = [{"role": "user", "content": "What is 17 * 23?"}]
 
@@ -358,3 +360,37 @@ async def test_ollama_host_from_the_environment_reaches_the_server(server, monke
         assert split(await collect(backend, "deepseek-r1:8b"))[1] == ANSWER
     finally:
         await backend.aclose()
+
+
+# --- servers that are less complete than Ollama ------------------------------------------------
+
+
+class MinimalOllama(FakeHTTPServer):
+    """Just /api/chat: no /api/show, and a final line without its empty message."""
+
+    name = "minimal Ollama"
+
+    def handle(self, ex: Exchange) -> None:
+        if ex.request.path != "/api/chat":
+            return ex.respond_text(404, "404 page not found")
+        ex.start_stream("application/x-ndjson")
+        for line in (
+            {"model": "r1", "message": {"role": "assistant", "content": "<think>"}, "done": False},
+            {"model": "r1", "message": {"role": "assistant", "content": "hmm</think>"}, "done": False},
+            {"model": "r1", "message": {"role": "assistant", "content": "Fine."}, "done": False},
+            {"model": "r1", "done": True, "done_reason": "stop", "eval_count": 3},
+        ):
+            ex.write(json.dumps(line).encode() + b"\n")
+        ex.end_stream()
+
+
+async def test_a_server_without_show_and_with_a_bare_final_line_still_chats():
+    with MinimalOllama() as srv:
+        backend = OllamaBackend(srv.url)
+        try:
+            events = await collect(backend, "deepseek-r1:8b")
+        finally:
+            await backend.aclose()
+    assert split(events) == ("hmm", "Fine.")
+    assert events[-1].stats.completion_tokens == 3
+    assert "think" not in srv.requests[-1].json
