@@ -143,25 +143,6 @@ def _store() -> Store:
     return store
 
 
-async def _pick_model(backend: Backend) -> str:
-    """No model configured: take the best local one, so a first ``ask`` just works."""
-    models = await backend.list_models()
-    if not models:
-        raise Failure(
-            f"No models on {backend.url}. Pull one first, for example: r1chat pull deepseek-r1:8b"
-        )
-    for preference in (
-        lambda m: m.loaded and "deepseek-r1" in m.name,
-        lambda m: "deepseek-r1" in m.name,
-        lambda m: bool(m.thinking),
-        lambda m: True,
-    ):
-        for model in models:
-            if preference(model):
-                return model.name
-    raise AssertionError("unreachable")
-
-
 # --- ask -------------------------------------------------------------------------------------
 
 
@@ -235,10 +216,10 @@ class _AnswerPrinter:
 
 
 async def _ask(args: argparse.Namespace) -> int:
-    from r1chat.backends.base import BackendError, ChatOptions, Content, Reasoning
+    from r1chat.backends.base import BackendError, Content, Reasoning
     from r1chat.conversation import Conversation
+    from r1chat.session import ChatSession, MissingSetting, NoModel
     from r1chat.store import StoreError
-    from r1chat.turn import Turn
     from r1chat.units import human_duration
 
     settings = _settings(args)
@@ -249,31 +230,27 @@ async def _ask(args: argparse.Namespace) -> int:
         conversation_id = args.conversation if args.conversation is not None else store.latest_conversation_id()
         loaded = store.load_conversation(conversation_id) if conversation_id is not None else None
         if loaded is None:
+            store.close()
             what = f"conversation {args.conversation}" if args.conversation is not None else "any earlier conversation"
             raise Failure(f"There is no {what} to continue. Run 'r1chat ask' without -c to start one.")
         conversation = loaded
 
-    provider = _provider(args, settings, fallback=conversation.provider)
-    backend = _backend(provider, settings)
+    try:
+        provider = _provider(args, settings, fallback=conversation.provider)
+        session = ChatSession(settings, store, provider, model=_chosen(args, "model"), conversation=conversation)
+    except (Failure, MissingSetting) as exc:
+        store.close()
+        raise Failure(str(exc)) from None
     printer = _AnswerPrinter(args.show_reasoning)
     turn = None
     try:
-        model = (
-            _chosen(args, "model")
-            or (conversation.model if provider.name == conversation.provider else None)
-            # The top-level `model` setting belongs to the default provider.
-            or (settings.model if provider.name == settings.provider else None)
-            or provider.model
-            or await _pick_model(backend)
+        turn = await session.turn(
+            prompt,
+            system_prompt=args.system,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            num_ctx=args.num_ctx,
         )
-        options = ChatOptions(
-            temperature=args.temperature if args.temperature is not None else settings.temperature,
-            top_p=args.top_p if args.top_p is not None else settings.top_p,
-            num_ctx=args.num_ctx or settings.num_ctx,
-            keep_alive=settings.keep_alive,
-        )
-        system_prompt = args.system if args.system is not None else settings.system_prompt
-        turn = Turn(store, backend, conversation, prompt, model=model, options=options, system_prompt=system_prompt)
         trace: list[str] = []
         async for event in turn.stream():
             if isinstance(event, Reasoning):
@@ -291,7 +268,7 @@ async def _ask(args: argparse.Namespace) -> int:
             stats = message.stats
             rate = f"{stats.tokens_per_second:.1f} tok/s" if stats.tokens_per_second else "-"
             print(
-                f"[{model} · {stats.completion_tokens or '?'} tokens · {rate} · "
+                f"[{turn.model} · {stats.completion_tokens or '?'} tokens · {rate} · "
                 f"{human_duration(stats.total_seconds)} · conversation {conversation.id}]",
                 file=sys.stderr,
             )
@@ -300,14 +277,14 @@ async def _ask(args: argparse.Namespace) -> int:
         if saved is not None and (saved.content or saved.reasoning):
             raise Failure(f"{exc} What arrived is saved (conversation {conversation.id}).") from None
         raise Failure(str(exc)) from None
-    except StoreError as exc:
+    except (StoreError, NoModel) as exc:
         raise Failure(str(exc)) from None
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly; the turn is saved as interrupted.
         return EXIT_OK
     finally:
         printer.finish()
-        await backend.aclose()
+        await session.aclose()
         store.close()
     return EXIT_OK
 

@@ -1,0 +1,110 @@
+"""A chat session: which provider, backend and model the conversation talks to, and its turns.
+
+``r1chat ask`` and the chat screen both start turns through this, so that choosing the model,
+the request options and the system prompt happens in one place.
+"""
+
+from __future__ import annotations
+
+from r1chat.backends import MissingSetting, open_backend
+from r1chat.backends.base import Backend, ChatOptions
+from r1chat.config import ProviderConfig, Settings
+from r1chat.conversation import Conversation
+from r1chat.store import Store
+from r1chat.turn import Turn
+
+
+class NoModel(Exception):
+    """The server has no model to talk to."""
+
+
+class ChatSession:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        provider: ProviderConfig,
+        *,
+        model: str | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.provider = provider
+        self.conversation = conversation or Conversation()
+        self.chosen_model = model
+        self.model: str | None = None
+        self.backend: Backend = open_backend(provider, settings)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+    async def switch_provider(self, provider: ProviderConfig, model: str | None = None) -> None:
+        """Talk to another provider (or another host of the same one) from the next turn on."""
+        backend = open_backend(provider, self.settings)  # raises MissingSetting before any change
+        await self.backend.aclose()
+        self.backend, self.provider = backend, provider
+        self.chosen_model, self.model = model, None
+
+    def new_conversation(self) -> None:
+        self.conversation = Conversation()
+
+    async def resolve_model(self) -> str:
+        """The model for the next turn: chosen > this conversation's > configured > the best local one."""
+        if self.model is None:
+            conversation = self.conversation
+            self.model = (
+                self.chosen_model
+                or (conversation.model if conversation.provider == self.provider.name else None)
+                # The top-level `model` setting belongs to the default provider.
+                or (self.settings.model if self.provider.name == self.settings.provider else None)
+                or self.provider.model
+                or await self._best_local_model()
+            )
+        return self.model
+
+    async def _best_local_model(self) -> str:
+        models = await self.backend.list_models()
+        if not models:
+            raise NoModel(
+                f"No models on {self.backend.url}. Pull one first, for example: r1chat pull deepseek-r1:8b"
+            )
+        for preference in (
+            lambda m: m.loaded and "deepseek-r1" in m.name,
+            lambda m: "deepseek-r1" in m.name,
+            lambda m: bool(m.thinking),
+            lambda m: True,
+        ):
+            for model in models:
+                if preference(model):
+                    return model.name
+        raise AssertionError("unreachable")
+
+    def options(self, **overrides: float | int | None) -> ChatOptions:
+        settings, local = self.settings, self.conversation.settings
+        values = {
+            "temperature": local.get("temperature", settings.temperature),
+            "top_p": local.get("top_p", settings.top_p),
+            "num_ctx": local.get("num_ctx", settings.num_ctx),
+            "keep_alive": settings.keep_alive,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return ChatOptions(**values)
+
+    def system_prompt(self) -> str:
+        return self.conversation.settings.get("system_prompt", self.settings.system_prompt)
+
+    async def turn(self, prompt: str, *, system_prompt: str | None = None, **overrides: float | int | None) -> Turn:
+        model = await self.resolve_model()
+        return Turn(
+            self.store,
+            self.backend,
+            self.conversation,
+            prompt,
+            model=model,
+            options=self.options(**overrides),
+            system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
+        )
+
+
+__all__ = ["ChatSession", "MissingSetting", "NoModel"]
