@@ -498,7 +498,21 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _tui(args: argparse.Namespace) -> int:
-    print("r1chat: the chat screen is not built yet; use 'r1chat ask \"…\"' (see r1chat --help).")
+    from r1chat.session import ChatSession, MissingSetting
+
+    settings = _settings(args)
+    store = _store()
+    try:
+        session = ChatSession(settings, store, _provider(args, settings), model=_chosen(args, "model"))
+    except MissingSetting as exc:
+        store.close()
+        raise Failure(str(exc)) from None
+    from r1chat.ui.app import R1ChatApp
+
+    try:
+        R1ChatApp(session).run()
+    finally:
+        store.close()
     return EXIT_OK
 
 

@@ -316,6 +316,13 @@ class Store:
         )
         db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), message.conversation_id))
 
+    def delete_messages(self, ids: list[int]) -> None:
+        """Remove messages the user chose to replace (a regenerated or edited turn)."""
+        if not ids:
+            return
+        with self._write() as db:
+            db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+
     def recover_interrupted(self) -> int:
         """Mark messages left ``streaming`` by a dead process as ``interrupted``; keep their text.
 

@@ -345,12 +345,6 @@ def test_export_with_no_conversations_says_so(run_cli):
     assert "No conversations yet" in assert_one_clear_line(run_cli("export"))
 
 
-def test_bare_r1chat_says_the_chat_screen_is_not_there_yet_in_one_line(run_cli):
-    result = run_cli()
-    assert result.returncode == 0
-    assert len(result.stdout.strip().splitlines()) == 1 and "r1chat ask" in result.stdout
-
-
 def test_a_broken_config_is_reported_but_the_command_still_works(cli, config_file):
     config_file.write_text("num_ctx = [\n")
     result = cli("ask", "hi", "-m", "deepseek-r1:8b")

@@ -1,0 +1,347 @@
+"""The chat screen: the conversation, the prompt, a status bar; turns stream into it live."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content as TextContent
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown
+from textual.worker import Worker, WorkerState
+
+from r1chat.backends.base import (
+    AuthFailed,
+    BackendError,
+    Content,
+    Done,
+    ModelNotFound,
+    RateLimited,
+    Reasoning,
+    Unreachable,
+)
+from r1chat.session import ChatSession, MissingSetting, NoModel
+from r1chat.store import StoreError
+from r1chat.ui.widgets.banner import Banner
+from r1chat.ui.widgets.conversation import ConversationView
+from r1chat.ui.widgets.message import AssistantMessage
+from r1chat.ui.widgets.prompt import Prompt
+from r1chat.ui.widgets.status_bar import StatusBar
+from r1chat.ui.widgets.trace import Trace
+
+SIDE_BY_SIDE_WIDTH = 140
+
+
+def _hint_for(error: BaseException) -> str:
+    if isinstance(error, Unreachable):
+        return "ctrl+r retry · F4 change host or provider · your prompt is kept"
+    if isinstance(error, ModelNotFound):
+        return f"Pull it with: r1chat pull {error.model} · F4 switch provider"
+    if isinstance(error, AuthFailed):
+        return "Set the key (environment variable or config file), then ctrl+r retry"
+    if isinstance(error, RateLimited):
+        wait = f" in {error.retry_after:g} s" if error.retry_after else " in a moment"
+        return f"ctrl+r retry{wait} · what arrived is kept"
+    return "ctrl+r retry · what arrived is kept"
+
+
+class ChatScreen(Screen):
+    CSS_PATH = "chat.tcss"
+    AUTO_FOCUS = "Prompt"
+    BINDINGS = [
+        Binding("escape", "stop", "Stop", id="stop"),
+        Binding("ctrl+t", "toggle_trace", "Trace", id="toggle_trace"),
+        Binding("ctrl+l", "toggle_layout", "Layout", show=False, id="toggle_layout"),
+        Binding("ctrl+n", "new_chat", "New", id="new_chat"),
+        Binding("ctrl+r", "retry", "Retry", id="retry"),
+        Binding("f2", "edit_last", "Edit", show=False, id="edit_last"),
+        Binding("f3", "copy_answer", "Copy", id="copy_answer"),
+        Binding("f4", "connect", "Connect", show=False, id="connect"),
+    ]
+
+    def __init__(self, session: ChatSession) -> None:
+        super().__init__()
+        self.session = session
+        self.layout_choice = session.settings.ui.trace_layout
+        self.turn_worker: Worker | None = None
+        self.editing_last = False
+        self.last_error: BaseException | None = None
+
+    def compose(self) -> ComposeResult:
+        view = ConversationView(id="conversation")
+        view.collapse = self.session.settings.ui.trace_collapse
+        view.empty_hint = TextContent.assemble(
+            ("r1chat", "bold"),
+            "\nA new conversation. Type a prompt below and press Enter.\n",
+            ("Ctrl+P: all commands · F1: keys · Ctrl+Q: quit", "$text-muted"),
+        )
+        yield view
+        yield Banner(id="banner")
+        yield Prompt(id="prompt")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def view(self) -> ConversationView:
+        return self.query_one(ConversationView)
+
+    @property
+    def prompt(self) -> Prompt:
+        return self.query_one(Prompt)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def banner(self) -> Banner:
+        return self.query_one(Banner)
+
+    async def on_mount(self) -> None:
+        self.banner.clear()
+        self._show_session()
+        self._apply_layout()
+        if self.session.conversation.messages:
+            await self.view.show(self.session.conversation)
+        self.check_connection()
+
+    def _show_session(self) -> None:
+        status = self.status
+        status.provider = self.session.provider.name
+        status.model = self.session.chosen_model or self.session.model or self.session.conversation.model or ""
+        status.url = self.session.backend.url
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def _side(self) -> bool:
+        if self.layout_choice == "auto":
+            return self.size.width >= SIDE_BY_SIDE_WIDTH
+        return self.layout_choice == "side"
+
+    def _apply_layout(self) -> None:
+        self.set_class(self._side(), "-side")
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_layout()
+
+    def action_toggle_layout(self) -> None:
+        self.layout_choice = "inline" if self._side() else "side"
+        self._apply_layout()
+        self.notify(f"Traces {'beside' if self._side() else 'above'} their answers", timeout=2)
+
+    # --- traces ------------------------------------------------------------------------------
+
+    def action_toggle_trace(self) -> None:
+        traces = self.query(Trace)
+        if not traces:
+            self.notify("No reasoning trace yet", timeout=2)
+            return
+        trace = traces.last()
+        trace.touched_by_user = True
+        trace.collapsed = not trace.collapsed
+
+    def set_all_traces(self, collapsed: bool) -> None:
+        for trace in self.query(Trace):
+            trace.touched_by_user = True
+            trace.collapsed = collapsed
+
+    # --- connection --------------------------------------------------------------------------
+
+    @work(group="connection", exclusive=True, exit_on_error=False)
+    async def check_connection(self) -> None:
+        status = self.status
+        status.connection = "connecting"
+        status.url = self.session.backend.url
+        try:
+            await self.session.backend.list_models()
+        except BackendError as error:
+            status.connection = "unreachable"
+            self.banner.show_problem(str(error), _hint_for(error))
+            return
+        status.connection = "connected"
+        if self.last_error is None or isinstance(self.last_error, Unreachable):
+            self.banner.clear()
+        try:
+            status.model = await self.session.resolve_model()
+        except (BackendError, NoModel) as error:
+            self.banner.show_problem(str(error), "Pull a model with: r1chat pull deepseek-r1:8b", severity="warning")
+
+    def action_connect(self) -> None:
+        from r1chat.ui.screens.connect import ConnectScreen
+
+        self.app.push_screen(ConnectScreen(self.session), self._connected)
+
+    async def _connected(self, choice: tuple[str, str] | None) -> None:
+        if choice is None:
+            return
+        name, url = choice
+        provider = self.session.settings.provider_config(name)
+        if url:
+            provider.url = url
+        try:
+            await self.session.switch_provider(provider)
+        except MissingSetting as error:
+            self.banner.show_problem(str(error), "F4 to try another provider")
+            return
+        self._show_session()
+        self.check_connection()
+
+    # --- sending -----------------------------------------------------------------------------
+
+    @property
+    def streaming(self) -> bool:
+        return self.turn_worker is not None and self.turn_worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+
+    @on(Prompt.Submitted)
+    async def _submitted(self, event: Prompt.Submitted) -> None:
+        if self.streaming:
+            self.notify("An answer is still streaming: Esc stops it. Your prompt is kept.", severity="warning")
+            return
+        event.prompt.remember(event.text)
+        event.prompt.clear()
+        if self.editing_last:
+            self.editing_last = False
+            await self._drop_last_turn()
+        self.send(event.text)
+
+    def send(self, text: str) -> None:
+        self.turn_worker = self.run_worker(self._run_turn(text), group="turn", exclusive=True, exit_on_error=False)
+
+    async def _run_turn(self, text: str) -> None:
+        session, status = self.session, self.status
+        self.banner.clear()
+        self.last_error = None
+        try:
+            turn = await session.turn(text)
+        except (BackendError, NoModel) as error:
+            self.last_error = error
+            self._give_back(text)
+            self.banner.show_problem(str(error), _hint_for(error))
+            if isinstance(error, Unreachable):
+                status.connection = "unreachable"
+            return
+        status.model = turn.model
+        status.connection = "streaming"
+        view = self.view
+        await view.add(turn.user)
+        answer: AssistantMessage = await view.add(turn.assistant)
+        view.scroll_end(animate=False)
+        try:
+            async for event in turn.stream():
+                if isinstance(event, Reasoning):
+                    await answer.add_reasoning(event.text)
+                elif isinstance(event, Content):
+                    await answer.add_content(event.text)
+                elif isinstance(event, Done):
+                    status.stats = event.stats
+        except BackendError as error:
+            self.last_error = error
+            self.banner.show_problem(str(error), _hint_for(error))
+        except StoreError as error:
+            self.last_error = error
+            self.banner.show_problem(str(error), "Answers cannot be saved until this is fixed")
+        finally:
+            # Also on Esc (cancellation): the partial answer stays on screen, settled.
+            await asyncio.shield(answer.finish(turn.assistant))
+            status.connection = "unreachable" if isinstance(self.last_error, Unreachable) else "connected"
+
+    def _give_back(self, text: str) -> None:
+        """A prompt that could not be sent goes back into the editor, unless the user typed anew."""
+        if not self.prompt.text.strip():
+            self.prompt.load_text(text)
+            self.prompt.move_cursor(self.prompt.document.end)
+
+    def action_stop(self) -> None:
+        if self.streaming:
+            self.turn_worker.cancel()
+            self.notify("Stopped. The partial answer is kept.", timeout=2)
+
+    # --- the last turn -----------------------------------------------------------------------
+
+    def _last_prompt(self) -> str | None:
+        for message in reversed(self.session.conversation.messages):
+            if message.role.value == "user":
+                return message.content
+        return None
+
+    async def _drop_last_turn(self) -> None:
+        conversation = self.session.conversation
+        ids = []
+        while conversation.messages:
+            message = conversation.messages.pop()
+            if message.id is not None:
+                ids.append(message.id)
+            if message.role.value == "user":
+                break
+        self.session.store.delete_messages(ids)
+        await self.view.drop_last_turn()
+
+    async def action_retry(self) -> None:
+        if self.streaming:
+            return
+        if self.status.connection == "unreachable" and not self.session.conversation.messages:
+            self.check_connection()
+            return
+        prompt = self._last_prompt()
+        if prompt is None:
+            self.check_connection()
+            return
+        await self._drop_last_turn()
+        self.send(prompt)
+
+    def action_edit_last(self) -> None:
+        prompt = self._last_prompt()
+        if prompt is None or self.streaming:
+            return
+        self.editing_last = True
+        self.prompt.load_text(prompt)
+        self.prompt.move_cursor(self.prompt.document.end)
+        self.prompt.focus()
+        self.notify("Editing the last prompt: Enter sends it in place of the last turn.", timeout=3)
+
+    def _last_answer(self) -> AssistantMessage | None:
+        return self.view.latest_assistant()
+
+    def action_copy_answer(self) -> None:
+        self._copy("answer", lambda m: m.message.content or m.answer_text)
+
+    def copy_trace(self) -> None:
+        self._copy("trace", lambda m: m.message.reasoning)
+
+    def copy_code(self) -> None:
+        from r1chat.code_blocks import last_code_block
+
+        self._copy("code block", lambda m: last_code_block(m.message.content))
+
+    def _copy(self, what: str, pick) -> None:
+        answer = self._last_answer()
+        text = pick(answer) if answer is not None else None
+        if not text:
+            self.notify(f"No {what} to copy", severity="warning", timeout=2)
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied the {what} ({len(text)} characters)", timeout=2)
+
+    async def action_new_chat(self) -> None:
+        if self.streaming:
+            self.turn_worker.cancel()
+        self.session.new_conversation()
+        self.editing_last = False
+        self.banner.clear()
+        self.status.stats = None
+        await self.view.show(self.session.conversation)
+        self.prompt.focus()
+
+    # --- links -------------------------------------------------------------------------------
+
+    @on(Markdown.LinkClicked)
+    def _link(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        href = event.href.strip()
+        if href.lower().startswith(("http://", "https://")):
+            self.app.open_url(href)
+        else:
+            self.notify(f"Not opening a non-web link: {href[:80]}", severity="warning", markup=False)

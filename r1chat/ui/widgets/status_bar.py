@@ -1,0 +1,55 @@
+"""One line under the prompt: provider, model, connection, context meter, speed of the last turn."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from r1chat.backends.base import TurnStats
+from r1chat.sanitize import strip_controls
+from r1chat.units import human_duration
+
+
+def _short(tokens: int) -> str:
+    return f"{tokens / 1000:.1f}k" if tokens >= 1000 else str(tokens)
+
+
+class StatusBar(Static):
+    provider: reactive[str] = reactive("")
+    model: reactive[str] = reactive("")
+    # "connecting", "connected", "unreachable" or "streaming"
+    connection: reactive[str] = reactive("connecting")
+    url: reactive[str] = reactive("")
+    stats: reactive[TurnStats | None] = reactive(None)
+    extra: reactive[str] = reactive("")
+
+    def render(self) -> Content:
+        parts: list[Content] = [
+            Content.styled(strip_controls(self.provider), "bold"),
+            Content(strip_controls(self.model) or "no model"),
+        ]
+        if self.connection == "unreachable":
+            parts.append(Content.styled(f"○ unreachable {strip_controls(self.url)}", "$error"))
+        elif self.connection == "connecting":
+            parts.append(Content.styled(f"… connecting to {strip_controls(self.url)}", "$text-muted"))
+        elif self.connection == "streaming":
+            parts.append(Content.styled("● streaming", "$accent"))
+        else:
+            parts.append(Content.styled("● connected", "$success"))
+        stats = self.stats
+        if stats is not None:
+            used, size = stats.context_used, stats.context_size
+            if used is not None and size:
+                share = used / size
+                style = "$error" if share >= 0.8 else "$warning" if share >= 0.5 else ""
+                parts.append(Content.styled(f"ctx {_short(used)}/{_short(size)}", style))
+            elif used is not None:
+                parts.append(Content(f"ctx {_short(used)}"))
+            if stats.tokens_per_second:
+                parts.append(Content(f"{stats.tokens_per_second:.1f} tok/s"))
+            if stats.total_seconds is not None:
+                parts.append(Content(human_duration(stats.total_seconds)))
+        if self.extra:
+            parts.append(Content(strip_controls(self.extra)))
+        return Content(" · ").join(parts)

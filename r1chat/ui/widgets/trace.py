@@ -1,0 +1,139 @@
+"""The reasoning trace: a live, timed title over a collapsible body."""
+
+from __future__ import annotations
+
+import time
+
+from rich.markdown import Markdown as RichMarkdown
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Markdown, Static
+
+from r1chat.sanitize import ControlFilter
+
+
+def trace_title(*, live: bool, seconds: float | None, tokens: int, cut_off: bool = False, collapsed: bool) -> Content:
+    arrow = "▶" if collapsed else "▼"
+    if live:
+        words = f"Thinking… {seconds or 0:.1f}s"
+    elif seconds is not None:
+        words = f"Thought for {seconds:.1f}s"
+    else:
+        words = "Thoughts"
+    if tokens:
+        words += f" · {tokens} tokens"
+    if cut_off:
+        words += " (cut off)"
+    return Content.assemble((arrow + " ", "bold"), words)
+
+
+class TraceTitle(Static, can_focus=True):
+    """Focusable: Enter (or a click) folds and unfolds the trace."""
+
+    BINDINGS = [Binding("enter,space", "toggle", "Fold trace", id="trace.toggle")]
+
+    class Pressed(Message):
+        pass
+
+    def action_toggle(self) -> None:
+        self.post_message(self.Pressed())
+
+    def on_click(self) -> None:
+        self.post_message(self.Pressed())
+
+
+class Trace(Vertical):
+    """A trace, streaming or finished. ``collapsed`` folds the body away (display: none)."""
+
+    collapsed: reactive[bool] = reactive(False, init=False)
+
+    class Toggled(Message):
+        def __init__(self, trace: Trace) -> None:
+            super().__init__()
+            self.trace = trace
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        live: bool = False,
+        collapsed: bool = False,
+        seconds: float | None = None,
+        tokens: int = 0,
+        cut_off: bool = False,
+    ) -> None:
+        super().__init__(classes="-collapsed" if collapsed else "")
+        self.set_reactive(Trace.collapsed, collapsed)
+        self.live = live
+        self.text = text
+        self.seconds = seconds
+        self.tokens = tokens
+        self.cut_off = cut_off
+        # Set once the reader folds or unfolds it: the collapse policy leaves it alone after that.
+        self.touched_by_user = False
+        self._started = time.monotonic()
+        self._filter = ControlFilter()
+        self._stream = None
+        self._clock = None
+
+    def compose(self) -> ComposeResult:
+        yield TraceTitle(self._title(), classes="trace-title")
+        if self.live:
+            yield Markdown(self.text, open_links=False, classes="trace-body")
+        else:
+            yield Static(RichMarkdown(self.text, hyperlinks=False), classes="trace-body")
+
+    def on_mount(self) -> None:
+        if self.live:
+            self._clock = self.set_interval(0.1, self.refresh_title)
+
+    def _title(self) -> Content:
+        seconds = time.monotonic() - self._started if self.live else self.seconds
+        return trace_title(
+            live=self.live, seconds=seconds, tokens=self.tokens, cut_off=self.cut_off, collapsed=self.collapsed
+        )
+
+    def refresh_title(self) -> None:
+        self.query_one(TraceTitle).update(self._title())
+
+    def watch_collapsed(self, collapsed: bool) -> None:
+        self.set_class(collapsed, "-collapsed")
+        self.refresh_title()
+
+    @on(TraceTitle.Pressed)
+    def _pressed(self, event: TraceTitle.Pressed) -> None:
+        event.stop()
+        self.touched_by_user = True
+        self.collapsed = not self.collapsed
+        self.post_message(self.Toggled(self))
+
+    # --- streaming ---------------------------------------------------------------------------
+
+    async def append(self, text: str) -> None:
+        self.tokens += 1
+        clean = self._filter.feed(text)
+        if not clean:
+            return
+        self.text += clean
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(".trace-body", Markdown))
+        await self._stream.write(clean)
+
+    async def settle(self, seconds: float | None, *, tokens: int | None = None, cut_off: bool = False) -> None:
+        """The trace is over (the answer began, or the turn ended): stop the clock, keep the text."""
+        if self._clock is not None:
+            self._clock.stop()
+            self._clock = None
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.live = False
+        self.seconds = seconds
+        self.tokens = tokens or self.tokens
+        self.cut_off = cut_off
+        self.refresh_title()
