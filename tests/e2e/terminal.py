@@ -47,6 +47,13 @@ class Terminal:
                 raise AssertionError(f"{text!r} never appeared; the screen:\n{screen}")
             time.sleep(0.05)
 
+    def wait_for_gone(self, text: str, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while text in self.screen():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} is still on screen:\n{self.screen()}")
+            time.sleep(0.05)
+
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 

@@ -79,7 +79,7 @@ class AssistantMessage(Vertical):
     async def add_content(self, text: str) -> None:
         trace = self.trace
         if trace is not None and trace.live:
-            await self._settle_trace()
+            await self._settle_trace(cut_off=False)  # the answer began: the trace was whole
             if self.collapse == "on-answer" and not trace.touched_by_user:
                 trace.collapsed = True
         clean = self._filter.feed(text)
@@ -90,13 +90,11 @@ class AssistantMessage(Vertical):
             self._stream = Markdown.get_stream(self.query_one(".answer", Markdown))
         await self._stream.write(clean)
 
-    async def _settle_trace(self) -> None:
+    async def _settle_trace(self, *, cut_off: bool) -> None:
         trace = self.trace
         if trace is not None and trace.live:
             message = self.message
-            await trace.settle(
-                message.reasoning_seconds, tokens=message.stats.reasoning_tokens, cut_off=_cut_off(message)
-            )
+            await trace.settle(message.reasoning_seconds, tokens=message.stats.reasoning_tokens, cut_off=cut_off)
 
     async def finish(self, message: Message) -> None:
         """The turn ended (done, stopped or failed): settle everything, then draw it cheaply."""
@@ -105,7 +103,7 @@ class AssistantMessage(Vertical):
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        await self._settle_trace()
+        await self._settle_trace(cut_off=_cut_off(message))
         trace = self.trace
         if trace is not None:
             trace.cut_off = _cut_off(message)

@@ -1,0 +1,86 @@
+"""The chat screen in a real terminal: what a person sees and what each key does."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.conftest import ANSWER
+from tests.e2e.terminal import Terminal, needs_tmux, terminal_env
+
+pytestmark = needs_tmux
+
+LONG_TRACE = " ".join(f"thought{n}" for n in range(300))
+
+
+@pytest.fixture
+def chat(ollama):
+    opened = []
+
+    def start(size=(120, 40), *args: str) -> Terminal:
+        term = Terminal(
+            [sys.executable, "-m", "r1chat", "--host", ollama.url, "-m", "deepseek-r1:8b", *args],
+            terminal_env({}),
+            size=size,
+        )
+        opened.append(term)
+        term.wait_for("connected", timeout=20)
+        return term
+
+    yield start
+    for term in opened:
+        term.close()
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_a_prompt_streams_a_timed_trace_then_the_answer(chat, ollama, size):
+    ollama.delay = 0.03
+    ollama.find("deepseek-r1:8b")[1].reasoning = "Let me see. " + " ".join(f"step{n}" for n in range(60))
+    term = chat(size)
+    screen = term.screen()
+    assert "esc Stop" in screen and "^q Quit" in screen
+    term.type("What is 17 * 23?")
+    term.keys("Enter")
+    live = term.wait_for("tokens")
+    assert "▼ Thinking…" in live and "Let me see." in live
+    term.wait_for("Thought for", timeout=20)
+    screen = term.wait_for("tok/s", timeout=20)
+    assert "391" in screen
+    assert "▶ Thought for" in screen and "cut off" not in screen, "the trace folds when the answer begins"
+    assert "step59" not in screen
+    assert "ctx " in screen
+
+
+def test_ctrl_t_unfolds_and_folds_the_latest_trace(chat):
+    term = chat()
+    term.type("What is 17 * 23?")
+    term.keys("Enter")
+    term.wait_for("391", timeout=20)
+    term.keys("C-t")
+    screen = term.wait_for("17 * 20 = 340")
+    assert "▼ Thought for" in screen
+    term.keys("C-t")
+    term.wait_for("▶ Thought for")
+    assert "17 * 20 = 340" not in term.screen()
+
+
+def test_escape_stops_the_stream_and_keeps_the_partial_trace(chat, ollama):
+    ollama.delay = 0.05
+    ollama.find("deepseek-r1:8b")[1].reasoning = LONG_TRACE
+    term = chat()
+    term.type("think for a long time")
+    term.keys("Enter")
+    term.wait_for("thought5 ")
+    term.keys("Escape")
+    screen = term.wait_for("interrupted")
+    assert "Stopped" in screen or "interrupted" in screen
+    assert ollama.wait_for_disconnect(5)
+    assert "thought5" in term.screen()
+    assert ANSWER not in term.screen()
+
+
+def test_ctrl_q_quits(chat):
+    term = chat()
+    term.keys("C-q")
+    term.wait_for_gone("^q Quit")
