@@ -58,6 +58,7 @@ class R1ChatApp(App):
         yield SystemCommand("Copy answer", "Copy the last answer to the clipboard (f3)", screen.action_copy_answer)
         yield SystemCommand("Copy trace", "Copy the last reasoning trace to the clipboard", screen.copy_trace)
         yield SystemCommand("Copy code block", "Copy the last code block of the last answer", screen.copy_code)
+        yield SystemCommand("Open a link", "Pick a web link of the last answer to open in the browser", screen.open_link)
         yield SystemCommand("Toggle latest trace", "Fold or unfold the newest trace (ctrl+t)", screen.action_toggle_trace)
         yield SystemCommand("Expand all traces", "Unfold every reasoning trace", lambda: screen.set_all_traces(False))
         yield SystemCommand("Collapse all traces", "Fold every reasoning trace", lambda: screen.set_all_traces(True))

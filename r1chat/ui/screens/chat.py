@@ -76,7 +76,7 @@ class ChatScreen(Screen):
         view.empty_hint = TextContent.assemble(
             ("r1chat", "bold"),
             "\nA new conversation. Type a prompt below and press Enter.\n",
-            ("Ctrl+P: all commands · F1: keys · Ctrl+Q: quit", "$text-muted"),
+            ("Ctrl+P: all commands · F1: keys · Ctrl+Q: quit", "$foreground-muted"),
         )
         yield view
         yield Banner(id="banner")
@@ -156,12 +156,22 @@ class ChatScreen(Screen):
         status.connection = "connecting"
         status.url = self.session.backend.url
         try:
-            await self.session.backend.list_models()
+            models = await self.session.backend.list_models()
         except BackendError as error:
-            status.connection = "unreachable"
+            # Only a server that did not answer is "unreachable"; a refused key is a reply.
+            status.connection = "unreachable" if isinstance(error, Unreachable) else "connected"
             self.banner.show_problem(str(error), _hint_for(error))
             return
         status.connection = "connected"
+        chosen = self.session.chosen_model
+        names = {m.name for m in models} | {m.name.removesuffix(":latest") for m in models}
+        if chosen and models and chosen not in names:
+            self.banner.show_problem(
+                f"Model '{chosen}' is not on {self.session.backend.url}.",
+                _hint_for(ModelNotFound(chosen)),
+                severity="warning",
+            )
+            return
         if self.last_error is None or isinstance(self.last_error, Unreachable):
             self.banner.clear()
         try:
@@ -312,7 +322,7 @@ class ChatScreen(Screen):
         self._copy("trace", lambda m: m.message.reasoning)
 
     def copy_code(self) -> None:
-        from r1chat.code_blocks import last_code_block
+        from r1chat.markdown_parts import last_code_block
 
         self._copy("code block", lambda m: last_code_block(m.message.content))
 
@@ -336,6 +346,22 @@ class ChatScreen(Screen):
         self.prompt.focus()
 
     # --- links -------------------------------------------------------------------------------
+
+    def open_link(self) -> None:
+        """Links are never followed by themselves: this lists the last answer's, to open one."""
+        from r1chat.markdown_parts import links
+        from r1chat.ui.screens.links import LinkPicker
+
+        answer = self._last_answer()
+        found = links(answer.message.content or answer.answer_text) if answer is not None else []
+        if not found:
+            self.notify("The last answer has no links", timeout=2)
+            return
+        self.app.push_screen(LinkPicker(found), self._open_url)
+
+    def _open_url(self, url: str | None) -> None:
+        if url:
+            self.app.open_url(url)
 
     @on(Markdown.LinkClicked)
     def _link(self, event: Markdown.LinkClicked) -> None:

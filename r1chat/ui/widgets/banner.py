@@ -12,7 +12,7 @@ class Banner(Static):
     def show_problem(self, text: str, hint: str = "", *, severity: str = "error") -> None:
         body = Content.styled(strip_controls(text), "bold")
         if hint:
-            body = Content.assemble(body, "\n", Content.styled(hint, "$text-muted"))
+            body = Content.assemble(body, "\n", Content.styled(hint, "$foreground-muted"))
         self.update(body)
         self.set_classes(f"-{severity}")
         self.display = True

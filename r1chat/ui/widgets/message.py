@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markdown import Markdown as RichMarkdown
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -10,12 +9,8 @@ from textual.widgets import Markdown, Static
 
 from r1chat.conversation import Message, MessageStatus
 from r1chat.sanitize import ControlFilter, strip_controls
+from r1chat.ui.widgets.markdown import LiveMarkdown, rendered
 from r1chat.ui.widgets.trace import Trace
-
-
-def rendered(text: str) -> RichMarkdown:
-    """A finished text, drawn once: one widget, however long, with no clickable links."""
-    return RichMarkdown(strip_controls(text), hyperlinks=False, code_theme="monokai")
 
 
 class UserMessage(Static):
@@ -48,7 +43,7 @@ class AssistantMessage(Vertical):
                 cut_off=_cut_off(message),
             )
         if self.streaming:
-            yield Markdown("", open_links=False, classes="answer")
+            yield LiveMarkdown(classes="answer")
         else:
             yield Static(rendered(message.content), classes="answer")
         yield Static(self._footnote(), classes="footnote")
@@ -59,7 +54,7 @@ class AssistantMessage(Vertical):
             return Content.styled(f"⚠ {strip_controls(message.error or 'failed')}", "$error")
         if message.status is MessageStatus.INTERRUPTED:
             return Content.styled("■ interrupted", "$warning")
-        return Content.styled(strip_controls(message.model or ""), "$text-muted")
+        return Content.styled(strip_controls(message.model or ""), "$foreground-muted")
 
     @property
     def trace(self) -> Trace | None:
@@ -105,15 +100,15 @@ class AssistantMessage(Vertical):
             self._stream = None
         await self._settle_trace(cut_off=_cut_off(message))
         trace = self.trace
-        if trace is not None:
-            trace.cut_off = _cut_off(message)
-            trace.tokens = message.stats.reasoning_tokens or trace.tokens
-            trace.seconds = message.reasoning_seconds
-            trace.refresh_title()
-        if message.stats.reasoning_was_answer and trace is not None:
+        if trace is not None and message.stats.reasoning_was_answer:
             # What streamed as a guessed trace was the answer: show it as one.
             await trace.remove()
             self.remove_class("-has-trace")
+        elif trace is not None:
+            trace.cut_off = _cut_off(message)
+            trace.tokens = message.stats.reasoning_tokens or trace.tokens
+            trace.seconds = message.reasoning_seconds
+            await trace.freeze()
         with self.app.batch_update():
             await self.query_one(".answer").remove()
             await self.mount(Static(rendered(message.content), classes="answer"), before=self.query_one(".footnote"))

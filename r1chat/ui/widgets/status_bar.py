@@ -32,7 +32,7 @@ class StatusBar(Static):
         if self.connection == "unreachable":
             parts.append(Content.styled(f"○ unreachable {strip_controls(self.url)}", "$error"))
         elif self.connection == "connecting":
-            parts.append(Content.styled(f"… connecting to {strip_controls(self.url)}", "$text-muted"))
+            parts.append(Content.styled(f"… connecting to {strip_controls(self.url)}", "$foreground-muted"))
         elif self.connection == "streaming":
             parts.append(Content.styled("● streaming", "$accent"))
         else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from rich.markdown import Markdown as RichMarkdown
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,10 @@ from textual.reactive import reactive
 from textual.widgets import Markdown, Static
 
 from r1chat.sanitize import ControlFilter
+from r1chat.ui.widgets.markdown import LiveMarkdown, rendered
+
+# What the live title's seconds are counted on; snapshot tests replace it to freeze them.
+clock = time.monotonic
 
 
 def trace_title(*, live: bool, seconds: float | None, tokens: int, cut_off: bool = False, collapsed: bool) -> Content:
@@ -76,24 +79,24 @@ class Trace(Vertical):
         self.cut_off = cut_off
         # Set once the reader folds or unfolds it: the collapse policy leaves it alone after that.
         self.touched_by_user = False
-        self._started = time.monotonic()
+        self._started = clock()
         self._filter = ControlFilter()
         self._stream = None
-        self._clock = None
+        self._ticker = None
 
     def compose(self) -> ComposeResult:
         yield TraceTitle(self._title(), classes="trace-title")
         if self.live:
-            yield Markdown(self.text, open_links=False, classes="trace-body")
+            yield LiveMarkdown(self.text, classes="trace-body")
         else:
-            yield Static(RichMarkdown(self.text, hyperlinks=False), classes="trace-body")
+            yield Static(rendered(self.text), classes="trace-body")
 
     def on_mount(self) -> None:
         if self.live:
-            self._clock = self.set_interval(0.1, self.refresh_title)
+            self._ticker = self.set_interval(0.1, self.refresh_title)
 
     def _title(self) -> Content:
-        seconds = time.monotonic() - self._started if self.live else self.seconds
+        seconds = clock() - self._started if self.live else self.seconds
         return trace_title(
             live=self.live, seconds=seconds, tokens=self.tokens, cut_off=self.cut_off, collapsed=self.collapsed
         )
@@ -126,9 +129,9 @@ class Trace(Vertical):
 
     async def settle(self, seconds: float | None, *, tokens: int | None = None, cut_off: bool = False) -> None:
         """The trace is over (the answer began, or the turn ended): stop the clock, keep the text."""
-        if self._clock is not None:
-            self._clock.stop()
-            self._clock = None
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
@@ -137,3 +140,12 @@ class Trace(Vertical):
         self.tokens = tokens or self.tokens
         self.cut_off = cut_off
         self.refresh_title()
+
+    async def freeze(self) -> None:
+        """The turn is over: swap the live body for the one-widget drawing finished text gets."""
+        await self.settle(self.seconds, cut_off=self.cut_off)
+        body = self.query(".trace-body")
+        if body and isinstance(body.first(), Markdown):
+            with self.app.batch_update():
+                await body.first().remove()
+                await self.mount(Static(rendered(self.text), classes="trace-body"))

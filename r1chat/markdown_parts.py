@@ -1,0 +1,49 @@
+"""Parts of a Markdown answer a reader may want on their own: code blocks and links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+
+def _tokens(markdown: str) -> list:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").parse(markdown)
+
+
+def code_blocks(markdown: str) -> list[str]:
+    return [token.content for token in _tokens(markdown) if token.type in ("fence", "code_block")]
+
+
+def last_code_block(markdown: str) -> str | None:
+    blocks = code_blocks(markdown)
+    return blocks[-1] if blocks else None
+
+
+def _inline_children(markdown: str) -> Iterator:
+    for token in _tokens(markdown):
+        if token.type == "inline":
+            yield from token.children or []
+
+
+def links(markdown: str) -> list[tuple[str, str]]:
+    """(text, target) of every link, in order, each target once."""
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    text: list[str] = []
+    href = None
+    for child in _inline_children(markdown):
+        if child.type == "link_open":
+            href, text = str(child.attrs.get("href", "")), []
+        elif child.type == "link_close" and href is not None:
+            if href not in seen:
+                seen.add(href)
+                found.append(("".join(text).strip() or href, href))
+            href = None
+        elif href is not None and child.type in ("text", "code_inline"):
+            text.append(child.content)
+    return found
+
+
+def is_web_link(href: str) -> bool:
+    return href.strip().lower().startswith(("http://", "https://"))
