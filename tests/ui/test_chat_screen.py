@@ -910,3 +910,26 @@ async def test_enter_on_earlier_messages_mounts_the_next_40(run_app, long_conver
         await wait_until(pilot, lambda: len(shown(pilot)) == 80, "40 more messages")
         assert shown(pilot) == [f"message {n}" for n in range(10, 90)]
         assert "10 earlier messages" in text_of(chat(pilot).query_one(EarlierMessages))
+
+
+async def test_a_finished_answers_web_links_open_only_from_the_link_picker(run_app, ollama, monkeypatch):
+    from textual.widgets import OptionList
+
+    from r1chat.ui.screens.links import LinkPicker
+
+    for model in ollama.models.values():
+        model.answer = "Read [the paper](https://example.com/rayleigh) or [this](ftp://files.example/x) or [again](https://example.com/rayleigh)."
+    async with run_app() as pilot:
+        calls: list[str] = []
+        monkeypatch.setattr(pilot.app, "open_url", lambda url, **kw: calls.append(url))
+        await ask(pilot)
+        assert calls == []
+        chat(pilot).open_link()
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, LinkPicker), "the link picker")
+        await wait_until(pilot, lambda: pilot.app.screen.query(OptionList), "the links")
+        options = pilot.app.screen.query_one(OptionList)
+        assert options.option_count == 2  # each target once
+        assert options.get_option_at_index(1).disabled  # not a web link: cannot be chosen
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the picker to close")
+        assert calls == ["https://example.com/rayleigh"]
