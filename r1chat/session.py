@@ -46,6 +46,10 @@ class ChatSession:
         self.backend, self.provider = backend, provider
         self.chosen_model, self.model = model, None
 
+    def use_model(self, model: str) -> None:
+        """Switch the conversation to ``model`` from the next turn on (earlier messages keep theirs)."""
+        self.chosen_model = self.model = model
+
     def new_conversation(self) -> None:
         self.conversation = Conversation()
 
