@@ -56,7 +56,7 @@ def test_ctrl_t_unfolds_and_folds_the_latest_trace(chat):
     term = chat()
     term.type("What is 17 * 23?")
     term.keys("Enter")
-    term.wait_for("391", timeout=20)
+    term.wait_for("tok/s", timeout=20)  # the turn is over (the trace itself says 391 too)
     term.keys("C-t")
     screen = term.wait_for("17 * 20 = 340")
     assert "▼ Thought for" in screen

@@ -239,6 +239,8 @@ class ChatScreen(Screen):
         await view.add(turn.user)
         answer: AssistantMessage = await view.add(turn.assistant)
         view.scroll_end(animate=False)
+        loop = asyncio.get_running_loop()
+        last_yield = loop.time()
         try:
             async for event in turn.stream():
                 if isinstance(event, Reasoning):
@@ -247,6 +249,11 @@ class ChatScreen(Screen):
                     await answer.add_content(event.text)
                 elif isinstance(event, Done):
                     status.stats = event.stats
+                # Buffered lines arrive without a wait: give keys and frames a turn every
+                # 20 ms (a yield per token would spend the time on the loop, not the text).
+                if (now := loop.time()) - last_yield > 0.02:
+                    last_yield = now
+                    await asyncio.sleep(0)
         except BackendError as error:
             self.last_error = error
             self.banner.show_problem(str(error), _hint_for(error))

@@ -34,3 +34,33 @@ class LiveMarkdown(Markdown):
     def __init__(self, markdown: str = "", **kwargs) -> None:
         # Links are never followed on their own: the screen decides on an explicit click.
         super().__init__(markdown, open_links=False, **kwargs)
+
+
+class BatchedStream:
+    """Feeds a live Markdown widget at most ``FPS`` times a second, however fast text arrives.
+
+    Every append re-parses and re-lays-out the widget's last block, so one append per token
+    caps a stream at a few hundred tokens a second; one per frame keeps up with any server.
+    """
+
+    FPS = 30
+
+    def __init__(self, widget: Markdown) -> None:
+        self._pending: list[str] = []
+        self._stream = Markdown.get_stream(widget)
+        self._timer = widget.set_interval(1 / self.FPS, self._flush)
+
+    def write(self, text: str) -> None:
+        self._pending.append(text)
+
+    async def _flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            await self._stream.write(text)
+
+    async def stop(self) -> None:
+        """Write what is still pending and end the stream."""
+        self._timer.stop()
+        await self._flush()
+        await self._stream.stop()

@@ -9,7 +9,7 @@ from textual.widgets import Markdown, Static
 
 from r1chat.conversation import Message, MessageStatus
 from r1chat.sanitize import ControlFilter, strip_controls
-from r1chat.ui.widgets.markdown import LiveMarkdown, rendered
+from r1chat.ui.widgets.markdown import BatchedStream, LiveMarkdown, rendered
 from r1chat.ui.widgets.trace import Trace
 
 
@@ -82,8 +82,8 @@ class AssistantMessage(Vertical):
             return
         self.answer_text += clean
         if self._stream is None:
-            self._stream = Markdown.get_stream(self.query_one(".answer", Markdown))
-        await self._stream.write(clean)
+            self._stream = BatchedStream(self.query_one(".answer", Markdown))
+        self._stream.write(clean)
 
     async def _settle_trace(self, *, cut_off: bool) -> None:
         trace = self.trace

@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.widgets import Markdown, Static
 
 from r1chat.sanitize import ControlFilter
-from r1chat.ui.widgets.markdown import LiveMarkdown, rendered
+from r1chat.ui.widgets.markdown import BatchedStream, LiveMarkdown, rendered
 
 # What the live title's seconds are counted on; snapshot tests replace it to freeze them.
 clock = time.monotonic
@@ -124,8 +124,8 @@ class Trace(Vertical):
             return
         self.text += clean
         if self._stream is None:
-            self._stream = Markdown.get_stream(self.query_one(".trace-body", Markdown))
-        await self._stream.write(clean)
+            self._stream = BatchedStream(self.query_one(".trace-body", Markdown))
+        self._stream.write(clean)
 
     async def settle(self, seconds: float | None, *, tokens: int | None = None, cut_off: bool = False) -> None:
         """The trace is over (the answer began, or the turn ended): stop the clock, keep the text."""

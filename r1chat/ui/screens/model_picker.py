@@ -1,0 +1,438 @@
+"""Pick the model (or provider) the conversation talks to; delete a model, or read what it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from r1chat.backends import MissingSetting
+from r1chat.backends.base import Backend, BackendError, ModelDetails, ModelInfo
+from r1chat.sanitize import strip_controls
+from r1chat.session import ChatSession
+from r1chat.units import human_size
+
+MODEL, PROVIDER, PULL = "model", "provider", "pull"
+NAME_WIDTH = 36  # longer names are cut with an ellipsis so the columns stay aligned
+LICENSE_LINES = 15
+
+
+@dataclass(frozen=True, slots=True)
+class PickerResult:
+    """What the user chose: ``model`` (switch to ``value``), ``provider`` (the session now talks
+    to provider ``value``; the picker already switched it) or ``pull`` (open the pull screen,
+    ``value`` is the filter text as a suggested name, or None)."""
+
+    action: str
+    value: str | None = None
+
+
+def _short(name: str) -> str:
+    return name.removesuffix(":latest")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _haystack(model: ModelInfo) -> str:
+    return " ".join(filter(None, (model.name, model.family, model.parameter_size))).lower()
+
+
+def matches(model: ModelInfo, query: str) -> bool:
+    """Every word of ``query`` appears somewhere in the model's name, family or parameter count."""
+    haystack = _haystack(model)
+    return all(word in haystack for word in query.lower().split())
+
+
+def licence_excerpt(text: str, lines: int = LICENSE_LINES) -> str:
+    """The licence's first ``lines`` lines, saying how many more there are."""
+    all_lines = text.strip().splitlines()
+    excerpt = "\n".join(all_lines[:lines])
+    if len(all_lines) > lines:
+        excerpt += f"\n… {len(all_lines) - lines} more lines"
+    return excerpt
+
+
+def model_row(model: ModelInfo, width: int, detailed: bool) -> Content:
+    """One line of the list. Names are data: they are never parsed as markup."""
+    name = strip_controls(model.name)
+    if not detailed:
+        return Content(name)
+    date = model.modified_at.astimezone().strftime("%Y-%m-%d") if model.modified_at else "-"
+    return Content.assemble(
+        ("●" if model.loaded else " ", "$success"),
+        " ",
+        _clip(name, width).ljust(width),
+        "  ",
+        human_size(model.size).rjust(8),
+        "  ",
+        strip_controls(model.parameter_size or "-").rjust(6),
+        "  ",
+        strip_controls(model.quantization or "-").ljust(7),
+        "  ",
+        ("think" if model.thinking else "     ", "bold $accent"),
+        "  ",
+        (date, "$foreground-muted"),
+    )
+
+
+def column_titles(width: int) -> Content:
+    titles = f"  {'NAME'.ljust(width)}  {'SIZE':>8}  {'PARAMS':>6}  {'QUANT':<7}  {'':5}  MODIFIED"
+    return Content.assemble((titles, "$foreground-muted"), ("   ● loaded in memory", "$success"))
+
+
+class ModelPicker(ModalScreen[PickerResult | None]):
+    """The models of the session's provider, filtered as you type.
+
+    Switching provider (f4) happens here, on the session itself, so the list can show the new
+    provider's models at once; the picker then returns ``PickerResult("provider", name)`` on Esc.
+    """
+
+    CSS_PATH = "model_picker.tcss"
+    AUTO_FOCUS = "#filter"
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="model_picker.close"),
+        # Up/Down/PgUp/PgDn move the list while the filter keeps the focus (Input binds none of them).
+        Binding("up", "list('cursor_up')", "Up", show=False, id="model_picker.up"),
+        Binding("down", "list('cursor_down')", "Down", show=False, id="model_picker.down"),
+        Binding("pageup", "list('page_up')", "Page up", show=False, id="model_picker.page_up"),
+        Binding("pagedown", "list('page_down')", "Page down", show=False, id="model_picker.page_down"),
+        # Input binds ctrl+d to delete-right (the Delete key still does that): priority wins it back.
+        Binding("ctrl+d", "delete", "Delete", priority=True, id="model_picker.delete"),
+        Binding("ctrl+s", "info", "Info", id="model_picker.info"),
+        Binding("f4", "next_provider", "Provider", id="model_picker.provider"),
+        Binding("ctrl+n", "pull", "Pull", id="model_picker.pull"),
+    ]
+
+    def __init__(self, session: ChatSession) -> None:
+        super().__init__()
+        self.session = session
+        self.models: list[ModelInfo] = []
+        self._rows: dict[str, Content] = {}
+        self._started_on = session.provider.name
+        self._provider_name = session.provider.name  # the one shown, even if switching to it failed
+        self._loaded = False
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(id="title")
+            yield Input(placeholder="Type to filter: name, family, size (8b)…", id="filter")
+            yield Label(id="columns")
+            yield OptionList(id="models")
+            yield Static(Content("Loading models…"), id="status", markup=False)
+            yield Label(id="keys")
+
+    @property
+    def option_list(self) -> OptionList:
+        return self.query_one("#models", OptionList)
+
+    @property
+    def is_ollama(self) -> bool:
+        return self.session.provider.kind == "ollama"
+
+    def on_mount(self) -> None:
+        self._show_title()
+        self.load_models()
+
+    def _show_title(self) -> None:
+        title = Content.assemble(
+            ("Models", "bold"),
+            "  ",
+            strip_controls(self._provider_name),
+            (f"  {strip_controls(self.session.backend.url)}", "$foreground-muted"),
+        )
+        self.query_one("#title", Label).update(title)
+        self.query_one("#columns", Label).display = self.is_ollama
+        self.query_one("#columns", Label).update(column_titles(self._name_width()))
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        """The picker's keys as they are bound now (the user's keymap and provider apply)."""
+        order = {binding.id: index for index, binding in enumerate(self.BINDINGS)}
+        seen: dict[str, Content] = {}
+        for active in self.active_bindings.values():
+            binding = active.binding
+            if active.node is not self or not binding.show or binding.id in seen:
+                continue
+            key = self.app.get_key_display(binding)
+            seen[binding.id or binding.action] = Content.assemble((key, "bold"), f" {binding.description}")
+        parts = [Content.assemble(("↑↓", "bold"), " move"), Content.assemble(("enter", "bold"), " use")]
+        parts += [seen[k] for k in sorted(seen, key=lambda k: order.get(k, 99))]
+        self.query_one("#keys", Label).update(Content("  ·  ").join(parts))
+
+    def _name_width(self) -> int:
+        longest = max((len(strip_controls(m.name)) for m in self.models), default=20)
+        return min(max(longest, 4), NAME_WIDTH)
+
+    def _set_status(self, text: str, problem: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(Content(text))
+        status.set_class(problem, "-problem")
+
+    # --- loading -----------------------------------------------------------------------------
+
+    @work(group="models", exclusive=True, exit_on_error=False)
+    async def load_models(self) -> None:
+        """(Re)load the list; it stays on screen while a refresh is under way."""
+        if not self._loaded:
+            self._set_status("Loading models…")
+        await self._load()
+
+    async def _load(self) -> None:
+        backend = self.session.backend
+        try:
+            models = await backend.list_models()
+        except BackendError as error:
+            self.models, self._rows, self._loaded = [], {}, False
+            self.option_list.clear_options()
+            message = str(error)
+            if backend.url not in message:
+                message = f"{message} ({backend.url})"
+            self._set_status(f"Could not list the models: {message}", problem=True)
+            return
+        highlighted = self.option_list.highlighted_option
+        self.models, self._loaded = models, True
+        width = self._name_width()
+        self._rows = {m.name: model_row(m, width, self.is_ollama) for m in models}
+        self._show_title()
+        self._show_matches(keep=highlighted.id if highlighted else self._current_model())
+        self.refresh_bindings()
+
+    def _current_model(self) -> str | None:
+        session = self.session
+        conversation = session.conversation
+        return (
+            session.chosen_model
+            or session.model
+            or (conversation.model if conversation.provider == session.provider.name else None)
+            or session.provider.model
+            or (session.settings.model if session.provider.name == session.settings.provider else None)
+        )
+
+    def _show_matches(self, keep: str | None = None) -> None:
+        """Show the models matching the filter, keeping ``keep`` highlighted when it is one."""
+        query = self.query_one("#filter", Input).value
+        shown = [m for m in self.models if matches(m, query)]
+        options = self.option_list
+        old_index = options.highlighted or 0
+        options.set_options(Option(self._rows[m.name], id=m.name) for m in shown)
+        names = [m.name for m in shown]
+        if keep is not None and keep not in names:
+            keep = next((n for n in names if _short(n) == _short(keep)), None)
+        if names:
+            options.highlighted = names.index(keep) if keep is not None else min(old_index, len(names) - 1)
+        total = len(self.models)
+        if not total:
+            self._set_status("No models on this server yet." + ("  ctrl+n pulls one." if self.is_ollama else ""))
+        elif not shown:
+            self._set_status(f"No model matches '{query.strip()}' (of {total}).")
+        elif len(shown) < total:
+            self._set_status(f"{len(shown)} of {total} models")
+        else:
+            self._set_status(f"{total} model{'s' if total != 1 else ''}")
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        if self._loaded:
+            self._show_matches(keep=None)
+
+    # --- choosing ----------------------------------------------------------------------------
+
+    @property
+    def highlighted_model(self) -> ModelInfo | None:
+        if not self.models:
+            return None
+        option = self.option_list.highlighted_option
+        if option is None:
+            return None
+        return next((m for m in self.models if m.name == option.id), None)
+
+    def action_list(self, action: str) -> None:
+        if action in ("cursor_up", "cursor_down", "page_up", "page_down"):
+            getattr(self.option_list, f"action_{action}")()
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self) -> None:
+        model = self.highlighted_model
+        if model is not None:
+            self.dismiss(PickerResult(MODEL, model.name))
+        else:
+            self.app.bell()
+
+    @on(OptionList.OptionSelected, "#models")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(PickerResult(MODEL, event.option.id))
+
+    def action_close(self) -> None:
+        switched = self.session.provider.name != self._started_on
+        self.dismiss(PickerResult(PROVIDER, self.session.provider.name) if switched else None)
+
+    def action_pull(self) -> None:
+        self.dismiss(PickerResult(PULL, self.query_one("#filter", Input).value.strip() or None))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("delete", "pull") and not self.is_ollama:
+            return False
+        if action in ("delete", "info") and self.highlighted_model is None:
+            return None
+        return True
+
+    @on(OptionList.OptionHighlighted, "#models")
+    def _highlight_moved(self) -> None:
+        self.refresh_bindings()
+
+    # --- provider ----------------------------------------------------------------------------
+
+    def action_next_provider(self) -> None:
+        names = list(self.session.settings.providers)
+        if len(names) < 2:
+            self.notify("Only one provider is configured.", timeout=3)
+            return
+        index = names.index(self._provider_name) if self._provider_name in names else -1
+        self._switch_provider(names[(index + 1) % len(names)])
+
+    @work(group="models", exclusive=True, exit_on_error=False)
+    async def _switch_provider(self, name: str) -> None:
+        self._provider_name = name
+        provider = self.session.settings.provider_config(name)
+        self.query_one("#filter", Input).value = ""
+        self.models, self._rows, self._loaded = [], {}, False
+        self.option_list.clear_options()
+        try:
+            await self.session.switch_provider(provider)
+        except MissingSetting as error:
+            self._show_title()
+            self._set_status(f"{error}  f4: next provider", problem=True)
+            return
+        self._show_title()
+        self._set_status(f"Loading models from {name}…")
+        await self._load()
+
+    # --- delete ------------------------------------------------------------------------------
+
+    def action_delete(self) -> None:
+        model = self.highlighted_model
+        if model is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._delete(model.name)
+
+        self.app.push_screen(ConfirmDelete(model), confirmed)
+
+    @work(group="delete", exit_on_error=False)
+    async def _delete(self, name: str) -> None:
+        try:
+            await self.session.backend.delete(name)
+        except BackendError as error:
+            self.notify(str(error), title="Not deleted", severity="error", markup=False)
+            return
+        self.notify(f"Deleted {strip_controls(name)}", markup=False)
+        await self._load()
+
+    # --- info --------------------------------------------------------------------------------
+
+    def action_info(self) -> None:
+        model = self.highlighted_model
+        if model is not None:
+            self.app.push_screen(ModelInfoScreen(self.session.backend, model))
+
+
+class ConfirmDelete(ModalScreen[bool]):
+    """"Delete deepseek-r1:8b (5.2 GB)?" — y deletes, n or Esc keeps it."""
+
+    CSS_PATH = "model_picker.tcss"
+    AUTO_FOCUS = "#keep"  # Enter on its own never deletes
+    BINDINGS = [
+        Binding("y", "answer(True)", "Delete", id="confirm_delete.yes"),
+        Binding("n,escape", "answer(False)", "Keep", id="confirm_delete.no"),
+    ]
+
+    def __init__(self, model: ModelInfo) -> None:
+        super().__init__()
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        size = f" ({human_size(self.model.size)})" if self.model.size is not None else ""
+        with Vertical(id="confirm"):
+            yield Label(Content.assemble("Delete ", (strip_controls(self.model.name), "bold"), f"{size}?  y/n"), id="question")
+            yield Label(Content.styled("It is removed from the server's disk.", "$foreground-muted"))
+            with Horizontal(id="buttons"):
+                yield Button("Delete", variant="error", id="yes")
+                yield Button("Keep", id="keep")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class ModelInfoScreen(ModalScreen[None]):
+    """What the server says about one model (``/api/show`` on Ollama), shown literally."""
+
+    CSS_PATH = "model_picker.tcss"
+    AUTO_FOCUS = "#info"
+    BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="model_info.close")]
+
+    def __init__(self, backend: Backend, model: ModelInfo) -> None:
+        super().__init__()
+        self.backend = backend
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="info-dialog"):
+            yield Label(Content.styled(strip_controls(self.model.name), "bold"), id="info-title")
+            with VerticalScroll(id="info"):
+                yield Static(Content("Loading…"), id="facts", markup=False)
+            yield Label(Content.styled("↑↓ PgUp PgDn scroll · Tab to the template · Esc closes", "$foreground-muted"))
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            details = await self.backend.show(self.model.name)
+        except BackendError as error:
+            self.query_one("#facts", Static).update(Content(f"Could not read the model's details: {error}"))
+            return
+        await self._show(details)
+
+    async def _show(self, details: ModelDetails) -> None:
+        info = self.query_one("#info", VerticalScroll)
+        model = self.model
+        context = details.context_length or model.context_length
+        facts = [
+            ("Capabilities", ", ".join(details.capabilities) or "not reported"),
+            ("Context length", f"{context:,} tokens" if context else "not reported"),
+            ("Family", details.family or model.family),
+            ("Parameters", details.parameter_size or model.parameter_size),
+            ("Quantisation", details.quantization or model.quantization),
+            ("Size", human_size(model.size) if model.size is not None else None),
+        ]
+        lines = [Content.assemble((f"{label:<15}", "bold"), strip_controls(value)) for label, value in facts if value]
+        self.query_one("#facts", Static).update(Content("\n").join(lines))
+        sections: list[tuple[str, str]] = [("Parameters", details.parameters), ("Template", details.template)]
+        sections.append(("Licence", licence_excerpt(details.license)))
+        widgets = []
+        for title, text in sections:
+            if not text.strip():
+                continue
+            widgets.append(Label(Content.styled(title, "bold"), classes="section-title"))
+            body = Static(Content(strip_controls(text.strip("\n"))), markup=False, id=title.lower())
+            # A long template gets its own scroll box, so the licence stays in reach below it.
+            widgets.append(VerticalScroll(body, classes="section-scroll") if title == "Template" else body)
+        await info.mount_all(widgets)
