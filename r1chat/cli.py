@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -352,24 +351,26 @@ async def _models(args: argparse.Namespace) -> int:
 
 
 class _PullPrinter:
-    """A live line per layer on a terminal; plain lines (each status once, every 10%) in a pipe."""
+    """A live line per layer on a terminal; plain lines (each status once, every 10%) in a pipe.
+
+    Every number comes from the ``Pull`` it listens to, so the CLI and the pull screen agree.
+    """
 
     def __init__(self, out: TextIO = sys.stdout) -> None:
         self.out = out
         self.tty = out.isatty()
         self.status = ""
-        self.started: dict[str, tuple[float, int]] = {}
         self.last_step = -1
         self.live = False
 
-    def update(self, progress: Any) -> None:
-        from r1chat.sanitize import strip_controls
-
-        status = strip_controls(progress.status)
-        if progress.total and progress.digest:
-            self._layer(status, progress)
+    def update(self, pull: Any) -> None:  # an r1chat.pulls.Pull
+        if pull.finished:
             return
-        self._line(status)
+        layer = pull.layer
+        if layer is not None and layer.total:
+            self._layer(pull, layer)
+            return
+        self._line(pull.status)
 
     def _line(self, text: str) -> None:
         if text == self.status:
@@ -381,20 +382,16 @@ class _PullPrinter:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def _layer(self, status: str, progress: Any) -> None:
+    def _layer(self, pull: Any, layer: Any) -> None:
         from r1chat.units import human_duration, human_size
 
-        total, done = progress.total, progress.completed or 0
-        now = time.monotonic()
-        first_seen, first_done = self.started.setdefault(progress.digest, (now, done))
-        elapsed = now - first_seen
-        speed = (done - first_done) / elapsed if elapsed > 0.2 else 0.0
-        eta = (total - done) / speed if speed > 0 else None
-        percent = 100 * done / total if total else 0
+        status = pull.status
+        speed, eta = pull.speed, pull.eta(layer)
+        percent = 100 * (layer.fraction or 0)
         text = (
-            f"{status}  {percent:5.1f}%  {human_size(done)}/{human_size(total)}"
+            f"{status}  {percent:5.1f}%  {human_size(layer.completed)}/{human_size(layer.total)}"
             + (f"  {human_size(speed)}/s" if speed else "")
-            + (f"  ETA {human_duration(eta)}" if eta is not None and done < total else "")
+            + (f"  ETA {human_duration(eta)}" if eta is not None else "")
         )
         if self.tty:
             if status != self.status and self.live:
@@ -418,19 +415,20 @@ class _PullPrinter:
 
 
 async def _pull(args: argparse.Namespace) -> int:
-    from r1chat.backends.base import BackendError
+    from r1chat.pulls import Pull, PullState
 
     settings = _settings(args)
     backend = _backend(_provider(args, settings), settings)
     printer = _PullPrinter()
+    pull = Pull(backend, args.name)
+    pull.on_change(printer.update)
     try:
-        async for progress in backend.pull(args.name):
-            printer.update(progress)
-    except BackendError as exc:
-        raise Failure(str(exc)) from None
+        await pull.run()
     finally:
         printer.finish()
         await backend.aclose()
+    if pull.state is PullState.FAILED:
+        raise Failure(pull.error or f"Pulling {args.name} failed.")
     print(f"Pulled {args.name}.")
     return EXIT_OK
 

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
+from r1chat.pulls import Pull, Pulls, PullState
 from r1chat.session import ChatSession
 from r1chat.themes import builtin_theme_dir, read_theme_files
 
@@ -24,6 +25,9 @@ class R1ChatApp(App):
     def __init__(self, session: ChatSession) -> None:
         super().__init__()
         self.session = session
+        # Pulls outlive the screen that started them: the app holds them.
+        self.pulls = Pulls()
+        self.pulls.on_finish(self._pull_finished)
 
     def on_mount(self) -> None:
         for path, data in read_theme_files(builtin_theme_dir()):
@@ -37,7 +41,16 @@ class R1ChatApp(App):
         self.push_screen(ChatScreen(self.session))
 
     async def on_unmount(self) -> None:
+        await self.pulls.cancel_all()
         await self.session.aclose()
+
+    def _pull_finished(self, pull: Pull) -> None:
+        if pull.viewers:  # its screen is open and says so itself
+            return
+        if pull.state is PullState.DONE:
+            self.notify(f"Pulled {pull.model}", timeout=4, markup=False)
+        elif pull.state is PullState.FAILED:
+            self.notify(f"Pulling {pull.model} failed: {pull.error}", severity="error", timeout=8, markup=False)
 
     def action_help(self) -> None:
         if self.screen.query("HelpPanel"):
@@ -64,3 +77,5 @@ class R1ChatApp(App):
         yield SystemCommand("Collapse all traces", "Fold every reasoning trace", lambda: screen.set_all_traces(True))
         yield SystemCommand("Toggle trace layout", "Traces above or beside their answers (ctrl+l)", screen.action_toggle_layout)
         yield SystemCommand("Connect", "Change host or provider (f4)", screen.action_connect)
+        yield SystemCommand("Switch model", "Pick a model for the next answers (ctrl+o)", screen.action_pick_model)
+        yield SystemCommand("Pull a model", "Download a model into Ollama", lambda: screen.open_pull(None))

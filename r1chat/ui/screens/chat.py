@@ -23,6 +23,7 @@ from r1chat.backends.base import (
     Reasoning,
     Unreachable,
 )
+from r1chat.pulls import PullState
 from r1chat.session import ChatSession, MissingSetting, NoModel
 from r1chat.store import StoreError
 from r1chat.ui.widgets.banner import Banner
@@ -39,7 +40,7 @@ def _hint_for(error: BaseException) -> str:
     if isinstance(error, Unreachable):
         return "ctrl+r retry · F4 change host or provider · your prompt is kept"
     if isinstance(error, ModelNotFound):
-        return f"Pull it with: r1chat pull {error.model} · F4 switch provider"
+        return f"ctrl+r pulls {error.model}, then sends your prompt again · ctrl+o picks another model"
     if isinstance(error, AuthFailed):
         return "Set the key (environment variable or config file), then ctrl+r retry"
     if isinstance(error, RateLimited):
@@ -56,10 +57,11 @@ class ChatScreen(Screen):
         Binding("ctrl+t", "toggle_trace", "Trace", id="toggle_trace"),
         Binding("ctrl+l", "toggle_layout", "Layout", show=False, id="toggle_layout"),
         Binding("ctrl+n", "new_chat", "New", id="new_chat"),
-        Binding("ctrl+r", "retry", "Retry", id="retry"),
+        Binding("ctrl+r", "retry", "Retry", show=False, id="retry"),  # the banner offers it
         Binding("f2", "edit_last", "Edit", show=False, id="edit_last"),
         Binding("f3", "copy_answer", "Copy", id="copy_answer"),
         Binding("f4", "connect", "Connect", show=False, id="connect"),
+        Binding("ctrl+o", "pick_model", "Model", id="pick_model"),
     ]
 
     def __init__(self, session: ChatSession) -> None:
@@ -101,6 +103,7 @@ class ChatScreen(Screen):
         return self.query_one(Banner)
 
     async def on_mount(self) -> None:
+        self.app.pulls.on_change(self._pulls_changed)
         self.banner.clear()
         self._show_session()
         self._apply_layout()
@@ -166,6 +169,7 @@ class ChatScreen(Screen):
         chosen = self.session.chosen_model
         names = {m.name for m in models} | {m.name.removesuffix(":latest") for m in models}
         if chosen and models and chosen not in names:
+            self.last_error = ModelNotFound(chosen)
             self.banner.show_problem(
                 f"Model '{chosen}' is not on {self.session.backend.url}.",
                 _hint_for(ModelNotFound(chosen)),
@@ -198,6 +202,59 @@ class ChatScreen(Screen):
             return
         self._show_session()
         self.check_connection()
+
+    # --- models ------------------------------------------------------------------------------
+
+    def action_pick_model(self) -> None:
+        from r1chat.ui.screens.model_picker import ModelPicker
+
+        provider = self.session.provider.name
+        self.app.push_screen(ModelPicker(self.session), lambda result: self._picked(result, provider))
+
+    def _picked(self, result, provider_before: str) -> None:
+        from r1chat.ui.screens.model_picker import MODEL, PULL
+
+        # The picker may have switched provider, whatever else it returns.
+        self._show_session()
+        if self.session.provider.name != provider_before:
+            self.check_connection()
+        if result is None:
+            return
+        if result.action == MODEL and result.value:
+            self.session.use_model(result.value)
+            self.status.model = result.value
+            self.banner.clear()
+            self.notify(f"Next answers come from {result.value}", timeout=2, markup=False)
+        elif result.action == PULL:
+            self.open_pull(result.value)
+
+    def open_pull(self, model: str | None, *, start: bool = False) -> None:
+        from r1chat.ui.screens.pull import PullScreen
+
+        if self.session.provider.kind != "ollama":
+            self.notify(f"Pulling is an Ollama feature; {self.session.provider.name} serves its own models.",
+                        severity="warning", markup=False)
+            return
+        self.app.push_screen(PullScreen(self.app.pulls, self.session.backend, model, start=start))
+
+    def _pulls_changed(self, pull) -> None:
+        active = self.app.pulls.active()
+        self.status.extra = " · ".join(p.summary() for p in active)
+
+    def _pull_then_resend(self, model: str, prompt: str) -> None:
+        """The model was missing: pull exactly it, and once it is there, send the prompt again."""
+        def finished(pull) -> None:
+            if pull.model != model:
+                return
+            unsubscribe()
+            if pull.state is PullState.DONE:
+                self.last_error = None
+                self.banner.clear()
+            if pull.state is PullState.DONE and prompt.strip() and not self.streaming:
+                self.run_worker(self._drop_and_send(prompt), exit_on_error=False)
+
+        unsubscribe = self.app.pulls.on_finish(finished)
+        self.open_pull(model, start=True)
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -299,6 +356,10 @@ class ChatScreen(Screen):
     async def action_retry(self) -> None:
         if self.streaming:
             return
+        if isinstance(self.last_error, ModelNotFound) and self.session.provider.kind == "ollama":
+            prompt = self._last_prompt() or self.prompt.text
+            self._pull_then_resend(self.last_error.model, prompt)
+            return
         if self.status.connection == "unreachable" and not self.session.conversation.messages:
             self.check_connection()
             return
@@ -306,7 +367,13 @@ class ChatScreen(Screen):
         if prompt is None:
             self.check_connection()
             return
-        await self._drop_last_turn()
+        await self._drop_and_send(prompt)
+
+    async def _drop_and_send(self, prompt: str) -> None:
+        if self._last_prompt() == prompt:
+            await self._drop_last_turn()
+        if self.prompt.text == prompt:
+            self.prompt.clear()
         self.send(prompt)
 
     def action_edit_last(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from textual import on, work
@@ -120,6 +121,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         self._started_on = session.provider.name
         self._provider_name = session.provider.name  # the one shown, even if switching to it failed
         self._loaded = False
+        self._switching = asyncio.Lock()
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -145,11 +147,13 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         self.load_models()
 
     def _show_title(self) -> None:
+        # While a switch to _provider_name failed, the session's URL is another provider's.
+        url = self.session.backend.url if self._provider_name == self.session.provider.name else ""
         title = Content.assemble(
             ("Models", "bold"),
             "  ",
             strip_controls(self._provider_name),
-            (f"  {strip_controls(self.session.backend.url)}", "$foreground-muted"),
+            (f"  {strip_controls(url)}", "$foreground-muted"),
         )
         self.query_one("#title", Label).update(title)
         self.query_one("#columns", Label).display = self.is_ollama
@@ -170,6 +174,13 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         parts += [seen[k] for k in sorted(seen, key=lambda k: order.get(k, 99))]
         self.query_one("#keys", Label).update(Content("  ·  ").join(parts))
 
+    def _key(self, binding_id: str) -> str:
+        """How the key of one of the picker's bindings is shown (after the user's keymap)."""
+        for active in self.active_bindings.values():
+            if active.node is self and active.binding.id == binding_id:
+                return self.app.get_key_display(active.binding)
+        return "?"
+
     def _name_width(self) -> int:
         longest = max((len(strip_controls(m.name)) for m in self.models), default=20)
         return min(max(longest, 4), NAME_WIDTH)
@@ -186,9 +197,6 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         """(Re)load the list; it stays on screen while a refresh is under way."""
         if not self._loaded:
             self._set_status("Loading models…")
-        await self._load()
-
-    async def _load(self) -> None:
         backend = self.session.backend
         try:
             models = await backend.list_models()
@@ -233,7 +241,8 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             options.highlighted = names.index(keep) if keep is not None else min(old_index, len(names) - 1)
         total = len(self.models)
         if not total:
-            self._set_status("No models on this server yet." + ("  ctrl+n pulls one." if self.is_ollama else ""))
+            pull = f"  {self._key('model_picker.pull')} pulls one." if self.is_ollama else ""
+            self._set_status(f"No models on this server yet.{pull}")
         elif not shown:
             self._set_status(f"No model matches '{query.strip()}' (of {total}).")
         elif len(shown) < total:
@@ -299,24 +308,31 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             self.notify("Only one provider is configured.", timeout=3)
             return
         index = names.index(self._provider_name) if self._provider_name in names else -1
-        self._switch_provider(names[(index + 1) % len(names)])
+        self._provider_name = names[(index + 1) % len(names)]
+        self._switch_provider(self._provider_name)
 
-    @work(group="models", exclusive=True, exit_on_error=False)
+    @work(group="provider", exit_on_error=False)
     async def _switch_provider(self, name: str) -> None:
-        self._provider_name = name
-        provider = self.session.settings.provider_config(name)
+        # Nothing may still read from the backend that is about to be closed.
+        self.workers.cancel_group(self, "models")
         self.query_one("#filter", Input).value = ""
         self.models, self._rows, self._loaded = [], {}, False
         self.option_list.clear_options()
-        try:
-            await self.session.switch_provider(provider)
-        except MissingSetting as error:
+        self._set_status(f"Switching to {name}…")
+        provider = self.session.settings.provider_config(name)
+        # One switch at a time, and none cut half way (the old backend closed, the new not kept).
+        async with self._switching:
+            try:
+                await asyncio.shield(self.session.switch_provider(provider))
+            except MissingSetting as error:
+                if name == self._provider_name:
+                    self._show_title()
+                    next_key = self._key("model_picker.provider")
+                    self._set_status(f"{error}  {next_key}: next provider", problem=True)
+                return
+        if name == self._provider_name:  # not already overtaken by another press
             self._show_title()
-            self._set_status(f"{error}  f4: next provider", problem=True)
-            return
-        self._show_title()
-        self._set_status(f"Loading models from {name}…")
-        await self._load()
+            self.load_models()
 
     # --- delete ------------------------------------------------------------------------------
 
@@ -339,7 +355,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
             return
         self.notify(f"Deleted {strip_controls(name)}", markup=False)
-        await self._load()
+        self.load_models()
 
     # --- info --------------------------------------------------------------------------------
 
@@ -366,7 +382,8 @@ class ConfirmDelete(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         size = f" ({human_size(self.model.size)})" if self.model.size is not None else ""
         with Vertical(id="confirm"):
-            yield Label(Content.assemble("Delete ", (strip_controls(self.model.name), "bold"), f"{size}?  y/n"), id="question")
+            question = Content.assemble("Delete ", (strip_controls(self.model.name), "bold"), f"{size}?  y/n")
+            yield Label(question, id="question")
             yield Label(Content.styled("It is removed from the server's disk.", "$foreground-muted"))
             with Horizontal(id="buttons"):
                 yield Button("Delete", variant="error", id="yes")
@@ -397,21 +414,22 @@ class ModelInfoScreen(ModalScreen[None]):
             yield Label(Content.styled(strip_controls(self.model.name), "bold"), id="info-title")
             with VerticalScroll(id="info"):
                 yield Static(Content("Loading…"), id="facts", markup=False)
-            yield Label(Content.styled("↑↓ PgUp PgDn scroll · Tab to the template · Esc closes", "$foreground-muted"))
+            hint = "↑↓ PgUp PgDn scroll · Tab to the template · Esc closes"
+            yield Label(Content.styled(hint, "$foreground-muted"))
 
     def on_mount(self) -> None:
-        self.load()
+        self.load_details()
 
     @work(exit_on_error=False)
-    async def load(self) -> None:
+    async def load_details(self) -> None:
         try:
             details = await self.backend.show(self.model.name)
         except BackendError as error:
             self.query_one("#facts", Static).update(Content(f"Could not read the model's details: {error}"))
             return
-        await self._show(details)
+        await self._show_details(details)
 
-    async def _show(self, details: ModelDetails) -> None:
+    async def _show_details(self, details: ModelDetails) -> None:
         info = self.query_one("#info", VerticalScroll)
         model = self.model
         context = details.context_length or model.context_length
@@ -419,14 +437,17 @@ class ModelInfoScreen(ModalScreen[None]):
             ("Capabilities", ", ".join(details.capabilities) or "not reported"),
             ("Context length", f"{context:,} tokens" if context else "not reported"),
             ("Family", details.family or model.family),
-            ("Parameters", details.parameter_size or model.parameter_size),
+            ("Parameter count", details.parameter_size or model.parameter_size),
             ("Quantisation", details.quantization or model.quantization),
-            ("Size", human_size(model.size) if model.size is not None else None),
+            ("Size on disk", human_size(model.size) if model.size is not None else None),
         ]
-        lines = [Content.assemble((f"{label:<15}", "bold"), strip_controls(value)) for label, value in facts if value]
+        lines = [Content.assemble((f"{label:<17}", "bold"), strip_controls(value)) for label, value in facts if value]
         self.query_one("#facts", Static).update(Content("\n").join(lines))
-        sections: list[tuple[str, str]] = [("Parameters", details.parameters), ("Template", details.template)]
-        sections.append(("Licence", licence_excerpt(details.license)))
+        sections = [
+            ("Parameters", details.parameters),
+            ("Template", details.template),
+            ("Licence", licence_excerpt(details.license)),
+        ]
         widgets = []
         for title, text in sections:
             if not text.strip():

@@ -35,21 +35,16 @@ class LayerRow(Horizontal):
     def __init__(self, layer: Layer) -> None:
         super().__init__(classes="layer")
         self.blob = layer
+        self.label = Label(classes="digest")
+        self.bar = ProgressBar(total=layer.total or None, show_eta=False)
 
     def compose(self) -> ComposeResult:
-        yield Label(self._label(), classes="digest")
-        yield ProgressBar(total=self.blob.total or None, show_eta=False)
-
-    def on_mount(self) -> None:
-        self.show()
-
-    def _label(self) -> Content:
-        return Content.assemble(self.blob.short, "  ", (human_size(self.blob.total), "$foreground-muted"))
+        yield self.label
+        yield self.bar
 
     def show(self) -> None:
-        bar = self.query_one(ProgressBar)
-        bar.update(total=self.blob.total or None, progress=self.blob.completed)
-        self.query_one(".digest", Label).update(self._label())
+        self.label.update(Content.assemble(self.blob.short, "  ", (human_size(self.blob.total), "$foreground-muted")))
+        self.bar.update(total=self.blob.total or None, progress=self.blob.completed)
 
 
 class PullScreen(ModalScreen[None]):
@@ -102,10 +97,11 @@ class PullScreen(ModalScreen[None]):
                 yield Label(id="error")
             yield Label(id="others")
             with Horizontal(id="buttons"):
-                yield Button("Pull", variant="primary", id="start")
-                yield Button("Run in background", id="hide")
-                yield Button("Cancel pull", variant="error", id="cancel")
-                yield Button("Close", id="close")
+                # Compact: the whole dialog must fit an 80x24 terminal mid-pull.
+                yield Button("Pull", variant="primary", id="start", compact=True)
+                yield Button("Run in background", id="hide", compact=True)
+                yield Button("Cancel pull", variant="error", id="cancel", compact=True)
+                yield Button("Close", id="close", compact=True)
         yield Footer()
 
     def _options(self, text: str) -> list[Option]:
@@ -191,7 +187,6 @@ class PullScreen(ModalScreen[None]):
     def _name_changed(self, event: Input.Changed) -> None:
         if self.pull is not None and self.pull.finished and event.value.strip() != self.pull.model:
             self._detach()  # a new name: back to choosing
-            self._redraw()
         suggestions = self.query_one("#suggestions", OptionList)
         suggestions.set_options(self._options(event.value))
         self._redraw()
@@ -275,23 +270,25 @@ class PullScreen(ModalScreen[None]):
         self.query_one("#heading", Label).update(heading)
 
         rows = self.query_one("#layers", VerticalScroll)
-        shown = {row.blob.digest: row for row in rows.query(LayerRow)}
+        # Rows of a pull shown before this one may still be on their way out.
+        shown = {row.blob.digest: row for row in rows.query(LayerRow) if pull.layers.get(row.blob.digest) is row.blob}
         new = [LayerRow(layer) for digest, layer in pull.layers.items() if digest not in shown]
+        for row in [*shown.values(), *new]:
+            row.show()
         if new:
             rows.mount_all(new)
             rows.call_after_refresh(rows.scroll_end, animate=False)
-        for row in shown.values():
-            row.show()
 
         parts = []
         if pull.total:
             parts.append(f"{human_size(pull.completed)} / {human_size(pull.total)}")
-        if (speed := pull.speed) is not None:
-            parts.append(f"{human_size(speed)}/s")
-        if (eta := pull.eta()) is not None:
-            parts.append(f"ETA {human_duration(eta)}")
+        if pull.layer is not None:  # speed and ETA mean something only while bytes flow
+            if (speed := pull.speed) is not None:
+                parts.append(f"{human_size(speed)}/s")
+            if (eta := pull.eta()) is not None:
+                parts.append(f"ETA {human_duration(eta)}")
         self.query_one("#bytes", Label).update(Content(" · ".join(parts)))
-        self.query_one("#statuses", Label).update(Content("\n".join(pull.statuses)))
+        self.query_one("#statuses", Label).update(Content(" · ".join(pull.statuses)))
         error = self.query_one("#error", Label)
         error.update(Content(strip_controls(pull.error or "")))
         error.display = bool(pull.error)
