@@ -17,6 +17,7 @@ from r1chat.session import ChatSession
 from r1chat.store import Store
 from r1chat.ui.app import R1ChatApp
 from r1chat.ui.screens.chat import ChatScreen
+from tests.servers import FakeOpenAI
 
 SIZE = (120, 40)
 
@@ -44,6 +45,15 @@ def ollama_provider(settings: Settings, ollama) -> ProviderConfig:
 def session(settings: Settings, store: Store, ollama_provider: ProviderConfig) -> ChatSession:
     """The session ``run_app()`` would build, for tests that look at its store afterwards."""
     return ChatSession(settings, store, ollama_provider)
+
+
+@pytest.fixture
+def deepseek(settings):
+    """A fake DeepSeek, and the deepseek provider configured with its key."""
+    with FakeOpenAI(style="deepseek", api_key="sk-the-right-key-0000") as server:
+        provider = settings.provider_config("deepseek")
+        provider.url, provider.api_key = server.url, server.api_key
+        yield server, provider
 
 
 @pytest.fixture

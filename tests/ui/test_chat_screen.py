@@ -20,7 +20,7 @@ from r1chat.ui.widgets.conversation import EarlierMessages, EmptyConversation
 from r1chat.ui.widgets.message import AssistantMessage, UserMessage
 from r1chat.ui.widgets.trace import Trace, TraceTitle
 from tests.conftest import ANSWER, REASONING
-from tests.servers import FakeOpenAI, OllamaFault, OpenAIFault
+from tests.servers import OllamaFault, OpenAIFault
 from tests.servers.generation import pieces
 from tests.ui.conftest import lines_of, paste, screen_text, text_of, type_text, wait_until
 
@@ -712,15 +712,6 @@ async def test_ctrl_r_after_a_broken_stream_succeeds_once_the_fault_is_gone(run_
         assert not banner_text(pilot)
         assert "17 * 23 = 391." in answer_text(answers(pilot)[-1])
         assert [m.status for m in stored(session)] == [MessageStatus.DONE, MessageStatus.DONE]
-
-
-@pytest.fixture
-def deepseek(settings):
-    """A fake DeepSeek, and the deepseek provider configured with its key."""
-    with FakeOpenAI(style="deepseek", api_key="sk-the-right-key-0000") as server:
-        provider = settings.provider_config("deepseek")
-        provider.url, provider.api_key = server.url, server.api_key
-        yield server, provider
 
 
 async def test_a_bad_api_key_shows_the_auth_message_without_the_key(run_app, settings, store, deepseek):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from textual.widgets import Input, Static
 
 from r1chat.session import ChatSession
@@ -14,7 +13,7 @@ from r1chat.ui.screens.model_picker import (
     PickerResult,
     licence_excerpt,
 )
-from tests.servers import FakeModel, FakeOllama, FakeOpenAI
+from tests.servers import FakeModel, FakeOllama
 from tests.ui.conftest import lines_of, paste, text_of, type_text, wait_until
 
 DEFAULT_MODELS = ["deepseek-r1:8b", "deepseek-r1:1.5b", "llama3.2:latest", "r1-legacy:7b", "r1-openerless:7b"]
@@ -61,15 +60,6 @@ async def closed(pilot, results: list) -> PickerResult | None:
 
 def notes(pilot) -> list[str]:
     return [str(n.message) for n in pilot.app._notifications]
-
-
-@pytest.fixture
-def deepseek(settings):
-    """A fake DeepSeek, and the deepseek provider configured with its key."""
-    with FakeOpenAI(style="deepseek", api_key="sk-the-right-key-0000") as server:
-        provider = settings.provider_config("deepseek")
-        provider.url, provider.api_key = server.url, server.api_key
-        yield server, provider
 
 
 class BrokenTags(FakeOllama):
