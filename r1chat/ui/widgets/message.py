@@ -30,18 +30,21 @@ class AssistantMessage(Vertical):
         self._filter = ControlFilter()
         self._stream = None
         self.answer_text = ""
+        # Kept, not queried: streaming asks for it on every token.
+        self.trace: Trace | None = None
 
     def compose(self) -> ComposeResult:
         message = self.message
         if message.reasoning and not self.streaming:
             self.add_class("-has-trace")
-            yield Trace(
+            self.trace = Trace(
                 message.reasoning,
                 collapsed=self.collapse != "never",
                 seconds=message.reasoning_seconds,
                 tokens=message.stats.reasoning_tokens or 0,
                 cut_off=_cut_off(message),
             )
+            yield self.trace
         if self.streaming:
             yield LiveMarkdown(classes="answer")
         else:
@@ -56,17 +59,12 @@ class AssistantMessage(Vertical):
             return Content.styled("■ interrupted", "$warning")
         return Content.styled(strip_controls(message.model or ""), "$foreground-muted")
 
-    @property
-    def trace(self) -> Trace | None:
-        traces = self.query(Trace)
-        return traces.first() if traces else None
-
     # --- streaming ---------------------------------------------------------------------------
 
     async def add_reasoning(self, text: str) -> None:
         trace = self.trace
         if trace is None:
-            trace = Trace(live=True, collapsed=self.collapse == "always")
+            trace = self.trace = Trace(live=True, collapsed=self.collapse == "always")
             self.add_class("-has-trace")
             await self.mount(trace, before=0)
         await trace.append(text)
@@ -103,6 +101,7 @@ class AssistantMessage(Vertical):
         if trace is not None and message.stats.reasoning_was_answer:
             # What streamed as a guessed trace was the answer: show it as one.
             await trace.remove()
+            self.trace = None
             self.remove_class("-has-trace")
         elif trace is not None:
             trace.cut_off = _cut_off(message)
