@@ -306,7 +306,8 @@ class Pulls:
     (done, failed or cancelled), e.g. to notify when nobody is watching (``pull.viewers == 0``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._pulls: dict[str, Pull] = {}
         self._change_listeners: list[Listener] = []
         self._finish_listeners: list[Listener] = []
@@ -317,7 +318,7 @@ class Pulls:
         running = self._pulls.get(key)
         if running is not None and not running.finished:
             return running
-        pull = Pull(backend, model)
+        pull = Pull(backend, model, clock=self._clock)
         self._pulls[key] = pull
         pull.on_change(self._pull_changed)
         pull.start()

@@ -21,8 +21,14 @@ class Terminal:
         self.socket = f"r1chat-test-{uuid.uuid4().hex[:8]}"
         self.name = "t"
         environment = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        shell = f"cd {shlex.quote(str(REPO))} && env {environment} {shlex.join(command)}; sleep 600"
-        self._tmux("new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]), shell)
+        shell = f"cd {shlex.quote(str(REPO))} && env -i {environment} {shlex.join(command)}; sleep 600"
+        width, height = str(size[0]), str(size[1])
+        # The window is sized (and pinned: no client ever attaches to resize it) before the
+        # program starts, so its first frame already has the size the test asked for.
+        self._tmux("new-session", "-d", "-s", self.name, "-x", width, "-y", height, "sleep 600")
+        self._tmux("set-option", "-t", self.name, "window-size", "manual")
+        self._tmux("resize-window", "-t", self.name, "-x", width, "-y", height)
+        self._tmux("respawn-pane", "-k", "-t", self.name, shell)
 
     def _tmux(self, *args: str) -> str:
         result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)

@@ -38,6 +38,10 @@ class _Loaded:
     expires_at: datetime | None  # None: kept loaded forever
 
 
+class _StreamOver(Exception):
+    """A fault ended the stream early."""
+
+
 class FakeOllama(FakeHTTPServer):
     name = "fake Ollama"
 
@@ -56,6 +60,8 @@ class FakeOllama(FakeHTTPServer):
         self.models: dict[str, FakeModel] = default_models() if models is None else models
         self.registry: dict[str, list[int]] = default_registry() if registry is None else registry
         self.fault: OllamaFault | None = None
+        # Misbehaviour for /api/pull streams: the same `*_after` counts, in pull lines sent.
+        self.pull_fault: OllamaFault | None = None
         self.loaded: dict[str, _Loaded] = {}
 
     # -- lookups -------------------------------------------------------------------------------
@@ -188,10 +194,21 @@ class FakeOllama(FakeHTTPServer):
             return self._reply(ex, 200, {"status": "success"})
 
         ex.start_stream(NDJSON)
+        fault, sent = self.pull_fault, 0
 
         def send(obj: dict) -> None:
+            nonlocal sent
+            if fault and self._misbehave(ex, fault, sent):
+                raise _StreamOver
             ex.write(ndjson_line(obj))
+            sent += 1
 
+        try:
+            self._send_pull(ex, key, layers, send)
+        except _StreamOver:
+            pass
+
+    def _send_pull(self, ex: Exchange, key: str, layers: list[int] | None, send) -> None:
         send({"status": "pulling manifest"})
         if layers is None:
             ex.pause()

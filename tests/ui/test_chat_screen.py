@@ -16,6 +16,7 @@ from r1chat.conversation import Conversation, Message, MessageStatus, Role
 from r1chat.session import ChatSession
 from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.connect import ConnectScreen
+from r1chat.ui.screens.pull import PullScreen
 from r1chat.ui.widgets.conversation import EarlierMessages, EmptyConversation
 from r1chat.ui.widgets.message import AssistantMessage, UserMessage
 from r1chat.ui.widgets.trace import Trace, TraceTitle
@@ -688,6 +689,39 @@ async def test_a_missing_model_banner_names_it_and_how_to_pull_it(run_app, setti
         await wait_until(pilot, lambda: banner_text(pilot), "the banner")
         assert "nope:1b" in banner_text(pilot)
         assert "r1chat pull nope:1b" in banner_text(pilot)
+
+
+async def test_ctrl_r_pulls_exactly_the_missing_model_then_sends_the_prompt_again(
+    run_app, settings, store, ollama_provider, ollama
+):
+    missing = "deepseek-r1:14b"  # in the fake's registry, not installed
+    session = ChatSession(settings, store, ollama_provider, model=missing)
+    async with run_app(session) as pilot:
+        await send(pilot)
+        await wait_until(pilot, lambda: "ctrl+r pulls deepseek-r1:14b" in banner_text(pilot), "the offer to pull")
+        assert [m.status for m in stored(session)] == [MessageStatus.DONE, MessageStatus.ERROR]
+        before_pull = len(ollama.requests)
+
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PullScreen), "the pull screen")
+        await wait_until(pilot, lambda: ollama.find(missing) is not None, "the pull to finish")
+        await pilot.press("escape")  # the finished pull's screen closes
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        await wait_until(pilot, lambda: finished(pilot, 1) and stored(session)[-1].status is MessageStatus.DONE,
+                         "the resent turn")
+
+        since = ollama.requests[before_pull:]
+        assert [r.json.get("model") for r in since if r.path == "/api/pull"] == [missing]
+        assert [r.json["model"] for r in since if r.path == "/api/chat" and r.json.get("messages")] == [missing]
+        assert not banner_text(pilot)
+        assert len(answers(pilot)) == 1  # the failed turn made way for the resent one
+        answer = stored(session)[-1]
+        assert answer.model == missing and answer.content.startswith(f"You asked: {PROMPT}")
+        assert "You asked: What is 17 * 23?" in answer_text(answers(pilot)[-1])
+        assert [(m.content, m.status) for m in stored(session)] == [
+            (PROMPT, MessageStatus.DONE),
+            (answer.content, MessageStatus.DONE),
+        ]
 
 
 async def test_a_stream_that_dies_midway_keeps_the_partial_text_and_shows_the_banner(run_app, session, ollama):

@@ -345,3 +345,15 @@ async def test_ctrl_o_switches_the_conversation_model_mid_conversation(run_app, 
     assert sent == ["deepseek-r1:8b", "llama3.2:latest"]
     stored = session.store.load_conversation(session.conversation.id).messages
     assert [m.model for m in stored if m.role.value == "assistant"] == ["deepseek-r1:8b", "llama3.2:latest"]
+
+
+async def test_a_background_pull_that_ends_while_the_picker_is_open_shows_up_at_once(run_app, session, ollama):
+    ollama.delay = 0.02
+    async with run_app(session) as pilot:
+        picker, _ = await open_picker(pilot, session)
+        assert "deepseek-r1:7b" not in shown(picker)
+        pull = pilot.app.pulls.start(session.backend, "deepseek-r1:7b")
+        await wait_until(pilot, lambda: pull.finished, "the pull to end")
+        await wait_until(pilot, lambda: "deepseek-r1:7b" in shown(picker), "the pulled model in the list")
+        assert status(picker) == f"{len(DEFAULT_MODELS) + 1} models"
+        assert "4.7 GB" in row(picker, "deepseek-r1:7b")

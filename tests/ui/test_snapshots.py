@@ -17,6 +17,7 @@ import functools
 import math
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -24,14 +25,17 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Markdown
 
 from r1chat.config import load_settings
+from r1chat.pulls import Pulls
 from r1chat.session import ChatSession
 from r1chat.store import Store
 from r1chat.turn import Turn
 from r1chat.ui.app import R1ChatApp
 from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.connect import ConnectScreen
+from r1chat.ui.screens.model_picker import ModelPicker
+from r1chat.ui.screens.pull import LayerRow, PullScreen
 from r1chat.ui.widgets.trace import Trace
-from tests.servers import OllamaFault
+from tests.servers import FakeOllama, OllamaFault
 from tests.servers.generation import pieces
 
 MODEL = "deepseek-r1:8b"
@@ -247,5 +251,48 @@ def test_markup_and_escape_sequences_show_literally(snap_compare, server, make_a
         screen = await finished_turn(pilot, "Say [bold]hi[/bold] \x1b[5mblink\x1b[0m [@click=app.bell]x[/]")
         await pilot.press("ctrl+t")
         await until(pilot, lambda: not screen.query_one(Trace).collapsed, "the trace to unfold")
+
+    assert snap_compare(make_app(server.url), terminal_size=(100, 30), run_before=steps)
+
+
+# The picker's title shows the server's URL, so its snapshot needs a fake on a known port.
+PICKER_PORT = 47311
+
+
+def test_model_picker(snap_compare, make_app):
+    server = FakeOllama(port=PICKER_PORT)
+    # Install dates a day apart, at noon UTC, so the dates read the same in any time zone.
+    noon = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    for age, model in enumerate(server.models.values()):
+        model.modified_at = noon - timedelta(days=age)
+
+    async def steps(pilot: Pilot) -> None:
+        await chat_screen(pilot)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ModelPicker), "the picker")
+        picker: ModelPicker = pilot.app.screen
+        await until(pilot, lambda: picker.option_list.option_count == len(server.models), "the model list")
+        picker.query_one("#filter", Input).cursor_blink = False
+
+    with server:
+        assert snap_compare(make_app(server.url), terminal_size=(100, 30), run_before=steps)
+
+
+def test_a_pull_half_done(snap_compare, server, make_app, monkeypatch):
+    # The pulls' clock runs with their bytes, at exactly 1 GB/s: speed, ETA and elapsed time
+    # then depend only on how far the pull got, which the fake pins by stalling after half the
+    # weights (the manifest line, the layer's first line, then 4 of its 8 steps).
+    server.pull_fault = OllamaFault(stall_after=6)
+    pulls = Pulls(clock=lambda: 100 + sum(pull.completed for pull in pulls) / 1e9)
+    monkeypatch.setattr("r1chat.ui.app.Pulls", lambda: pulls)
+
+    async def steps(pilot: Pilot) -> None:
+        chat = await chat_screen(pilot)
+        chat.open_pull("deepseek-r1:14b", start=True)
+        await until(pilot, lambda: isinstance(pilot.app.screen, PullScreen), "the pull screen")
+        screen: PullScreen = pilot.app.screen
+        await until(pilot, lambda: screen.pull and screen.pull.completed * 2 >= 8e9, "half the weights")
+        await until(pilot, lambda: screen.query(LayerRow), "the layer's bar")
+        await pilot.pause(0.2)  # progress is redrawn at most 15 times a second
 
     assert snap_compare(make_app(server.url), terminal_size=(100, 30), run_before=steps)

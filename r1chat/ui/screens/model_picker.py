@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import on, work
@@ -16,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from r1chat.backends import MissingSetting
 from r1chat.backends.base import Backend, BackendError, ModelDetails, ModelInfo
+from r1chat.pulls import Pull, PullState
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession
 from r1chat.units import human_size
@@ -122,6 +124,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         self._provider_name = session.provider.name  # the one shown, even if switching to it failed
         self._loaded = False
         self._switching = asyncio.Lock()
+        self._stop_hearing_pulls: Callable[[], None] | None = None
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -145,6 +148,19 @@ class ModelPicker(ModalScreen[PickerResult | None]):
     def on_mount(self) -> None:
         self._show_title()
         self.load_models()
+        # A pull that ends while the picker is open (one left running in the background) changes
+        # the list: show the new model at once.
+        pulls = getattr(self.app, "pulls", None)
+        if pulls is not None:
+            self._stop_hearing_pulls = pulls.on_finish(self._pull_finished)
+
+    def on_unmount(self) -> None:
+        if self._stop_hearing_pulls is not None:
+            self._stop_hearing_pulls()
+
+    def _pull_finished(self, pull: Pull) -> None:
+        if pull.state is PullState.DONE and self.is_ollama:
+            self.load_models()
 
     def _show_title(self) -> None:
         # While a switch to _provider_name failed, the session's URL is another provider's.
