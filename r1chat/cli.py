@@ -1,4 +1,5 @@
-"""The ``r1chat`` command: the TUI by default, and ``ask``, ``models``, ``pull``, ``rm``, ``export``.
+"""The ``r1chat`` command: the TUI by default, and ``ask``, ``models``, ``pull``, ``rm``, ``history``,
+``export``.
 
 Only the standard library is imported at module level, so ``--version`` and ``--help`` stay
 instant; backends, the store and the UI are imported by the verbs that need them.
@@ -75,10 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     _connection_options(rm, suppress=True)
 
+    history = verbs.add_parser("history", help="list conversations, newest first, or search them")
+    history.add_argument("--search", "-s", metavar="QUERY", help="find QUERY in titles, prompts, answers and traces")
+    history.add_argument("--limit", "-n", type=int, default=50, metavar="N", help="show at most N (default 50)")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    _connection_options(history, suppress=True)
+
     export = verbs.add_parser("export", help="write a conversation as Markdown or JSON")
     export.add_argument("id", nargs="?", type=int, help="conversation ID (default: the latest)")
     export.add_argument("--format", "-f", choices=("md", "json"), default="md")
-    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    export.add_argument(
+        "--output", "-o", metavar="PATH",
+        help="write to PATH instead of stdout; a folder gets a file named after the title",
+    )
+    export.add_argument(
+        "--save", action="store_true", help="save into your documents folder (or -o's), named after the title"
+    )
     _connection_options(export, suppress=True)
     return parser
 
@@ -125,20 +138,17 @@ def _backend(provider: ProviderConfig, settings: Settings) -> Backend:
         raise Failure(str(exc)) from None
 
 
-def _store() -> Store:
+def _store(*, recover: bool = True) -> Store:
     from r1chat.store import Store, StoreError, default_path
 
     try:
         store = Store(default_path())
     except StoreError as exc:
         raise Failure(str(exc)) from None
-    if store.moved_aside:
-        print(
-            f"r1chat: the database could not be opened and was moved to {store.moved_aside}; "
-            "starting with a fresh one.",
-            file=sys.stderr,
-        )
-    store.recover_interrupted()
+    if store.open_notice:
+        print(f"r1chat: {store.open_notice}", file=sys.stderr)
+    if recover:
+        store.recover_interrupted()
     return store
 
 
@@ -462,11 +472,63 @@ async def _rm(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- export ----------------------------------------------------------------------------------
+# --- history and export ----------------------------------------------------------------------
+
+
+def _when(timestamp: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def _history(args: argparse.Namespace) -> int:
+    import json
+
+    from r1chat.conversation import clean_title
+    from r1chat.store import StoreError
+
+    store = _store()
+    try:
+        if args.search is not None:
+            found: list[Any] = store.search(args.search, limit=max(args.limit, 0))
+        else:
+            found = store.list_conversations(limit=max(args.limit, 0))
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([item.to_dict() for item in found], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not found:
+        if args.search is not None:
+            print(f"No conversation mentions {args.search!r}.", file=sys.stderr)
+        else:
+            print("No conversations yet: start one with r1chat ask.", file=sys.stderr)
+        return EXIT_OK
+    if args.search is None:
+        rows = [["ID", "UPDATED", "MESSAGES", "MODEL", "TITLE"]]
+        for c in found:
+            models = ", ".join(c.models) or c.model or "-"
+            title = clean_title(c.title) or "(untitled)"
+            rows.append([str(c.id), _when(c.updated_at), str(c.message_count), clean_title(models), title])
+        _table(rows, sys.stdout)
+        return EXIT_OK
+    # Matches in bold on a terminal, between ** in a pipe.
+    bold = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+    open_mark, close_mark = ("\x1b[1m", "\x1b[22m") if bold else ("**", "**")
+    width = max(len(str(hit.conversation_id)) for hit in found)
+    for hit in found:
+        marked = hit.marked(open_mark, close_mark)
+        title = marked if hit.where == "title" else clean_title(hit.conversation_title) or "(untitled)"
+        print(f"{hit.conversation_id:>{width}}  {hit.where:<6}  {title}")
+        if hit.where != "title":
+            print(f"{'':>{width}}  {marked}")
+    return EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
-    from r1chat.export import to_json, to_markdown
+    from r1chat.export import ExportError, render, save, write
 
     store = _store()
     try:
@@ -476,18 +538,18 @@ def _export(args: argparse.Namespace) -> int:
         store.close()
     if conversation is None:
         raise Failure(f"No conversation {args.id}." if args.id is not None else "No conversations yet: start one with r1chat ask.")
-    text = to_json(conversation) if args.format == "json" else to_markdown(conversation)
-    if not args.output or args.output == "-":
-        sys.stdout.write(text)
+    output = Path(args.output).expanduser() if args.output and args.output != "-" else None
+    if output is None and not args.save:
+        sys.stdout.write(render(conversation, args.format))
         return EXIT_OK
-    path = Path(args.output).expanduser()
-    temporary = path.with_name(f".{path.name}.part")
     try:
-        temporary.write_text(text, "utf-8")
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise Failure(f"Cannot write {path}: {exc.strerror or exc}") from None
+        if args.save or output.is_dir():
+            path = save(conversation, args.format, output)
+        else:
+            path = output
+            write(path, render(conversation, args.format))
+    except ExportError as exc:
+        raise Failure(str(exc)) from None
     print(f"Wrote conversation {conversation.id} to {path}", file=sys.stderr)
     return EXIT_OK
 
@@ -499,7 +561,8 @@ def _tui(args: argparse.Namespace) -> int:
     from r1chat.session import ChatSession, MissingSetting
 
     settings = _settings(args)
-    store = _store()
+    store = _store(recover=False)
+    recovered = store.recover_interrupted()
     try:
         session = ChatSession(settings, store, _provider(args, settings), model=_chosen(args, "model"))
     except MissingSetting as exc:
@@ -507,8 +570,10 @@ def _tui(args: argparse.Namespace) -> int:
         raise Failure(str(exc)) from None
     from r1chat.ui.app import R1ChatApp
 
+    # A turn cut off by a crash (or kill -9) comes back on screen: it was the latest activity.
+    reopen = store.latest_conversation_id() if recovered else None
     try:
-        R1ChatApp(session).run()
+        R1ChatApp(session, notice=store.open_notice, reopen=reopen).run()
     finally:
         store.close()
     return EXIT_OK
@@ -561,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
             return _tui(args)
         if verb == "export":
             return _export(args)
+        if verb == "history":
+            return _history(args)
         import asyncio
 
         command = {"ask": _ask, "models": _models, "pull": _pull, "rm": _rm}[verb]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from r1chat.backends.base import TurnStats
+from r1chat.sanitize import strip_controls
 
 
 class Role(StrEnum):
@@ -95,12 +97,32 @@ class Conversation:
         }
 
 
+def clean_title(text: str) -> str:
+    """One line of plain text: no control characters, runs of whitespace as one space."""
+    return " ".join(strip_controls(text).split())
+
+
+_FENCE_OR_MARKS = re.compile(r"^\s*(?:(?:```|~~~).*|#{1,6}\s+|>+\s*)")
+
+
 def title_from_prompt(prompt: str, limit: int = 60) -> str:
-    words = " ".join(prompt.split())
+    """The first paragraph of the prompt on one line, cut at a word with an ellipsis.
+
+    The first paragraph, not the first line: a hard-wrapped question stays whole, while
+    ``git diff | r1chat ask "Review this"`` is titled "Review this", not with the diff.
+    """
+    lines: list[str] = []
+    for line in prompt.splitlines():
+        line = _FENCE_OR_MARKS.sub("", line)  # a code fence, heading or quote mark says nothing
+        if line.strip():
+            lines.append(line)
+        elif lines:
+            break
+    words = clean_title(" ".join(lines))
     if len(words) <= limit:
         return words
-    cut = words[:limit].rsplit(" ", 1)[0] or words[:limit]
-    return cut + "…"
+    cut = words[: limit + 1].rsplit(" ", 1)[0] if " " in words[: limit + 1] else words[:limit]
+    return cut.rstrip(" ,;:.-–—") + "…"
 
 
 def build_history(

@@ -1,10 +1,15 @@
-"""A conversation as Markdown (each trace in a collapsible ``<details>`` block) or JSON."""
+"""A conversation as Markdown (each trace in a collapsible ``<details>`` block) or JSON, and the
+file it is saved to: named after its title, never over another file, written in one rename."""
 
 from __future__ import annotations
 
 import html
 import json
+import os
+import re
+import unicodedata
 from datetime import datetime
+from pathlib import Path
 
 from r1chat import __version__
 from r1chat.conversation import Conversation, Message, MessageStatus, Role
@@ -68,3 +73,83 @@ def to_json(conversation: Conversation) -> str:
     data = {"format": "r1chat-conversation", "version": 1, "exported_by": f"r1chat {__version__}"}
     data.update(conversation.to_dict())
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- files -----------------------------------------------------------------------------------
+
+FORMATS = {"md": to_markdown, "json": to_json}
+
+
+class ExportError(Exception):
+    """The file could not be written; the message names it."""
+
+
+def render(conversation: Conversation, fmt: str = "md") -> str:
+    return FORMATS[fmt](conversation)
+
+
+def export_dir() -> Path:
+    """The user's documents folder (``XDG_DOCUMENTS_DIR`` on Linux, ``Documents`` elsewhere)."""
+    from platformdirs import user_documents_dir
+
+    return Path(user_documents_dir())
+
+
+_NOT_A_WORD = re.compile(r"[\W_]+")
+
+
+def file_name(conversation: Conversation, fmt: str = "md", copy: int = 1) -> str:
+    """``why-is-the-sky-blue-12.md``: the title as a safe slug, the conversation id, the format.
+
+    Letters of any script are kept, everything else becomes one hyphen, so the name is valid on
+    every file system and short enough (60 characters) for any of them.
+    """
+    slug = _NOT_A_WORD.sub("-", unicodedata.normalize("NFKC", conversation.title)).strip("-").lower()
+    if len(slug) > 60:
+        slug = slug[:61].rsplit("-", 1)[0] if "-" in slug[:61] else slug[:60]
+    stem = f"{slug or 'conversation'}-{conversation.id if conversation.id is not None else 'new'}"
+    return f"{stem}{'' if copy == 1 else f'-{copy}'}.{fmt}"
+
+
+def save(conversation: Conversation, fmt: str = "md", directory: Path | None = None) -> Path:
+    """Write the conversation into ``directory`` (default: ``export_dir()``) under ``file_name``.
+
+    Never overwrites: a name already taken gets ``-2``, ``-3``, ... The name is claimed with an
+    exclusive create and the text moved over it in one rename, so a reader never sees half a file
+    and two exports at once never pick the same name. Returns the path written.
+    """
+    directory = export_dir() if directory is None else Path(directory).expanduser()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"Cannot create {directory}: {exc.strerror or exc}") from None
+    text = render(conversation, fmt)
+    for copy in range(1, 10_000):
+        path = directory / file_name(conversation, fmt, copy)
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from None
+        try:
+            write(path, text)
+        except ExportError:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+    raise ExportError(f"Cannot find a free file name in {directory}")
+
+
+def write(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` at once: written beside it, flushed, then renamed over it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from None

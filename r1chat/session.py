@@ -53,6 +53,12 @@ class ChatSession:
     def new_conversation(self) -> None:
         self.conversation = Conversation()
 
+    def open_conversation(self, conversation: Conversation) -> None:
+        """Go on with a stored conversation, on the model that wrote it when it was this provider's."""
+        self.conversation = conversation
+        if conversation.provider == self.provider.name and conversation.model:
+            self.chosen_model, self.model = None, None
+
     async def resolve_model(self) -> str:
         """The model for the next turn: chosen > this conversation's > configured > the best local one."""
         if self.model is None:

@@ -22,9 +22,11 @@ class R1ChatApp(App):
         Binding("f1", "help", "Help", id="help"),
     ]
 
-    def __init__(self, session: ChatSession) -> None:
+    def __init__(self, session: ChatSession, *, notice: str | None = None, reopen: int | None = None) -> None:
         super().__init__()
         self.session = session
+        self.notice = notice  # said once at start (e.g. where a broken database was moved)
+        self.reopen = reopen
         # Pulls outlive the screen that started them: the app holds them.
         self.pulls = Pulls()
         self.pulls.on_finish(self._pull_finished)
@@ -38,7 +40,9 @@ class R1ChatApp(App):
             self.set_keymap(self.session.settings.keys)
         from r1chat.ui.screens.chat import ChatScreen
 
-        self.push_screen(ChatScreen(self.session))
+        self.push_screen(ChatScreen(self.session, reopen=self.reopen))
+        if self.notice:
+            self.notify(self.notice, title="Database", severity="warning", timeout=20, markup=False)
 
     async def on_unmount(self) -> None:
         await self.pulls.cancel_all()
@@ -65,6 +69,8 @@ class R1ChatApp(App):
         if not isinstance(screen, ChatScreen):
             return
         yield SystemCommand("New chat", "Start a new conversation (ctrl+n)", screen.action_new_chat)
+        yield SystemCommand("History", "Open, search, rename, delete or export past conversations (ctrl+g)", screen.action_history)
+        yield SystemCommand("Export conversation", "Write this conversation to Markdown or JSON", screen.export_conversation)
         yield SystemCommand("Stop", "Stop the answer that is streaming (esc)", screen.action_stop)
         yield SystemCommand("Retry", "Send the last prompt again (ctrl+r)", screen.action_retry)
         yield SystemCommand("Edit last prompt", "Change the last prompt and send it again (f2)", screen.action_edit_last)

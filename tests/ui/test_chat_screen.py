@@ -17,7 +17,7 @@ from r1chat.session import ChatSession
 from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.connect import ConnectScreen
 from r1chat.ui.screens.pull import PullScreen
-from r1chat.ui.widgets.conversation import EarlierMessages, EmptyConversation
+from r1chat.ui.widgets.conversation import HiddenMessages, EmptyConversation
 from r1chat.ui.widgets.message import AssistantMessage, UserMessage
 from r1chat.ui.widgets.trace import Trace, TraceTitle
 from tests.conftest import ANSWER, REASONING
@@ -913,7 +913,7 @@ def shown(pilot) -> list[str]:
 async def test_a_long_conversation_mounts_only_the_newest_40_messages_and_a_marker(run_app, long_conversation):
     async with run_app(long_conversation(50)) as pilot:
         assert shown(pilot) == [f"message {n}" for n in range(10, 50)]
-        marker = chat(pilot).query_one(EarlierMessages)
+        marker = chat(pilot).query_one(HiddenMessages)
         assert "10 earlier messages" in text_of(marker)
 
 
@@ -921,20 +921,20 @@ async def test_clicking_earlier_messages_mounts_them(run_app, long_conversation)
     async with run_app(long_conversation(50)) as pilot:
         chat(pilot).view.scroll_home(animate=False)
         await pilot.pause()
-        await pilot.click(EarlierMessages)
+        await pilot.click(HiddenMessages)
         await wait_until(pilot, lambda: len(shown(pilot)) == 50, "all messages")
         assert shown(pilot) == [f"message {n}" for n in range(50)]
-        assert not chat(pilot).query(EarlierMessages)
+        assert not chat(pilot).query(HiddenMessages)
 
 
 async def test_enter_on_earlier_messages_mounts_the_next_40(run_app, long_conversation):
     async with run_app(long_conversation(90)) as pilot:
         await pilot.press("shift+tab")  # from the prompt up to the marker
-        assert pilot.app.focused is chat(pilot).query_one(EarlierMessages)
+        assert pilot.app.focused is chat(pilot).query_one(HiddenMessages)
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(shown(pilot)) == 80, "40 more messages")
         assert shown(pilot) == [f"message {n}" for n in range(10, 90)]
-        assert "10 earlier messages" in text_of(chat(pilot).query_one(EarlierMessages))
+        assert "10 earlier messages" in text_of(chat(pilot).query_one(HiddenMessages))
 
 
 async def test_a_finished_answers_web_links_open_only_from_the_link_picker(run_app, ollama, monkeypatch):

@@ -296,3 +296,56 @@ def test_a_pull_half_done(snap_compare, server, make_app, monkeypatch):
         await pilot.pause(0.2)  # progress is redrawn at most 15 times a second
 
     assert snap_compare(make_app(server.url), terminal_size=(100, 30), run_before=steps)
+
+
+# --- history ---------------------------------------------------------------------------------
+
+HISTORY = [
+    ("Why is the sky blue?", REASONING, ANSWER),
+    ("Is 2^31-1 prime?", "Trial division is slow; but Euler proved this Mersenne number prime.", "Yes: 2147483647 is prime."),
+    ("Explain quaternions for 3D rotation", "A unit quaternion q rotates v by q v q*; no gimbal lock.", "Use unit quaternions."),
+]
+
+
+@pytest.fixture
+def history_app(server, make_app, tmp_path):
+    """The app over a store holding HISTORY, one conversation each, last updated on fixed days."""
+    import sqlite3
+
+    from r1chat.conversation import Conversation, Message, Role
+
+    app = make_app(server.url)
+    store = app.session.store
+    for day, (prompt, trace, answer) in enumerate(HISTORY, start=1):
+        conversation = Conversation(title=prompt, provider="ollama", model=MODEL)
+        store.create_conversation(conversation)
+        store.add_message(conversation, Message(Role.USER, prompt))
+        store.add_message(conversation, Message(Role.ASSISTANT, answer, reasoning=trace, model=MODEL))
+        with sqlite3.connect(store.path) as db:  # noon UTC on 1, 2, 3 March 2025
+            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (1740830400 + day * 86400, conversation.id))
+    return app
+
+
+async def history(pilot: Pilot):
+    from r1chat.ui.screens.history import HistoryScreen
+
+    await chat_screen(pilot)
+    await pilot.press("ctrl+g")
+    await until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), "the history screen")
+    screen = pilot.app.screen
+    screen.query_one("#search", Input).cursor_blink = False
+    await until(pilot, lambda: screen.rows.option_count == len(HISTORY), "the list")
+    return screen
+
+
+def test_history_list(snap_compare, history_app):
+    assert snap_compare(history_app, terminal_size=(100, 30), run_before=history)
+
+
+def test_history_search_with_a_hit_in_a_trace_and_one_in_an_answer(snap_compare, history_app):
+    async def steps(pilot: Pilot) -> None:
+        screen = await history(pilot)
+        screen.query_one("#search", Input).value = "prime"  # the answer of one, the trace of another
+        await until(pilot, lambda: screen.shown_query == "prime", "the hits")
+
+    assert snap_compare(history_app, terminal_size=(100, 30), run_before=steps)

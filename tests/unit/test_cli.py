@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -360,3 +361,92 @@ def test_a_corrupt_database_is_moved_aside_and_reported(cli, data_dir):
     assert result.returncode == 0 and result.stdout == ANSWER + "\n"
     assert "moved to" in result.stderr and ".corrupt-" in result.stderr
     assert list(data_dir.glob("r1chat.db.corrupt-*"))
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+def test_history_lists_conversations_newest_first_with_date_count_and_model(cli):
+    cli("ask", "What is 17 * 23?", "-m", "deepseek-r1:8b")
+    cli("ask", "Other topic", "-m", "llama3.2")
+    cli("ask", "-c", "More on it", "-m", "deepseek-r1:8b")
+    result = cli("history")
+    assert result.returncode == 0, result.stderr
+    header, newest, oldest = [re.split(r"\s{2,}", line) for line in result.stdout.splitlines()]
+    assert header == ["ID", "UPDATED", "MESSAGES", "MODEL", "TITLE"]
+    assert newest[0] == "2" and newest[2:] == ["4", "llama3.2, deepseek-r1:8b", "Other topic"]
+    assert oldest[0] == "1" and oldest[2:] == ["2", "deepseek-r1:8b", "What is 17 * 23?"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", newest[1])
+    assert len(cli("history", "--limit", "1").stdout.splitlines()) == 2
+    data = json.loads(cli("history", "--json").stdout)
+    assert [c["id"] for c in data] == [2, 1]
+    assert data[0]["models"] == ["llama3.2", "deepseek-r1:8b"] and data[0]["message_count"] == 4
+
+
+def test_history_search_shows_where_each_match_is_with_the_match_marked(cli):
+    # Every fake answer is ANSWER after REASONING: the prompts tell the conversations apart.
+    cli("ask", "What is 17 * 23?", "-m", "deepseek-r1:8b")
+    cli("ask", "Tell me about kettles", "-m", "deepseek-r1:8b")
+    result = cli("history", "--search", "okay 17")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "2  trace   Tell me about kettles",
+        "   **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
+        "1  trace   What is 17 * 23?",
+        "   **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
+    ]
+    assert cli("history", "-s", "kettl").stdout.splitlines() == [
+        "2  prompt  Tell me about kettles",
+        "   Tell me about **kettles**",
+    ]
+    hits = json.loads(cli("history", "-s", "391", "--json").stdout)
+    assert [(h["conversation_id"], h["where"]) for h in hits] == [(2, "answer"), (1, "answer")]
+    assert [hits[0]["snippet"][a:b] for a, b in hits[0]["matches"]] == ["391"]
+    prompts = json.loads(cli("history", "-s", "what is", "--json").stdout)
+    assert [(h["conversation_id"], h["where"], h["message_id"]) for h in prompts] == [(1, "prompt", 1)]
+
+
+def test_history_search_in_a_terminal_shows_matches_in_bold(cli):
+    import pty
+
+    cli("ask", "Tell me about kettles", "-m", "deepseek-r1:8b")
+    leader, follower = pty.openpty()  # stdout is a terminal, as isatty() sees it
+    try:
+        subprocess.run(cli_command("history", "-s", "kettles"), stdout=follower, cwd=REPO, timeout=60, check=True)
+        output = os.read(leader, 4096).decode()
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert "Tell me about \x1b[1mkettles\x1b[22m" in output
+
+
+def test_history_of_nothing_and_a_search_that_finds_nothing_say_so(cli):
+    assert "No conversations yet" in cli("history").stderr
+    cli("ask", "hi", "-m", "deepseek-r1:8b")
+    result = cli("history", "-s", '"( AND NEAR')
+    assert result.returncode == 0 and result.stdout == "" and "No conversation mentions" in result.stderr
+
+
+def test_history_reports_a_database_moved_aside_in_one_line(cli, data_dir):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "r1chat.db").write_bytes(b"garbage" * 1000)
+    result = cli("history")
+    assert result.returncode == 0
+    [notice, empty] = result.stderr.splitlines()
+    moved = next(data_dir.glob("r1chat.db.corrupt-*"))
+    assert notice.startswith("r1chat: ") and str(moved) in notice
+    assert "No conversations yet" in empty
+
+
+def test_export_save_writes_into_the_documents_folder_under_a_new_name_each_time(cli, tmp_path):
+    cli("ask", "What is 17 * 23?", "-m", "deepseek-r1:8b")
+    documents = tmp_path / "Documents"
+    env = {"XDG_DOCUMENTS_DIR": str(documents)}
+    first = cli("export", "--save", env=env)
+    second = cli("export", "1", "--save", env=env)
+    assert first.returncode == 0 and first.stdout == ""
+    assert f"to {documents / 'what-is-17-23-1.md'}" in first.stderr
+    assert f"to {documents / 'what-is-17-23-1-2.md'}" in second.stderr
+    folder = cli("export", "-f", "json", "-o", str(documents), env=env)
+    assert f"to {documents / 'what-is-17-23-1.json'}" in folder.stderr
+    assert json.loads((documents / "what-is-17-23-1.json").read_text())["messages"][1]["reasoning"] == REASONING

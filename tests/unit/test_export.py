@@ -1,8 +1,12 @@
 import json
+import os
+import threading
+
+import pytest
 
 from r1chat.backends.base import TurnStats
 from r1chat.conversation import Conversation, Message, MessageStatus, Role
-from r1chat.export import to_json, to_markdown
+from r1chat.export import ExportError, export_dir, file_name, save, to_json, to_markdown, write
 
 
 def sample() -> Conversation:
@@ -49,3 +53,77 @@ def test_json_holds_every_message_with_role_content_reasoning_model_status_times
     assert second["model"] == "deepseek-r1:8b" and second["status"] == "done"
     assert second["reasoning_started_at"] == 100.0 and second["stats"]["completion_tokens"] == 90
     assert data["messages"][3]["status"] == "interrupted"
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def titled(title: str, id: int | None = 12) -> Conversation:
+    return Conversation(id=id, title=title, messages=[Message(Role.USER, "hi")])
+
+
+def test_a_file_is_named_after_the_title_and_the_id():
+    assert file_name(titled("Why is the sky blue?")) == "why-is-the-sky-blue-12.md"
+    assert file_name(titled("Why is the sky blue?"), "json", copy=3) == "why-is-the-sky-blue-12-3.json"
+    assert file_name(titled("")) == "conversation-12.md"
+    assert file_name(titled("???", id=None)) == "conversation-new.md"
+
+
+def test_a_file_name_is_safe_on_every_file_system_and_keeps_letters_of_any_script():
+    assert file_name(titled("../../etc/passwd")) == "etc-passwd-12.md"
+    assert file_name(titled('CON: a<b>c|d"e*f?\\g\x00')) == "con-a-b-c-d-e-f-g-12.md"
+    assert file_name(titled("四元数の説明 Ünïcode")) == "四元数の説明-ünïcode-12.md"
+    long = file_name(titled("word " * 40))
+    assert len(long) <= 70 and not long.startswith("-") and "--" not in long
+
+
+def test_the_default_folder_is_the_documents_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(tmp_path / "Docs"))
+    assert export_dir() == tmp_path / "Docs"
+
+
+def test_saving_never_overwrites_a_file(tmp_path):
+    conversation = sample()
+    first = save(conversation, "md", tmp_path)
+    (tmp_path / "keep.md").write_text("mine")
+    second = save(conversation, "md", tmp_path)
+    third = save(conversation, "json", tmp_path)
+    assert [p.name for p in (first, second, third)] == ["multiplying-7.md", "multiplying-7-2.md", "multiplying-7.json"]
+    assert first.read_text() == second.read_text() == to_markdown(conversation)
+    assert json.loads(third.read_text())["id"] == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.md", "multiplying-7-2.md", "multiplying-7.json", "multiplying-7.md"]
+
+
+def test_exports_at_the_same_moment_each_get_their_own_file(tmp_path):
+    paths = []
+    threads = [threading.Thread(target=lambda: paths.append(save(sample(), "md", tmp_path))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(paths)) == 8 and all(p.read_text() == to_markdown(sample()) for p in paths)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_saving_creates_the_folder_and_an_unwritable_one_is_an_export_error(tmp_path):
+    assert save(sample(), "md", tmp_path / "new" / "folder").parent == tmp_path / "new" / "folder"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ExportError, match="a-file"):
+        save(sample(), "md", blocker / "sub")
+
+
+def test_writing_replaces_a_file_at_once_and_leaves_nothing_behind_on_failure(tmp_path):
+    target = tmp_path / "out.md"
+    target.write_text("old")
+    write(target, "new")
+    assert target.read_text() == "new"
+    if os.geteuid() != 0:
+        tmp_path.chmod(0o500)
+        try:
+            with pytest.raises(ExportError, match="out.md"):
+                write(target, "newer")
+        finally:
+            tmp_path.chmod(0o700)
+        assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.md"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,7 +12,7 @@ from textual.content import Content as TextContent
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from r1chat.backends.base import (
     AuthFailed,
@@ -23,6 +24,7 @@ from r1chat.backends.base import (
     Reasoning,
     Unreachable,
 )
+from r1chat.conversation import MessageStatus, Role
 from r1chat.pulls import PullState
 from r1chat.session import ChatSession, MissingSetting, NoModel
 from r1chat.store import StoreError
@@ -62,11 +64,16 @@ class ChatScreen(Screen):
         Binding("f3", "copy_answer", "Copy", id="copy_answer"),
         Binding("f4", "connect", "Connect", show=False, id="connect"),
         Binding("ctrl+o", "pick_model", "Model", id="pick_model"),
+        Binding("ctrl+g", "history", "History", id="history"),
+        # (Textual turns XON/XOFF off); shown in the palette and F1, the footer is full at 80 columns.
     ]
 
-    def __init__(self, session: ChatSession) -> None:
+    def __init__(self, session: ChatSession, *, reopen: int | None = None) -> None:
         super().__init__()
         self.session = session
+        self.reopen = reopen  # a conversation to show at once (one whose turn a crash cut off)
+        # The banner offers to regenerate an interrupted last answer; a good connection keeps it.
+        self.offering_regenerate = False
         self.layout_choice = session.settings.ui.trace_layout
         self.turn_worker: Worker | None = None
         self.editing_last = False
@@ -107,7 +114,9 @@ class ChatScreen(Screen):
         self.banner.clear()
         self._show_session()
         self._apply_layout()
-        if self.session.conversation.messages:
+        if self.reopen is not None:
+            await self.open_conversation(self.reopen)
+        elif self.session.conversation.messages:
             await self.view.show(self.session.conversation)
         self.check_connection()
 
@@ -176,7 +185,7 @@ class ChatScreen(Screen):
                 severity="warning",
             )
             return
-        if self.last_error is None or isinstance(self.last_error, Unreachable):
+        if (self.last_error is None and not self.offering_regenerate) or isinstance(self.last_error, Unreachable):
             self.banner.clear()
         try:
             status.model = await self.session.resolve_model()
@@ -202,6 +211,33 @@ class ChatScreen(Screen):
             return
         self._show_session()
         self.check_connection()
+
+    # --- history -----------------------------------------------------------------------------
+
+    def action_history(self) -> None:
+        from r1chat.ui.screens.history import HistoryScreen
+
+        screen = HistoryScreen(self.session.store, current=self.session.conversation.id)
+        self.app.push_screen(screen, lambda opened: self._from_history(screen, opened))
+
+    async def _from_history(self, screen, opened) -> None:
+        current = self.session.conversation
+        if opened is not None:
+            await self.open_conversation(opened.conversation_id, message_id=opened.message_id, in_trace=opened.in_trace)
+        elif current.id is not None and current.id in screen.deleted:
+            await self.action_new_chat()  # the conversation on screen is gone
+            self.notify("The conversation you were in was deleted: this is a new one.", timeout=4)
+        elif current.id in screen.renamed:
+            current.title = screen.renamed[current.id]
+
+    def export_conversation(self) -> None:
+        from r1chat.ui.screens.history import ExportScreen
+
+        conversation = self.session.conversation
+        if not conversation.messages:
+            self.notify("Nothing to export yet: this conversation is empty.", severity="warning", timeout=3)
+            return
+        self.app.push_screen(ExportScreen(conversation))
 
     # --- models ------------------------------------------------------------------------------
 
@@ -280,6 +316,7 @@ class ChatScreen(Screen):
     async def _run_turn(self, text: str) -> None:
         session, status = self.session, self.status
         self.banner.clear()
+        self.offering_regenerate = False
         self.last_error = None
         try:
             turn = await session.turn(text)
@@ -409,15 +446,60 @@ class ChatScreen(Screen):
         self.app.copy_to_clipboard(text)
         self.notify(f"Copied the {what} ({len(text)} characters)", timeout=2)
 
+    async def _stop_streaming(self) -> None:
+        """Stop a streaming answer (it is saved as interrupted) and wait until it has settled."""
+        worker = self.turn_worker
+        if worker is not None and self.streaming:
+            worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+
     async def action_new_chat(self) -> None:
-        if self.streaming:
-            self.turn_worker.cancel()
+        await self._stop_streaming()
         self.session.new_conversation()
-        self.editing_last = False
-        self.banner.clear()
-        self.status.stats = None
+        self._reset()
         await self.view.show(self.session.conversation)
         self.prompt.focus()
+
+    def _reset(self) -> None:
+        self.editing_last = False
+        self.last_error = None
+        self.offering_regenerate = False
+        self.banner.clear()
+        self.status.stats = None
+        self._show_session()
+
+    async def open_conversation(
+        self, conversation_id: int, *, message_id: int | None = None, in_trace: bool = False
+    ) -> None:
+        """Show a stored conversation and go on with it; ``message_id`` is scrolled to (its trace
+        unfolded when ``in_trace``)."""
+        conversation = self.session.store.load_conversation(conversation_id)
+        if conversation is None:
+            self.notify("That conversation no longer exists (deleted in another window?)", severity="warning")
+            return
+        await self._stop_streaming()
+        self.session.open_conversation(conversation)
+        self._reset()
+        view = self.view
+        await view.show(conversation, around=message_id)
+        self.prompt.focus()
+        last = conversation.messages[-1] if conversation.messages else None
+        if last is not None and last.role is Role.ASSISTANT and last.status is not MessageStatus.DONE:
+            what = "was interrupted" if last.status is MessageStatus.INTERRUPTED else "failed"
+            self.banner.show_problem(
+                f"The last answer {what}; what had arrived is kept.", "ctrl+r regenerates it", severity="warning"
+            )
+            self.offering_regenerate = True
+        widget = view.widget_of(message_id) if message_id is not None else None
+        if widget is None:
+            return
+        if in_trace and isinstance(widget, AssistantMessage) and widget.trace is not None:
+            widget.trace.touched_by_user = True
+            widget.trace.collapsed = False
+        widget.add_class("-found")
+        self.set_timer(3, lambda: widget.remove_class("-found"))
+        self.call_after_refresh(view.scroll_to_widget, widget, animate=False, top=True)
 
     # --- links -------------------------------------------------------------------------------
 

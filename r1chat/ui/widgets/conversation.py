@@ -1,4 +1,4 @@
-"""The scrolling conversation. Only the newest messages are mounted; earlier ones on request."""
+"""The scrolling conversation. Only a window of messages is mounted; the others on request."""
 
 from __future__ import annotations
 
@@ -12,25 +12,31 @@ from r1chat.conversation import Conversation, Message, Role
 from r1chat.ui.widgets.message import AssistantMessage, UserMessage
 
 
-class EarlierMessages(Static, can_focus=True):
-    BINDINGS = [Binding("enter", "show", "Show earlier", id="conversation.earlier")]
+class HiddenMessages(Static, can_focus=True):
+    """Stands for messages not mounted above (``earlier``) or below (``later``) the window."""
+
+    BINDINGS = [Binding("enter", "show", "Show them", id="conversation.show_hidden")]
 
     class Wanted(TextualMessage):
-        pass
+        def __init__(self, marker: HiddenMessages) -> None:
+            super().__init__()
+            self.marker = marker
 
-    def __init__(self, count: int) -> None:
-        super().__init__(classes="earlier")
+    def __init__(self, count: int, *, later: bool = False) -> None:
+        super().__init__(classes="hidden-messages later" if later else "hidden-messages earlier")
+        self.later = later
         self.set_count(count)
 
     def set_count(self, count: int) -> None:
         self.count = count
-        self.update(Content(f"↑ {count} earlier messages · click or Enter to show them"))
+        arrow, where = ("↓", "later") if self.later else ("↑", "earlier")
+        self.update(Content(f"{arrow} {count} {where} messages · click or Enter to show them"))
 
     def action_show(self) -> None:
-        self.post_message(self.Wanted())
+        self.post_message(self.Wanted(self))
 
     def on_click(self) -> None:
-        self.post_message(self.Wanted())
+        self.post_message(self.Wanted(self))
 
 
 class EmptyConversation(Static):
@@ -39,13 +45,20 @@ class EmptyConversation(Static):
 
 
 class ConversationView(VerticalScroll, can_focus=False):
+    """Mounts a window of at most about ``WINDOW`` messages; markers stand for the rest.
+
+    A long conversation opens at its end, or around one message (a search hit); the markers
+    mount the next ``WINDOW`` messages in their direction on request.
+    """
+
     WINDOW = 40
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.collapse = "on-answer"
         self.empty_hint = Content("Type a prompt below and press Enter.")
-        self._hidden: list[Message] = []
+        self._messages: list[Message] = []
+        self._start = self._end = 0  # the mounted window: self._messages[_start:_end]
 
     def compose(self):
         yield EmptyConversation(self.empty_hint)
@@ -61,33 +74,69 @@ class ConversationView(VerticalScroll, can_focus=False):
             return AssistantMessage(message, collapse=self.collapse)
         return None
 
-    async def show(self, conversation: Conversation) -> None:
+    def _widgets_for(self, messages: list[Message]) -> list:
+        return [w for w in map(self._widget_for, messages) if w is not None]
+
+    @property
+    def hidden_later(self) -> int:
+        return len(self._messages) - self._end
+
+    async def show(self, conversation: Conversation, *, around: int | None = None) -> None:
+        """Show ``conversation`` from its end, or around the message with id ``around``."""
         messages = [m for m in conversation.messages if m.role is not Role.SYSTEM]
-        self._hidden = messages[: -self.WINDOW] if len(messages) > self.WINDOW else []
-        shown = messages[len(self._hidden):]
+        self._messages = messages
+        index = next((i for i, m in enumerate(messages) if m.id == around), None) if around is not None else None
+        if index is None:
+            self._end = len(messages)
+        else:
+            self._end = min(len(messages), max(index + 1 + self.WINDOW // 2, self.WINDOW))
+        self._start = max(0, self._end - self.WINDOW)
+        widgets = self._widgets_for(messages[self._start:self._end])
+        if self._start:
+            widgets.insert(0, HiddenMessages(self._start))
+        if self.hidden_later:
+            widgets.append(HiddenMessages(self.hidden_later, later=True))
         with self.app.batch_update():
             await self.remove_children()
-            widgets = [w for w in map(self._widget_for, shown) if w is not None]
-            if self._hidden:
-                widgets.insert(0, EarlierMessages(len(self._hidden)))
             await self.mount_all(widgets or [EmptyConversation(self.empty_hint)])
-        self.scroll_end(animate=False)
-        self.anchor()
+        if index is None:
+            self.scroll_end(animate=False)
+            self.anchor()
+        else:
+            self.anchor(False)
 
-    async def on_earlier_messages_wanted(self, event: EarlierMessages.Wanted) -> None:
-        marker = self.query_one(EarlierMessages)
-        batch, self._hidden = self._hidden[-self.WINDOW:], self._hidden[: -self.WINDOW]
-        widgets = [w for w in map(self._widget_for, batch) if w is not None]
-        await self.mount_all(widgets, after=marker)
-        if self._hidden:
-            marker.set_count(len(self._hidden))
+    def widget_of(self, message_id: int) -> UserMessage | AssistantMessage | None:
+        for widget in self.query_children(".user-message, .assistant-message"):
+            if widget.message.id == message_id:
+                return widget
+        return None
+
+    async def on_hidden_messages_wanted(self, event: HiddenMessages.Wanted) -> None:
+        marker = event.marker
+        if marker.later:
+            batch = self._messages[self._end:self._end + self.WINDOW]
+            self._end += len(batch)
+            await self.mount_all(self._widgets_for(batch), before=marker)
+            left = self.hidden_later
+        else:
+            batch = self._messages[max(0, self._start - self.WINDOW):self._start]
+            self._start -= len(batch)
+            await self.mount_all(self._widgets_for(batch), after=marker)
+            left = self._start
+        if left:
+            marker.set_count(left)
         else:
             await marker.remove()
 
     async def add(self, message: Message) -> UserMessage | AssistantMessage:
+        if self.hidden_later:  # a new turn goes at the end: show the end first
+            await self.show(Conversation(messages=self._messages))
         widget = self._widget_for(message)
+        self._messages.append(message)
+        self._end = len(self._messages)
         await self.query(EmptyConversation).remove()
         await self.mount(widget)
+        self.anchor()
         return widget
 
     def latest_assistant(self) -> AssistantMessage | None:
@@ -101,3 +150,6 @@ class ConversationView(VerticalScroll, can_focus=False):
             await widget.remove()
             if isinstance(widget, UserMessage):
                 break
+        last_prompt = max((i for i, m in enumerate(self._messages) if m.role is Role.USER), default=0)
+        del self._messages[last_prompt:]
+        self._end = min(self._end, len(self._messages))

@@ -1,0 +1,295 @@
+"""Search as you type: what the user typed as a safe FTS5 query, the read-only queries behind
+``Store.search``, and marked text cut down to one line with the spans of the matched words.
+
+The index itself (FTS5 tables and the triggers that keep them in step) is part of the schema in
+``store.py``; ``Store.search`` calls in here holding its lock, inside one read transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import Literal
+
+from r1chat.sanitize import strip_controls
+
+Where = Literal["title", "prompt", "answer", "trace"]
+
+# SQLite puts these around each matched term in a snippet; they are parsed away before a hit
+# is returned, so a stray one in the stored text can at worst shift a highlight.
+OPEN, CLOSE, ELLIPSIS = "\x02", "\x03", "…"
+
+# A pasted paragraph is still a search, not a thousand-phrase query.
+MAX_TERMS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    conversation_id: int
+    conversation_title: str
+    # None when the hit is in the conversation's title.
+    message_id: int | None
+    where: Where
+    # One line of plain text around the match: no control characters, whitespace collapsed.
+    snippet: str
+    # [start, end) offsets into ``snippet`` of each matched term, in order.
+    matches: tuple[tuple[int, int], ...]
+    # bm25, lower is better; 0.0 when the database has no full-text index.
+    score: float
+    updated_at: float
+
+    def marked(self, open_mark: str, close_mark: str) -> str:
+        """The snippet with each match wrapped in the two marks (ANSI bold, ``**``, ...)."""
+        parts, last = [], 0
+        for start, end in self.matches:
+            parts += [self.snippet[last:start], open_mark, self.snippet[start:end], close_mark]
+            last = end
+        parts.append(self.snippet[last:])
+        return "".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "conversation_id": self.conversation_id,
+            "title": self.conversation_title,
+            "message_id": self.message_id,
+            "where": self.where,
+            "snippet": self.snippet,
+            "matches": [list(span) for span in self.matches],
+            "score": self.score,
+            "updated_at": self.updated_at,
+        }
+
+
+_UNSEARCHABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of what was typed, without those that hold no letter or digit (``"``, ``*``, ``(``)."""
+    # NUL ends an FTS5 string early; a lone surrogate (a terminal's undecodable byte) cannot be
+    # passed to SQLite at all.
+    words = _UNSEARCHABLE.sub(" ", text).split()
+    return [w for w in words if any(c.isalnum() for c in w)][:MAX_TERMS]
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 query matching rows that hold every word, the last one as a prefix; None if no words.
+
+    Each word is a quoted string, so FTS5 operators (AND, NEAR, ``*``, ``^``, parentheses, column
+    filters) typed by the user are only text. FTS5 tokenizes inside the quotes with the index's own
+    tokenizer, so "foo-bar" matches the phrase "foo bar" exactly as the index stored it.
+    """
+    words = search_terms(text)
+    if not words:
+        return None
+    quoted = ['"' + word.replace('"', '""') + '"' for word in words]
+    quoted[-1] += "*"  # typing "quaternio" already finds "quaternion"
+    return " ".join(quoted)
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+# At most ``per`` hits per conversation, best first, then the most recently updated.
+_RANKED = (
+    ", ranked AS (SELECT hits.*, c.title, c.updated_at, row_number() OVER ("
+    "  PARTITION BY hits.conversation_id ORDER BY score, message_id DESC) AS nth"
+    " FROM hits JOIN conversations c ON c.id = hits.conversation_id)"
+    " SELECT * FROM ranked WHERE :per IS NULL OR nth <= :per"
+    " ORDER BY score, updated_at DESC, conversation_id DESC, message_id DESC LIMIT :limit"
+)
+
+
+def search_index(db: sqlite3.Connection, match: str, limit: int, per: int | None, width: int) -> list[SearchHit]:
+    """``match`` (from ``fts_query``) over the FTS5 index, ranked by bm25: a title counts twice,
+    a prompt or an answer twice a trace."""
+    rows = db.execute(
+        "WITH hits AS ("
+        " SELECT rowid AS conversation_id, NULL AS message_id, NULL AS role, 2.0 * bm25(search_titles) AS score"
+        " FROM search_titles WHERE search_titles MATCH :match"
+        " UNION ALL"
+        " SELECT m.conversation_id, m.id, m.role, bm25(search_messages, 2.0, 1.0)"
+        " FROM search_messages JOIN messages m ON m.id = search_messages.rowid"
+        " WHERE search_messages MATCH :match)" + _RANKED,
+        {"match": match, "per": per, "limit": limit},
+    ).fetchall()
+    # Marked text for the hits returned only: marking reads the row's text (a whole trace).
+    titles = _highlights(db, "search_titles", 0, match, [r["conversation_id"] for r in rows if r["message_id"] is None])
+    ids = [r["message_id"] for r in rows if r["message_id"] is not None]
+    # A message is found where all the words are (its prompt or answer first); where they are
+    # spread over both, in the trace, which holds at least one of them.
+    in_content = _matching(db, f"{{content}} : ({match})", ids)
+    contents = _highlights(db, "search_messages", 0, match, [i for i in ids if i in in_content])
+    traces = _highlights(db, "search_messages", 1, match, [i for i in ids if i not in in_content])
+    hits = []
+    for row in rows:
+        if row["message_id"] is None:
+            hits.append(_hit(row, "title", *parse_snippet(titles.get(row["conversation_id"], row["title"]))))
+        elif row["message_id"] in traces:
+            hits.append(_hit(row, "trace", *excerpt(traces[row["message_id"]], width)))
+        elif row["message_id"] in contents:
+            where = "prompt" if row["role"] == "user" else "answer"
+            hits.append(_hit(row, where, *excerpt(contents[row["message_id"]], width)))
+    return hits
+
+
+def _in(ids: list[int]) -> str:
+    return f"({', '.join('?' * len(ids))})"
+
+
+def _matching(db: sqlite3.Connection, match: str, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    rows = db.execute(
+        f"SELECT rowid FROM search_messages WHERE search_messages MATCH ? AND rowid IN {_in(ids)}", [match, *ids]
+    )
+    return {r[0] for r in rows}
+
+
+def _highlights(db: sqlite3.Connection, table: str, column: int, match: str, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.execute(
+        f"SELECT rowid, highlight({table}, {column}, '{OPEN}', '{CLOSE}') FROM {table}"
+        f" WHERE {table} MATCH ? AND rowid IN {_in(ids)}",
+        [match, *ids],
+    )
+    return dict(rows.fetchall())
+
+
+def search_like(db: sqlite3.Connection, words: list[str], limit: int, per: int | None, width: int) -> list[SearchHit]:
+    """Without FTS5: every word as a substring (ASCII case-insensitive), newest first."""
+    patterns = {
+        f"w{n}": "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        for n, w in enumerate(words)
+    }
+    like = "{column} LIKE :{name} ESCAPE '\\'"
+    in_title = " AND ".join(like.format(column="title", name=n) for n in patterns)
+    in_message = " AND ".join(
+        f"({like.format(column='content', name=n)} OR {like.format(column='reasoning', name=n)})" for n in patterns
+    )
+    rows = db.execute(
+        "WITH hits AS ("
+        f" SELECT id AS conversation_id, NULL AS message_id, NULL AS role, 0.0 AS score FROM conversations"
+        f" WHERE {in_title} UNION ALL"
+        f" SELECT conversation_id, id, role, 0.0 FROM messages WHERE role != 'system' AND {in_message})" + _RANKED,
+        {**patterns, "per": per, "limit": limit},
+    ).fetchall()
+    ids = [r["message_id"] for r in rows if r["message_id"] is not None]
+    found = db.execute(f"SELECT id, content, reasoning FROM messages WHERE id IN {_in(ids)}", ids)
+    texts = {r[0]: (r[1], r[2]) for r in found}
+    hits = []
+    for row in rows:
+        if row["message_id"] is None:
+            hits.append(_hit(row, "title", *plain_snippet(row["title"], words, width=width)))
+        elif row["message_id"] in texts:
+            content, reasoning = texts[row["message_id"]]
+            if all(w.lower() in content.lower() for w in words):
+                where = "prompt" if row["role"] == "user" else "answer"
+                hits.append(_hit(row, where, *plain_snippet(content, words, width=width)))
+            else:
+                hits.append(_hit(row, "trace", *plain_snippet(reasoning, words, width=width)))
+    return hits
+
+
+def _hit(row: sqlite3.Row, where: Where, snippet: str, matches: tuple[tuple[int, int], ...]) -> SearchHit:
+    return SearchHit(
+        conversation_id=row["conversation_id"],
+        conversation_title=row["title"],
+        message_id=row["message_id"],
+        where=where,
+        snippet=snippet,
+        matches=matches,
+        score=row["score"],
+        updated_at=row["updated_at"],
+    )
+
+
+# --- snippets --------------------------------------------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def parse_snippet(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Text with OPEN/CLOSE marks -> one clean line and the spans the marks enclosed."""
+    pieces: list[tuple[str, bool]] = []
+    inside, start = False, 0
+    for index, char in enumerate(marked):
+        if char == OPEN and not inside or char == CLOSE and inside:
+            pieces.append((marked[start:index], inside))
+            inside, start = not inside, index + 1
+    pieces.append((marked[start:], inside))
+
+    text, spans = "", []
+    for piece, is_match in pieces:
+        piece = _SPACE.sub(" ", strip_controls(piece))
+        if text.endswith(" ") and piece.startswith(" "):
+            piece = piece[1:]
+        if not text:
+            piece = piece.lstrip(" ")
+        if is_match and piece.strip():
+            # A span covers the term, not the space a collapsed newline left beside it.
+            lead = len(piece) - len(piece.lstrip(" "))
+            spans.append((len(text) + lead, len(text) + len(piece.rstrip(" "))))
+        text += piece
+    return text.rstrip(" "), tuple(spans)
+
+
+_BREAK = re.compile(r"\s")
+
+
+def excerpt(marked: str, width: int = 100) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """About ``width`` characters of a marked text around its best match, as ``parse_snippet``.
+
+    The best match starts the window holding the most distinct matched words (the first such).
+    SQLite's own snippet() costs time in the square of the matches in a column (a 60 kB trace
+    and a one-letter prefix: 30 ms a row), so the index marks the whole text with highlight(),
+    which is linear (4 ms), and the window is chosen here.
+    """
+    opens = [m.start() for m in re.finditer(OPEN, marked)]
+    if not opens:
+        end = len(marked) if len(marked) <= width else _word_end(marked, width, 0)
+        return parse_snippet(marked[:end] + (ELLIPSIS if end < len(marked) else ""))
+    words = []
+    for o in opens:
+        close = marked.find(CLOSE, o)
+        words.append(marked[o + 1 : close if close != -1 else o + 1].lower())
+    best, best_count, counts, right = 0, 0, {}, 0
+    for left, position in enumerate(opens):
+        while right < len(opens) and opens[right] < position + width:
+            counts[words[right]] = counts.get(words[right], 0) + 1
+            right += 1
+        if len(counts) > best_count:
+            best, best_count = left, len(counts)
+        counts[words[left]] -= 1
+        if not counts[words[left]]:
+            del counts[words[left]]
+    position = opens[best]
+    begin = max(0, position - width // 4)
+    if begin:
+        space = _BREAK.search(marked, begin, position)
+        begin = space.end() if space else position
+    end = _word_end(marked, begin + width, position)
+    return parse_snippet(
+        (ELLIPSIS if begin else "") + marked[begin:end] + (ELLIPSIS if end < len(marked) else "")
+    )
+
+
+def _word_end(text: str, end: int, floor: int) -> int:
+    """``end`` moved back to a space (not before ``floor``), and out of a marked word."""
+    if end >= len(text):
+        return len(text)
+    space = max(text.rfind(" ", floor, end), text.rfind("\n", floor, end))
+    end = space if space > floor else end
+    if text.rfind(OPEN, 0, end) > text.rfind(CLOSE, 0, end):
+        close = text.find(CLOSE, end)
+        end = len(text) if close == -1 else close + 1
+    return end
+
+
+def plain_snippet(text: str, words: list[str], *, width: int = 100) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A snippet made in Python, for a database without FTS5: each word marked where it appears."""
+    text = text.replace(OPEN, "").replace(CLOSE, "")
+    if words:
+        pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+        text = pattern.sub(lambda m: OPEN + m.group(0) + CLOSE, text)
+    return excerpt(text, width)

@@ -1,0 +1,436 @@
+"""Past conversations: newest first, searched as you type over titles, prompts, answers and
+traces; open, rename, delete or export the one under the cursor."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widgets.option_list import Option
+
+from r1chat.conversation import Conversation
+from r1chat.export import ExportError, export_dir, file_name, render, save, write
+from r1chat.sanitize import strip_controls
+from r1chat.search import SearchHit
+from r1chat.store import ConversationSummary, Store, StoreError
+from r1chat.units import human_date
+
+PAGE = 200  # conversations listed at once; the search reaches every one
+SEARCH_LIMIT = 100
+SEARCH_DELAY = 0.08  # seconds of quiet typing before a search runs
+TITLE_WIDTH = 48
+WHERE_BADGES = {"title": "title", "prompt": "prompt", "answer": "answer", "trace": "trace"}
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The conversation to open, and where: a message to scroll to, its trace unfolded or not."""
+
+    conversation_id: int
+    message_id: int | None = None
+    in_trace: bool = False
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _title(title: str) -> str:
+    return strip_controls(title).strip() or "(untitled)"
+
+
+def conversation_row(summary: ConversationSummary, now: float) -> Content:
+    models = ", ".join(strip_controls(m) for m in summary.models) or strip_controls(summary.model or "-")
+    count = f"{summary.message_count} message{'s' if summary.message_count != 1 else ''}"
+    return Content.assemble(
+        (_clip(_title(summary.title), TITLE_WIDTH).ljust(TITLE_WIDTH), "bold"),
+        "  ",
+        (human_date(summary.updated_at, now).rjust(12), "$foreground-muted"),
+        "\n",
+        (f"{_clip(models, TITLE_WIDTH)}  ·  {count}", "$foreground-muted"),
+    )
+
+
+def hit_row(hit: SearchHit, now: float) -> Content:
+    badge_style = "bold $warning" if hit.where == "trace" else "bold $accent"
+    snippet = Content(hit.snippet)
+    for start, end in hit.matches:
+        snippet = snippet.stylize("bold reverse", start, end)
+    return Content.assemble(
+        (_clip(_title(hit.conversation_title), TITLE_WIDTH).ljust(TITLE_WIDTH), "bold"),
+        "  ",
+        (f"in {WHERE_BADGES[hit.where]}".rjust(9), badge_style),
+        "  ",
+        (human_date(hit.updated_at, now).rjust(12), "$foreground-muted"),
+        "\n",
+        snippet,
+    )
+
+
+class HistoryScreen(Screen[Opened | None]):
+    """Dismisses with the conversation to open, or None. ``deleted`` lists what was deleted."""
+
+    CSS_PATH = "history.tcss"
+    AUTO_FOCUS = "#search"
+    # Priority: the search field would take these keys (submit, end of line, delete); it also
+    # keeps them in this order in the footer.
+    BINDINGS = [
+        Binding("enter", "open", "Open", priority=True, id="history.open"),
+        Binding("f2", "rename", "Rename", priority=True, id="history.rename"),
+        Binding("ctrl+d", "delete", "Delete", priority=True, id="history.delete"),
+        Binding("ctrl+e", "export", "Export", priority=True, id="history.export"),
+        Binding("escape", "close", "Back", priority=True, id="history.close"),
+        Binding("up", "list('cursor_up')", "Up", show=False, id="history.up"),
+        Binding("down", "list('cursor_down')", "Down", show=False, id="history.down"),
+        Binding("pageup", "list('page_up')", "Page up", show=False, id="history.page_up"),
+        Binding("pagedown", "list('page_down')", "Page down", show=False, id="history.page_down"),
+    ]
+
+    def __init__(self, store: Store, current: int | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.current = current  # the conversation the chat screen shows
+        self.deleted: set[int] = set()
+        self.renamed: dict[int, str] = {}
+        self.conversations: dict[int, ConversationSummary] = {}
+        self.hits: dict[str, SearchHit] = {}
+        self.shown_query = ""  # what the rows on screen are the answer to ("": the history)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="history"):
+            yield Label(Content.styled("History", "bold"), id="heading")
+            yield Input(placeholder="Search titles, prompts, answers and traces…", id="search")
+            yield OptionList(id="rows")
+            yield Static(id="status", markup=False)
+        yield Footer()
+
+    @property
+    def rows(self) -> OptionList:
+        return self.query_one("#rows", OptionList)
+
+    @property
+    def query_text(self) -> str:
+        return self.query_one("#search", Input).value.strip()
+
+    def on_mount(self) -> None:
+        self.refresh_rows()
+
+    def _set_status(self, text: str, problem: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(Content(text))
+        status.set_class(problem, "-problem")
+
+    # --- the rows ------------------------------------------------------------------------------
+
+    def refresh_rows(self, keep: str | None = None) -> None:
+        """Show the history (or the search hits for what is typed), keeping ``keep`` highlighted."""
+        highlighted = self.rows.highlighted_option
+        keep = keep or (highlighted.id if highlighted else None)
+        if self.query_text:
+            self.search(self.query_text, keep)
+        else:
+            self._show_history(keep)
+
+    def _show_history(self, keep: str | None) -> None:
+        try:
+            summaries = self.store.list_conversations(PAGE)
+        except StoreError as error:
+            self._set_status(str(error), problem=True)
+            return
+        now = time.time()
+        self.shown_query = ""
+        self.conversations = {s.id: s for s in summaries}
+        self.hits = {}
+        self._fill([Option(conversation_row(s, now), id=str(s.id)) for s in summaries], keep)
+        if not summaries:
+            self._set_status("No conversations yet: the ones you have will be listed here.")
+        else:
+            more = f" (the newest {PAGE}; search finds the others)" if len(summaries) == PAGE else ""
+            self._set_status(f"{len(summaries)} conversation{'s' if len(summaries) != 1 else ''}{more}")
+
+    def _fill(self, options: list[Option], keep: str | None) -> None:
+        rows = self.rows
+        ids = [option.id for option in options]
+        spaced: list[Option | None] = []
+        for option in options:
+            spaced += [option, None]  # a rule between two-line rows
+        rows.set_options(spaced[:-1])
+        if ids:
+            rows.highlighted = ids.index(keep) if keep in ids else 0
+
+    @on(Input.Changed, "#search")
+    def _typed(self) -> None:
+        self.refresh_rows(keep=None)
+
+    @work(group="search", exclusive=True, exit_on_error=False)
+    async def search(self, text: str, keep: str | None = None) -> None:
+        await asyncio.sleep(SEARCH_DELAY)  # a newer keystroke cancels this one first
+        try:
+            hits = await asyncio.to_thread(self.store.search, text, SEARCH_LIMIT, per_conversation=3)
+        except StoreError as error:
+            self._set_status(str(error), problem=True)
+            return
+        if text != self.query_text:
+            return
+        # A title hit says nothing more when the same conversation has another (the title is
+        # usually its first prompt).
+        others = {hit.conversation_id for hit in hits if hit.where != "title"}
+        hits = [hit for hit in hits if hit.where != "title" or hit.conversation_id not in others]
+        now = time.time()
+        self.hits = {}
+        options = []
+        for hit in hits:
+            key = f"{hit.conversation_id}:{hit.message_id or 0}:{hit.where}"
+            self.hits[key] = hit
+            options.append(Option(hit_row(hit, now), id=key))
+        self._fill(options, keep)
+        self.shown_query = text
+        if not hits:
+            self._set_status(f"Nothing matches '{text}'.")
+        else:
+            count = len({hit.conversation_id for hit in hits})
+            self._set_status(
+                f"{len(hits)} match{'es' if len(hits) != 1 else ''} in {count} conversation{'s' if count != 1 else ''}"
+                " · Enter opens at the match"
+            )
+
+    def _chosen(self) -> tuple[int, SearchHit | None] | None:
+        option = self.rows.highlighted_option
+        if option is None or option.id is None:
+            return None
+        hit = self.hits.get(option.id)
+        return (hit.conversation_id, hit) if hit is not None else (int(option.id), None)
+
+    def _chosen_title(self, conversation_id: int) -> str:
+        if conversation_id in self.renamed:
+            return self.renamed[conversation_id]
+        summary = self.conversations.get(conversation_id)
+        if summary is not None:
+            return summary.title
+        hit = next((h for h in self.hits.values() if h.conversation_id == conversation_id), None)
+        return hit.conversation_title if hit else ""
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def action_list(self, action: str) -> None:
+        getattr(self.rows, f"action_{action}")()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("open", "rename", "delete", "export") and self._chosen() is None:
+            return None
+        return True
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @on(OptionList.OptionSelected, "#rows")
+    def _selected(self) -> None:
+        self.action_open()
+
+    @on(OptionList.OptionHighlighted, "#rows")
+    def _moved(self) -> None:
+        self.refresh_bindings()
+
+    def action_open(self) -> None:
+        chosen = self._chosen()
+        if chosen is None:
+            return
+        conversation_id, hit = chosen
+        if hit is None or hit.message_id is None:
+            self.dismiss(Opened(conversation_id))
+        else:
+            self.dismiss(Opened(conversation_id, hit.message_id, in_trace=hit.where == "trace"))
+
+    def action_rename(self) -> None:
+        chosen = self._chosen()
+        if chosen is None:
+            return
+        conversation_id = chosen[0]
+
+        def renamed(title: str | None) -> None:
+            if title is None:
+                return
+            try:
+                stored = self.store.rename_conversation(conversation_id, title)
+            except StoreError as error:
+                self.notify(str(error), title="Not renamed", severity="error", markup=False)
+                return
+            if stored is None:
+                self.notify("That conversation no longer exists.", severity="warning")
+            else:
+                self.renamed[conversation_id] = stored
+            self.refresh_rows()
+
+        self.app.push_screen(RenameScreen(self._chosen_title(conversation_id)), renamed)
+
+    def action_delete(self) -> None:
+        chosen = self._chosen()
+        if chosen is None:
+            return
+        conversation_id = chosen[0]
+        summary = self.conversations.get(conversation_id)
+        count = summary.message_count if summary is not None else None
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.store.delete_conversation(conversation_id)
+            except StoreError as error:
+                self.notify(str(error), title="Not deleted", severity="error", markup=False)
+                return
+            self.deleted.add(conversation_id)
+            self.notify(f"Deleted “{_title(self._chosen_title(conversation_id))}”", timeout=3, markup=False)
+            self.refresh_rows()
+
+        self.app.push_screen(ConfirmDeleteConversation(self._chosen_title(conversation_id), count), confirmed)
+
+    def action_export(self) -> None:
+        chosen = self._chosen()
+        if chosen is None:
+            return
+        conversation = self.store.load_conversation(chosen[0])
+        if conversation is None:
+            self.notify("That conversation no longer exists.", severity="warning")
+            return
+        self.app.push_screen(ExportScreen(conversation))
+
+
+class RenameScreen(ModalScreen[str | None]):
+    """A new title; Enter keeps it, Esc drops it. Blank goes back to the first prompt's title."""
+
+    CSS_PATH = "history.tcss"
+    AUTO_FOCUS = "#title"
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="rename.cancel")]
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.old_title = strip_controls(title)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(Content.styled("Rename conversation", "bold"))
+            yield Input(self.old_title, placeholder="Empty: named after its first prompt", id="title")
+            yield Label(Content.styled("Enter saves · Esc cancels", "$foreground-muted"))
+
+    @on(Input.Submitted, "#title")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+class ConfirmDeleteConversation(ModalScreen[bool]):
+    """"Delete “Why is the sky blue?” (4 messages)?" — y deletes, n or Esc keeps it."""
+
+    CSS_PATH = "history.tcss"
+    AUTO_FOCUS = "#keep"  # Enter on its own never deletes
+    BINDINGS = [
+        Binding("y", "answer(True)", "Delete", id="confirm_delete_conversation.yes"),
+        Binding("n,escape", "answer(False)", "Keep", id="confirm_delete_conversation.no"),
+    ]
+
+    def __init__(self, title: str, message_count: int | None) -> None:
+        super().__init__()
+        self.conversation_title = title
+        self.message_count = message_count
+
+    def compose(self) -> ComposeResult:
+        count = self.message_count
+        size = f" ({count} message{'s' if count != 1 else ''})" if count is not None else ""
+        with Vertical(id="dialog", classes="-danger"):
+            question = Content.assemble("Delete ", (f"“{_clip(_title(self.conversation_title), 60)}”", "bold"), f"{size}?  y/n")
+            yield Label(question, id="question")
+            yield Label(Content.styled("Its prompts, answers and traces are removed for good.", "$foreground-muted"))
+            with Horizontal(id="buttons"):
+                yield Button("Delete", variant="error", id="yes")
+                yield Button("Keep", id="keep")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+FORMATS = {"md": "Markdown (traces in <details> blocks)", "json": "JSON"}
+
+
+class ExportScreen(ModalScreen[Path | None]):
+    """Write one conversation to a file: Markdown or JSON, into the documents folder or a path.
+
+    The suggested path never overwrites a file (a free name is picked when written); a path
+    typed by the user that already exists is refused rather than replaced.
+    """
+
+    CSS_PATH = "history.tcss"
+    AUTO_FOCUS = "#path"
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="export.cancel")]
+
+    def __init__(self, conversation: Conversation) -> None:
+        super().__init__()
+        self.conversation = conversation
+        self.format = "md"
+        self.suggested = self._suggestion()
+
+    def _suggestion(self) -> str:
+        return str(export_dir() / file_name(self.conversation, self.format))
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            title = _clip(_title(self.conversation.title), 60)
+            yield Label(Content.assemble(("Export ", "bold"), (f"“{title}”", "bold")))
+            with RadioSet(id="format"):
+                for key, label in FORMATS.items():
+                    yield RadioButton(label, value=key == self.format, name=key)
+            yield Input(self.suggested, id="path")
+            yield Static(id="error", markup=False)
+            yield Label(Content.styled("Enter writes the file · Tab switches format · Esc cancels", "$foreground-muted"))
+
+    @on(RadioSet.Changed, "#format")
+    def _format_changed(self, event: RadioSet.Changed) -> None:
+        self.format = event.pressed.name or "md"
+        path = self.query_one("#path", Input)
+        if path.value == self.suggested:
+            self.suggested = path.value = self._suggestion()
+        elif path.value.endswith((".md", ".json")):
+            path.value = str(Path(path.value).with_suffix(f".{self.format}"))
+
+    def _show_error(self, text: str) -> None:
+        error = self.query_one("#error", Static)
+        error.update(Content.styled(text, "$error"))
+        error.display = True
+
+    @on(Input.Submitted, "#path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        typed = event.value.strip()
+        try:
+            if not typed or typed == self.suggested:
+                path = save(self.conversation, self.format)  # a free name in the documents folder
+            else:
+                target = Path(typed).expanduser()
+                if target.is_dir():
+                    path = save(self.conversation, self.format, target)
+                elif target.exists():
+                    self._show_error(f"{target} already exists: choose another name (nothing was overwritten).")
+                    return
+                else:
+                    try:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:
+                        raise ExportError(f"Cannot create {target.parent}: {exc.strerror or exc}") from None
+                    write(target, render(self.conversation, self.format))
+                    path = target
+        except ExportError as error:
+            self._show_error(str(error))
+            return
+        self.notify(f"Exported to {path}", title="Exported", timeout=6, markup=False)
+        self.dismiss(path)

@@ -1,0 +1,160 @@
+"""Conversations in a real terminal: a turn killed mid-stream comes back; history and search."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from r1chat.conversation import MessageStatus
+from r1chat.store import Store, default_path
+from tests.e2e.terminal import Terminal, needs_tmux, terminal_env
+
+pytestmark = needs_tmux
+
+LONG_TRACE = " ".join(f"thought{n}" for n in range(400))
+
+
+def start(ollama) -> Terminal:
+    term = Terminal(
+        [sys.executable, "-m", "r1chat", "--host", ollama.url, "-m", "deepseek-r1:8b"], terminal_env({}), size=(120, 40)
+    )
+    term.wait_for("connected", timeout=20)
+    return term
+
+
+def send(term: Terminal, text: str) -> None:
+    """Type a prompt and, once it is on screen, press Enter, as a person would."""
+    term.type(text)
+    term.wait_for(text[:40])
+    term.keys("Enter")
+
+
+def app_pid(term: Terminal) -> int:
+    """The r1chat process: the one child of the pane's shell."""
+    shell = term._tmux("display-message", "-p", "-t", term.name, "#{pane_pid}").strip()
+    children = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout.split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def stored_messages():
+    store = Store(default_path())
+    try:
+        return store.load_conversation(store.latest_conversation_id()).messages
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def terms():
+    opened: list[Terminal] = []
+    yield opened
+    for term in opened:
+        term.close()
+
+
+def test_a_turn_killed_mid_stream_comes_back_marked_interrupted_and_can_be_regenerated(ollama, terms):
+    ollama.delay = 0.05
+    ollama.find("deepseek-r1:8b")[1].reasoning = LONG_TRACE
+    first = start(ollama)
+    terms.append(first)
+    send(first, "Think about this for a long time")
+    first.wait_for("thought30 ", timeout=20)
+    time.sleep(1.5)  # at least one periodic save
+    os.kill(app_pid(first), signal.SIGKILL)
+    first.wait_for_gone("connected")
+
+    killed = stored_messages()
+    assert killed[-1].status is MessageStatus.STREAMING  # nobody has looked at it yet
+    assert killed[-1].reasoning.startswith("thought0 thought1")
+
+    ollama.find("deepseek-r1:8b")[1].reasoning = "A short thought this time."
+    second = start(ollama)
+    terms.append(second)
+    screen = second.wait_for("ctrl+r regenerates it")
+    assert "The last answer was interrupted" in screen
+    assert "Think about this for a long" in screen and "■ interrupted" in screen
+    assert stored_messages()[-1].status is MessageStatus.INTERRUPTED
+    assert stored_messages()[-1].reasoning == killed[-1].reasoning
+
+    second.keys("C-r")
+    second.wait_for("tok/s", timeout=20)
+    messages = stored_messages()
+    assert [m.status for m in messages] == [MessageStatus.DONE, MessageStatus.DONE]
+    assert messages[-1].reasoning == "A short thought this time."
+
+
+def test_ctrl_g_searches_traces_and_opens_the_hit(ollama, terms):
+    term = start(ollama)
+    terms.append(term)
+    send(term, "What is 17 * 23?")
+    term.wait_for("tok/s", timeout=20)
+    term.keys("C-n")
+    term.wait_for("A new conversation")
+
+    term.keys("C-g")
+    term.wait_for("1 conversation")
+    term.type("340")  # a number only the trace holds
+    screen = term.wait_for("1 match in 1 conversation")
+    assert "What is 17 * 23?" in screen and "in trace" in screen, screen
+    term.keys("Enter")
+    screen = term.wait_for("▼ Thought for")
+    assert "17 * 20 = 340" in screen and "What is 17 * 23?" in screen
+
+
+def test_a_corrupt_database_is_moved_aside_and_the_app_says_where(ollama, terms):
+    path = default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"this is not a database\n" * 200)
+    term = start(ollama)
+    terms.append(term)
+    screen = term.wait_for("moved to")
+    moved = [p for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.corrupt-")]
+    assert [p.read_bytes() for p in moved] == [b"this is not a database\n" * 200]
+    assert "r1chat.db.corrupt-" in screen.replace("\n", "").replace(" ", "").replace("│", "")
+    send(term, "Still works?")
+    term.wait_for("tok/s", timeout=20)
+    assert [m.status for m in stored_messages()] == [MessageStatus.DONE, MessageStatus.DONE]
+
+
+def test_two_windows_chatting_at_once_lose_nothing(ollama, terms):
+    ollama.delay = 0.01
+    windows = [start(ollama), start(ollama)]
+    terms.extend(windows)
+    for round_ in range(3):
+        for n, window in enumerate(windows):
+            send(window, f"window {n} question {round_}")
+        for window in windows:
+            deadline = time.monotonic() + 30
+            while window.screen().count("Thought for") < round_ + 1 or "Thinking…" in window.screen():
+                assert time.monotonic() < deadline, window.screen()
+                time.sleep(0.05)
+    for window in windows:
+        assert "locked" not in window.screen()
+
+    def stored() -> list:
+        store = Store(default_path())
+        try:
+            return [store.load_conversation(s.id) for s in store.list_conversations()]
+        finally:
+            store.close()
+
+    deadline = time.monotonic() + 30
+    while True:
+        conversations = stored()
+        statuses = [[m.status for m in c.messages] for c in conversations]
+        if all(s is MessageStatus.DONE for each in statuses for s in each):
+            break
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.1)
+    assert len(conversations) == 2
+    for conversation in conversations:
+        assert [m.status for m in conversation.messages] == [MessageStatus.DONE] * 6
+        prompts = [m.content for m in conversation.messages if m.role.value == "user"]
+        n = prompts[0].split()[1]
+        assert prompts == [f"window {n} question {r}" for r in range(3)]

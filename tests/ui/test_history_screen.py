@@ -1,0 +1,390 @@
+"""The history screen under Pilot: list, search over answers and traces, open at a hit, rename,
+delete, export; and long conversations opening as a window of messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from textual.widgets import Input, RadioButton
+
+from r1chat.conversation import Conversation, Message, MessageStatus, Role
+from r1chat.session import ChatSession
+from r1chat.ui.screens.chat import ChatScreen
+from r1chat.ui.screens.history import ConfirmDeleteConversation, ExportScreen, HistoryScreen, RenameScreen
+from r1chat.ui.widgets.conversation import HiddenMessages
+from r1chat.ui.widgets.message import AssistantMessage
+from tests.ui.conftest import paste, screen_text, text_of, wait_until
+
+SKY = ("Why is the sky blue?", "Air molecules scatter short wavelengths: Rayleigh scattering.", "Because blue light scatters most.")
+PRIME = ("Is 2^31-1 prime?", "Trial division is slow; but Euler proved this Mersenne number prime.", "Yes: 2147483647 is prime.")
+HAIKU = ("Write a haiku about autumn", "Five, seven, five. Leaves and wind.", "Red leaves drift slowly")
+
+
+def seed(store, *turns: tuple[str, str, str], title: str | None = None, model: str = "deepseek-r1:8b",
+         last_status: MessageStatus = MessageStatus.DONE) -> Conversation:
+    """A stored conversation of these (prompt, trace, answer) turns, as the chat screen writes it."""
+    conversation = Conversation(title=title if title is not None else turns[0][0], provider="ollama", model=model)
+    store.create_conversation(conversation)
+    for n, (prompt, trace, answer) in enumerate(turns):
+        store.add_message(conversation, Message(Role.USER, prompt))
+        status = last_status if n == len(turns) - 1 else MessageStatus.DONE
+        store.add_message(conversation, Message(Role.ASSISTANT, answer, reasoning=trace, model=model, status=status))
+    return conversation
+
+
+async def open_history(pilot) -> HistoryScreen:
+    await pilot.press("ctrl+g")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), "the history screen")
+    screen: HistoryScreen = pilot.app.screen
+    await wait_until(pilot, lambda: "conversation" in status(screen), "the list")
+    return screen
+
+
+def status(screen: HistoryScreen) -> str:
+    return text_of(screen.query_one("#status")).strip()
+
+
+def rows(screen: HistoryScreen) -> list[str]:
+    """Each row's text, its two lines joined by ' | '."""
+    return [" | ".join(line.strip() for line in str(o.prompt).splitlines()) for o in screen.rows.options]
+
+
+def highlighted(screen: HistoryScreen) -> str:
+    option = screen.rows.highlighted_option
+    return " | ".join(line.strip() for line in str(option.prompt).splitlines())
+
+
+async def search(pilot, screen: HistoryScreen, text: str) -> None:
+    screen.query_one("#search", Input).value = text
+    await wait_until(pilot, lambda: screen.shown_query == text.strip(), f"the search for {text!r}")
+
+
+def chat(pilot) -> ChatScreen:
+    return pilot.app.screen
+
+
+def shown(pilot) -> list[str]:
+    return [w.message.content for w in chat(pilot).view.query_children(".user-message, .assistant-message")]
+
+
+# --- the list ------------------------------------------------------------------------------
+
+
+async def test_the_list_shows_conversations_newest_first_with_models_date_and_count(run_app, store):
+    seed(store, SKY)
+    seed(store, PRIME, PRIME, model="deepseek-r1:1.5b")
+    mixed = seed(store, HAIKU)
+    store.add_message(mixed, Message(Role.USER, "Another"))
+    store.add_message(mixed, Message(Role.ASSISTANT, "one", model="qwen3:8b"))
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        assert status(screen) == "3 conversations"
+        listed = rows(screen)
+        assert [r.split(" | ")[0].split("  ")[0] for r in listed] == [HAIKU[0], PRIME[0], SKY[0]]
+        assert "deepseek-r1:8b, qwen3:8b  ·  4 messages" in listed[0]
+        assert "deepseek-r1:1.5b  ·  4 messages" in listed[1]
+        assert "today" in listed[2]
+        assert pilot.app.focused is screen.query_one("#search")
+        footer = screen_text(pilot).splitlines()[-1]
+        for key in ("⏎ Open", "f2 Rename", "^d Delete", "^e Export", "esc Back"):
+            assert key in footer
+
+
+async def test_an_empty_history_says_so(run_app):
+    async with run_app() as pilot:
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), "the history screen")
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: "No conversations yet" in status(screen), "the empty message")
+        await pilot.press("enter", "ctrl+d", "ctrl+e", "f2")  # nothing to act on: nothing happens
+        assert pilot.app.screen is screen
+
+
+async def test_a_title_with_markup_is_shown_literally(run_app, store):
+    seed(store, SKY, title="[bold]not bold[/] [@click=app.quit]x[/]")
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        assert "[bold]not bold[/] [@click=app.quit]x[/]" in rows(screen)[0]
+
+
+async def test_enter_opens_the_conversation_in_the_chat_and_it_goes_on_there(run_app, store, ollama):
+    old = seed(store, SKY, model="deepseek-r1:1.5b")
+    seed(store, PRIME)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        assert shown(pilot) == [SKY[0], SKY[2]]
+        assert chat(pilot).session.conversation.id == old.id
+        assert chat(pilot).status.model == "deepseek-r1:1.5b"
+        assert screen.deleted == set()
+
+        await paste(pilot, "And at sunset?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(shown(pilot)) == 4 and not chat(pilot).streaming, "the next turn")
+        stored = store.load_conversation(old.id).messages
+        assert [m.content for m in stored][:3] == [SKY[0], SKY[2], "And at sunset?"]
+        assert stored[-1].model == "deepseek-r1:1.5b" and stored[-1].status is MessageStatus.DONE
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+async def test_search_as_you_type_finds_traces_and_answers_and_marks_which(run_app, store):
+    seed(store, SKY)
+    seed(store, PRIME)
+    seed(store, HAIKU)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await search(pilot, screen, "Eule")  # a prefix of a word only the trace holds
+        assert rows(screen) and all("in trace" in r for r in rows(screen))
+        assert PRIME[0] in rows(screen)[0] and "Euler proved" in rows(screen)[0]
+        hit = next(iter(screen.hits.values()))
+        matched = [hit.snippet[a:b] for a, b in hit.matches]
+        assert matched == ["Euler"]
+        prompt = screen.rows.options[0].prompt
+        marked = [prompt.plain[span.start:span.end] for span in prompt.spans if "reverse" in str(span.style)]
+        assert marked == ["Euler"]
+
+        await search(pilot, screen, "2147483647")
+        assert any("in answer" in r for r in rows(screen))
+
+        await search(pilot, screen, "scatter")  # in the answer and the trace of one message
+        assert len(rows(screen)) == 1 and "in answer" in rows(screen)[0]  # the answer outranks its trace
+
+        await search(pilot, screen, 'zebra "AND* (')
+        assert "Nothing matches" in status(screen) and not rows(screen)
+
+        await search(pilot, screen, "")
+        await wait_until(pilot, lambda: status(screen) == "3 conversations", "the whole list again")
+
+
+async def test_opening_a_trace_hit_scrolls_to_that_answer_with_its_trace_unfolded(run_app, store):
+    filler = [(f"question {n}", f"thinking {n}", f"answer {n}") for n in range(30)]
+    target = seed(store, *filler[:5], PRIME, *filler[5:])
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await search(pilot, screen, "Mersenne")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        assert chat(pilot).session.conversation.id == target.id
+        answer = next(w for w in chat(pilot).query(AssistantMessage) if w.message.content == PRIME[2])
+        assert answer.trace is not None and not answer.trace.collapsed
+        assert answer.has_class("-found")
+        await pilot.pause(0.1)
+        view = chat(pilot).view
+        assert view.scrollable_content_region.contains_region(answer.trace.region.intersection(view.region)) or (
+            answer.region.y <= view.region.bottom and answer.region.bottom >= view.region.y
+        ), "the hit is in view"
+        assert PRIME[1] in screen_text(pilot)
+        others = [w for w in chat(pilot).query(AssistantMessage) if w is not answer and w.trace is not None]
+        assert all(w.trace.collapsed for w in others)
+
+
+async def test_an_answer_hit_opens_there_with_the_trace_still_folded(run_app, store):
+    seed(store, PRIME)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await search(pilot, screen, "2147483647")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        answer = chat(pilot).query_one(AssistantMessage)
+        assert answer.trace.collapsed and answer.has_class("-found")
+
+
+# --- rename, delete, export ------------------------------------------------------------------
+
+
+async def test_f2_renames_the_selected_conversation(run_app, store):
+    sky = seed(store, SKY)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RenameScreen), "the rename dialog")
+        field = pilot.app.screen.query_one(Input)
+        assert field.value == SKY[0]
+        field.value = "Rayleigh, [b]explained[/b]"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "Rayleigh" in rows(screen)[0], "the new title")
+        assert rows(screen)[0].startswith("Rayleigh, [b]explained[/b]")
+        assert store.load_conversation(sky.id).title == "Rayleigh, [b]explained[/b]"
+
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, RenameScreen), "the rename dialog")
+        await pilot.press("escape")  # cancelled: unchanged
+        await wait_until(pilot, lambda: pilot.app.screen is screen, "the history screen")
+        assert store.load_conversation(sky.id).title == "Rayleigh, [b]explained[/b]"
+
+
+async def test_delete_asks_naming_the_conversation_and_its_size_and_n_keeps_it(run_app, store):
+    sky = seed(store, SKY, SKY)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await pilot.press("ctrl+d")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDeleteConversation), "the question")
+        question = text_of(pilot.app.screen.query_one("#question"))
+        assert "Why is the sky blue?" in question and "4 messages" in question
+        await pilot.press("enter")  # the focused button is Keep
+        await wait_until(pilot, lambda: pilot.app.screen is screen, "the history screen")
+        assert store.load_conversation(sky.id) is not None and status(screen) == "1 conversation"
+
+
+async def test_confirmed_delete_removes_it_from_list_store_and_search(run_app, store):
+    sky = seed(store, SKY)
+    seed(store, PRIME)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await pilot.press("down", "ctrl+d")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDeleteConversation), "the question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: status(screen) == "1 conversation", "the shorter list")
+        assert store.load_conversation(sky.id) is None
+        assert screen.deleted == {sky.id}
+        await search(pilot, screen, "Rayleigh")
+        assert "Nothing matches" in status(screen)
+
+
+async def test_deleting_the_conversation_on_screen_leaves_a_new_one(run_app, store, settings, ollama_provider):
+    sky = seed(store, SKY)
+    session = ChatSession(settings, store, ollama_provider, conversation=store.load_conversation(sky.id))
+    async with run_app(session) as pilot:
+        assert shown(pilot) == [SKY[0], SKY[2]]
+        await open_history(pilot)
+        await pilot.press("ctrl+d")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDeleteConversation), "the question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "No conversations yet" in status(pilot.app.screen), "the empty list")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        await wait_until(pilot, lambda: session.conversation.id is None, "a new conversation")
+        assert shown(pilot) == []
+
+
+@pytest.fixture
+def documents(tmp_path, monkeypatch):
+    folder = tmp_path / "Documents"
+    monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(folder))
+    return folder
+
+
+async def test_export_writes_markdown_with_collapsible_traces_to_the_documents_folder(run_app, store, documents):
+    seed(store, PRIME)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportScreen), "the export dialog")
+        path = pilot.app.screen.query_one("#path", Input).value
+        assert path.startswith(str(documents)) and path.endswith(".md")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: pilot.app.screen is screen, "the history screen")
+        written = list(documents.iterdir())
+        assert [p.suffix for p in written] == [".md"]
+        text = written[0].read_text()
+        assert "<details>" in text and PRIME[1] in text and PRIME[2] in text
+        assert any(str(written[0]) in str(n.message) for n in pilot.app._notifications)
+
+        await pilot.press("ctrl+e")  # again: a second file, the first is never overwritten
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportScreen), "the export dialog")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(list(documents.iterdir())) == 2, "a second file")
+        assert written[0].read_text() == text
+
+
+async def test_export_as_json_to_a_chosen_path_and_never_over_an_existing_file(run_app, store, tmp_path, documents):
+    seed(store, PRIME)
+    target = tmp_path / "out" / "prime.json"
+    async with run_app() as pilot:
+        await open_history(pilot)
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportScreen), "the export dialog")
+        dialog: ExportScreen = pilot.app.screen
+        await pilot.click(RadioButton.__name__ + ":last-of-type")
+        await wait_until(pilot, lambda: dialog.format == "json", "JSON chosen")
+        assert dialog.query_one("#path", Input).value.endswith(".json")
+        dialog.query_one("#path", Input).value = str(target)
+        dialog.query_one("#path", Input).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: target.exists(), "the file")
+        data = json.loads(target.read_text())
+        assert data["messages"][1]["reasoning"] == PRIME[1]
+
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportScreen), "the export dialog")
+        dialog = pilot.app.screen
+        dialog.query_one("#path", Input).value = str(target)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: dialog.query_one("#error").display, "the refusal")
+        assert "already exists" in text_of(dialog.query_one("#error"))
+        assert json.loads(target.read_text()) == data
+
+
+async def test_export_from_the_palette_writes_the_conversation_on_screen(run_app, store, documents, settings, ollama_provider):
+    sky = seed(store, SKY)
+    session = ChatSession(settings, store, ollama_provider, conversation=store.load_conversation(sky.id))
+    async with run_app(session) as pilot:
+        chat(pilot).export_conversation()
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportScreen), "the export dialog")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: documents.exists() and list(documents.iterdir()), "the file")
+        assert SKY[2] in next(documents.iterdir()).read_text()
+
+
+# --- long conversations and interrupted answers ----------------------------------------------
+
+
+async def test_a_thousand_message_conversation_mounts_only_a_window(run_app, store, settings, ollama_provider):
+    long = seed(store, *[(f"q{n}", f"long trace {n} " + "word " * 300, f"a{n}") for n in range(500)])
+    seed(store, SKY)
+    async with run_app() as pilot:
+        await open_history(pilot)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        assert chat(pilot).session.conversation.id == long.id
+        assert len(chat(pilot).session.conversation.messages) == 1000
+        assert shown(pilot) == [m for n in range(480, 500) for m in (f"q{n}", f"a{n}")]
+        assert "960 earlier messages" in text_of(chat(pilot).query_one(HiddenMessages))
+        assert len(chat(pilot).query(AssistantMessage)) == 20
+
+
+async def test_a_hit_deep_in_a_long_conversation_opens_a_window_around_it(run_app, store):
+    long = seed(store, *[(f"q{n}", f"trace {n}", f"a{n}") for n in range(100)])
+    store.add_message(long, Message(Role.USER, "the last prompt"))
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await search(pilot, screen, "q10")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        messages = shown(pilot)
+        assert messages[0] == "a0" and "q10" in messages and len(messages) == 40
+        markers = chat(pilot).query(HiddenMessages)
+        assert [(m.later, m.count) for m in markers] == [(False, 1), (True, 160)]
+        later = chat(pilot).query_one("HiddenMessages.later")
+        later.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(shown(pilot)) == 80, "40 more below")
+        assert [m.count for m in chat(pilot).query(HiddenMessages) if m.later] == [120]
+
+        chat(pilot).prompt.focus()
+        await paste(pilot, "A new question")  # a new turn goes at the very end
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "A new question" in shown(pilot), "the new prompt")
+        assert not [m for m in chat(pilot).query(HiddenMessages) if m.later]
+        assert shown(pilot)[-3:-1] == ["the last prompt", "A new question"]
+
+async def test_a_conversation_whose_last_answer_was_interrupted_offers_to_regenerate_it(run_app, store, ollama):
+    seed(store, SKY, last_status=MessageStatus.INTERRUPTED)
+    async with run_app() as pilot:
+        await open_history(pilot)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        banner = text_of(chat(pilot).banner)
+        assert "The last answer was interrupted" in banner and "ctrl+r regenerates it" in banner
+        assert "■ interrupted" in screen_text(pilot)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: len(shown(pilot)) == 2 and not chat(pilot).streaming
+                         and chat(pilot).query_one(AssistantMessage).message.status is MessageStatus.DONE, "the new answer")
+        stored = store.load_conversation(chat(pilot).session.conversation.id).messages
+        assert [(m.content == SKY[0], m.status) for m in stored] == [(True, MessageStatus.DONE), (False, MessageStatus.DONE)]
+        assert not chat(pilot).banner.display
+
