@@ -1,20 +1,48 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh machine, then runs them.
 # Extra arguments go to pytest (e.g. `bash tests/run.sh -k store -x`).
+#
+# The integration tier (tests/integration: a real llama.cpp server with a tiny real model) is set
+# up and run by default. It needs a C++ toolchain and cmake (installed with apt-get when missing),
+# and its first install compiles llama.cpp for several minutes; pip caches the built wheel, so later
+# runs reuse it. R1CHAT_SKIP_INTEGRATION=1 leaves the tier out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System tools for the terminal (tmux) tests.
-if ! command -v tmux >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+integration=1
+if [ "${R1CHAT_SKIP_INTEGRATION:-}" = 1 ]; then
+    integration=0
+fi
+
+# System tools: tmux for the terminal tests; a compiler and cmake to build llama-cpp-python.
+packages=()
+command -v tmux >/dev/null 2>&1 || packages+=(tmux)
+if [ "$integration" = 1 ]; then
+    { command -v c++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1; } || packages+=(build-essential)
+    command -v cmake >/dev/null 2>&1 || packages+=(cmake)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    if [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; then
+        echo "tests/run.sh: installing ${packages[*]} with apt-get" >&2
+        "${sudo[@]}" apt-get update -qq
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
     else
-        echo "tests/run.sh: tmux is missing and cannot be installed here; terminal tests will be skipped" >&2
+        echo "tests/run.sh: ${packages[*]} missing and cannot be installed here" >&2
     fi
 fi
 
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+if [ "$integration" = 1 ]; then
+    echo "tests/run.sh: installing with the integration tier (the first time, llama.cpp compiles for several minutes)" >&2
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,integration]' || {
+        echo "tests/run.sh: could not install the integration tier; R1CHAT_SKIP_INTEGRATION=1 runs the rest" >&2
+        exit 1
+    }
+    export R1CHAT_INTEGRATION=1
+else
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    unset R1CHAT_INTEGRATION
+fi
 exec .venv/bin/python -m pytest "$@"

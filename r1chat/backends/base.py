@@ -43,6 +43,9 @@ class TurnStats:
     # The text streamed as a guessed opener-less trace was the whole answer: the model finished
     # normally without ever writing a think tag. Whoever shows or stores the turn moves it.
     reasoning_was_answer: bool = False
+    # The server sent no usage (llama-cpp-python's server, some proxies): completion_tokens is the
+    # number of streamed pieces, which such servers send one token at a time.
+    tokens_counted: bool = False
 
     @property
     def context_used(self) -> int | None:

@@ -155,6 +155,8 @@ class OpenAIBackend:
         responded = False
         started = False
         finished = False
+        pieces = 0  # deltas that carried text, for servers that send no usage
+        heard: list[str] = []  # the stream's first line, once one arrives
         stats = TurnStats()
         try:
             async with self._client.stream("POST", "chat/completions", json=self._body(model, messages, options)) as response:
@@ -163,7 +165,7 @@ class OpenAIBackend:
                     raise self._errors.status(response, await response.aread(), model)
                 # aclosing: leaving early (an error, [DONE], the caller closing us) must not leave
                 # the line readers suspended on a response that is about to be closed.
-                async with aclosing(self._chunks(response)) as chunks:
+                async with aclosing(self._chunks(response, heard)) as chunks:
                     async for chunk in chunks:
                         if chunk is None:
                             finished = True
@@ -184,10 +186,11 @@ class OpenAIBackend:
                             if not isinstance(delta, dict):
                                 continue
                             reasoning = _reasoning_of(delta)
+                            content = delta.get("content")
+                            pieces += bool(reasoning) or (isinstance(content, str) and bool(content))
                             if reasoning:
                                 started = structured = True
                                 yield Reasoning(reasoning)
-                            content = delta.get("content")
                             if isinstance(content, str) and content:
                                 started = answered = True
                                 if structured and splitter is None:
@@ -200,7 +203,18 @@ class OpenAIBackend:
         except httpx.HTTPError as exc:
             raise self._errors.transport(exc, responded=responded, started=started) from None
         if not finished and stats.finish_reason is None:
+            if not heard:
+                # Not a byte: llama-cpp-python's server answers a prompt that does not fit its
+                # context this way when streaming (its 400 comes only without streaming). A server
+                # that sent keep-alives first was queueing, and is simply busy.
+                raise StreamBroken(
+                    f"{self.url} ended the answer before sending anything. Most often the conversation "
+                    "does not fit the model's context window: start a new conversation or raise the "
+                    "server's context size (its log says more)."
+                )
             raise StreamBroken(f"{self.url} closed the stream before the answer was finished. Try again.")
+        if stats.completion_tokens is None and pieces:
+            stats.completion_tokens, stats.tokens_counted = pieces, True
         if splitter is not None:
             for d in splitter.close():
                 yield Reasoning(d.text) if d.kind == "reasoning" else Content(d.text)
@@ -212,8 +226,10 @@ class OpenAIBackend:
             raise StreamBroken(f"{self.provider} stopped the answer: insufficient system resources on its side. Try again.")
         yield Done(stats)
 
-    async def _chunks(self, response: httpx.Response) -> AsyncIterator[dict[str, Any] | None]:
-        """The JSON objects of a 200 answer, then ``None`` if the server said it was done."""
+    async def _chunks(self, response: httpx.Response, heard: list[str]) -> AsyncIterator[dict[str, Any] | None]:
+        """The JSON objects of a 200 answer, then ``None`` if the server said it was done.
+
+        The first non-blank line is put in ``heard`` as soon as it arrives."""
         kind = response.headers.get("content-type", "").lower()
         if "html" in kind:
             # A web page (a wrong base URL, a login portal): say so instead of "stream ended".
@@ -230,6 +246,7 @@ class OpenAIBackend:
             head.append(line)
             if line.strip():
                 first_line = line
+                heard.append(line)
                 break
         # Sniffed, not taken from the content type: some gateways label SSE as application/json.
         if first_line.lstrip().startswith("{"):

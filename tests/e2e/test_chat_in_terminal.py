@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -84,3 +85,20 @@ def test_ctrl_q_quits(chat):
     term = chat()
     term.keys("C-q")
     term.wait_for_gone("^q Quit")
+
+
+def test_a_prompt_typed_and_sent_in_one_burst_is_sent_whole(chat, ollama):
+    # A script (or a fast typist) sends the text and Enter together: Enter must not overtake it.
+    term = chat()
+    for n in range(3):
+        term._tmux("send-keys", "-t", term.name, "-l", f"burst {n}: what is 17 * 23?")
+        term.keys("Enter")
+        deadline = time.monotonic() + 20
+        while len([r for r in ollama.requests if r.path == "/api/chat" and r.json.get("messages")]) < n + 1:
+            assert time.monotonic() < deadline, term.screen()
+            time.sleep(0.05)
+        while term.screen().count("17 * 23 = 391.") < n + 1 or "● connected" not in term.screen():
+            assert time.monotonic() < deadline, term.screen()  # the answer is in, the turn over
+            time.sleep(0.05)
+    sent = [r.json["messages"][-1]["content"] for r in ollama.requests if r.path == "/api/chat" and r.json.get("messages")]
+    assert sent == [f"burst {n}: what is 17 * 23?" for n in range(3)]

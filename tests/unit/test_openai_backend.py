@@ -902,3 +902,45 @@ async def test_pull_and_delete_say_they_are_ollama_features():
         with pytest.raises(BackendError, match="Ollama") as deleted:
             await backend.delete("deepseek-r1:8b")
     assert "deepseek" in str(pulled.value) and "deepseek" in str(deleted.value)
+
+
+# --- what llama-cpp-python's server sends ----------------------------------------------------
+
+
+def llama_piece(text: str, finish: str | None = None) -> dict:
+    """One chunk as llama-cpp-python's server streams it: one token, no usage, ever."""
+    return {
+        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gemma-3-270m",
+        "choices": [{"index": 0, "delta": {"content": text} if text else {}, "logprobs": None, "finish_reason": finish}],
+    }
+
+
+async def test_a_stream_without_usage_counts_its_pieces_as_tokens():
+    role = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gemma-3-270m",
+            "choices": [{"index": 0, "delta": {"role": "assistant"}, "logprobs": None, "finish_reason": None}]}
+    body = sse(role, *[llama_piece(w) for w in ["The", " sky", " is", " blue", "."]], llama_piece("", "stop"), "data: [DONE]\n\n")
+    with ScriptedServer(body) as srv:
+        events = await chat(srv, "gemma-3-270m")
+    stats = assert_well_ordered(events).stats
+    assert "".join(e.text for e in events[:-1]) == "The sky is blue."
+    assert stats.completion_tokens == 5 and stats.tokens_counted
+    assert stats.finish_reason == "stop"
+
+
+async def test_a_stream_with_usage_keeps_the_servers_count():
+    usage = {"id": "c", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 40, "total_tokens": 49}}
+    body = sse(llama_piece("Hi"), llama_piece("", "stop"), usage, "data: [DONE]\n\n")
+    with ScriptedServer(body) as srv:
+        events = await chat(srv, "gemma-3-270m")
+    stats = events[-1].stats
+    assert stats.completion_tokens == 40 and not stats.tokens_counted
+
+
+async def test_a_200_stream_closed_before_a_single_byte_points_at_the_context_window():
+    # llama-cpp-python's server, streaming, when the prompt does not fit: 200, then nothing.
+    with ScriptedServer(b"") as srv:
+        events, error = await chat_until_error(srv)
+    assert events == []
+    assert isinstance(error, StreamBroken)
+    assert_actionable(error, srv.url, "context window", "new conversation")
+    assert "Try again" not in str(error)

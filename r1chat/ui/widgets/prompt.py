@@ -34,6 +34,12 @@ class Prompt(TextArea):
         self._recalled = 0
 
     def action_send(self) -> None:
+        # A priority binding runs as the key reaches the app, possibly before this widget has
+        # handled keys typed just before it (type-ahead, a fast typist, a script): read the text
+        # once those queued keys are in.
+        self.call_later(self._send)
+
+    def _send(self) -> None:
         text = self.text
         if text.strip():
             self.post_message(self.Submitted(self, text))
