@@ -180,7 +180,7 @@ class OllamaBackend:
             )
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
             if started:
-                return StreamBroken(f"The connection to Ollama at {self.url} broke mid-answer ({exc or type(exc).__name__}).")
+                return StreamBroken(f"The connection to Ollama at {self.url} broke mid-answer ({exc or type(exc).__name__}). Try again.")
             return Unreachable(self.url, f"connection dropped: {exc or type(exc).__name__}")
         if isinstance(exc, pydantic.ValidationError):
             return BadResponse(f"Ollama at {self.url} sent data r1chat does not understand: {exc.errors()[0].get('msg', exc)}")
@@ -189,11 +189,11 @@ class OllamaBackend:
         raise exc
 
     def _map_response_error(self, exc: ollama.ResponseError, model: str | None, *, started: bool) -> BackendError:
-        text = str(exc.error).strip()
+        text = str(exc.error).strip().rstrip(".")
         status = exc.status_code
         lower = text.lower()
         if status == -1 and started:
-            return StreamBroken(f"Ollama stopped mid-answer: {text}")
+            return StreamBroken(f"Ollama stopped mid-answer: {text}. Try again; if it keeps happening, Ollama's log says why.")
         if "model" in lower and (status == 404 or "not found" in lower):
             return ModelNotFound(model or _quoted_model(text) or "?", text)
         if status == 404:
@@ -201,13 +201,15 @@ class OllamaBackend:
         if "context length" in lower or "exceeds the context" in lower or "context size" in lower:
             return ContextOverflow(f"The prompt does not fit the model's context window: {text}. Raise num_ctx or start a new chat.", status=status)
         if status == 429:
-            return RateLimited(f"Ollama is rate limiting requests: {text}.")
+            return RateLimited(f"Ollama is rate limiting requests: {text}. Try again in a moment.")
         if status == 503 or "server busy" in lower:
             return ServerError(f"Ollama is busy: {text}. Try again in a moment.", status=status)
         if status == -1:
-            return ServerError(f"Ollama reported an error: {text}")
+            return ServerError(f"Ollama reported an error: {text}. Try again; if it keeps happening, Ollama's log says why.")
         if status >= 500:
-            return ServerError(f"Ollama failed ({status}): {text}", status=status)
+            return ServerError(
+                f"Ollama failed ({status}): {text}. Try again; if it keeps happening, Ollama's log says why.", status=status
+            )
         return BackendError(f"Ollama rejected the request ({status}): {text}", status=status)
 
     # --- models ------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ class _Loaded:
     expires_at: datetime | None  # None: kept loaded forever
 
 
+HUGE_LINE = b"x" * (10 * 1024 * 1024) + b"\n"
+
+
 class _StreamOver(Exception):
     """A fault ended the stream early."""
 
@@ -305,6 +308,8 @@ class FakeOllama(FakeHTTPServer):
             ex.write(b"\n")
         if fault.malformed_after == sent:
             ex.write(b'{"model":"deepseek-r1\n')
+        if fault.huge_line_after == sent:
+            ex.write(HUGE_LINE)
         if fault.error_after == sent:
             ex.write(ndjson_line({"error": fault.error}))
             ex.end_stream()

@@ -30,6 +30,7 @@ class OllamaFault:
     close_after: int | None = None
     blank_line_after: int | None = None
     malformed_after: int | None = None
+    huge_line_after: int | None = None  # a single 10 MB line of junk (no JSON, no newline inside)
     times: int | None = None
 
 

@@ -38,6 +38,9 @@ class OpenAIFault:
     close_after: int | None = None  # then the TCP connection drops mid-body
     finish_reason: str | None = None  # instead of "stop", e.g. "length"
     context_overflow: bool = False  # 400 in the style's context-length wording
+    malformed_after: int | None = None  # a `data:` event that is not JSON (cut mid-object)
+    blank_lines_after: int | None = None  # a run of extra blank lines (empty SSE events)
+    huge_line_after: int | None = None  # a single 10 MB `data:` line of junk
     times: int | None = None
 
 
@@ -183,6 +186,12 @@ class FakeOpenAI(FakeHTTPServer):
 
     def _misbehave(self, ex: Exchange, shape: Style, fault: OpenAIFault, sent: int) -> bool:
         """Apply the fault due after `sent` events; True when the stream is over."""
+        if fault.malformed_after == sent:
+            ex.write(b'data: {"id":"x","choices":[{"index":0,"delta":{"content\n\n')
+        if fault.blank_lines_after == sent:
+            ex.write(b"\n\n\n\n")
+        if fault.huge_line_after == sent:
+            ex.write(b"data: " + b"x" * (10 * 1024 * 1024) + b"\n\n")
         if fault.error_after == sent:
             error = shape.stream_error(fault.message or STREAM_ERROR)
             ex.write(f"data: {compact_json(error)}\n\n".encode())

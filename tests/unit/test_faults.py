@@ -1,0 +1,74 @@
+"""`r1chat ask` under every fault of the matrix (tests/faults.py): one clear line saying what
+happened and what to do, what arrived stored, and the next turn fine once the server is."""
+
+from __future__ import annotations
+
+import pytest
+
+from r1chat.conversation import MessageStatus
+from r1chat.store import Store, default_path
+from tests.conftest import ANSWER, REASONING
+from tests.faults import CASES, READ_TIMEOUT, Case, check_kept
+from tests.servers import FakeOpenAI
+
+KEY = "sk-fault-matrix-key-5150"
+
+
+@pytest.fixture
+def deepseek_fake():
+    with FakeOpenAI(style="deepseek", api_key=KEY) as server:
+        server.reasoning, server.answer = REASONING, ANSWER
+        yield server
+
+
+@pytest.fixture
+def ask(run_cli, config_file, ollama, deepseek_fake):
+    """Run `r1chat ask` against the case's server, with a short read timeout."""
+    def run(case: Case, *args: str):
+        config_file.write_text(
+            f"read_timeout = {READ_TIMEOUT}\n[providers.deepseek]\nbase_url = \"{deepseek_fake.url}\"\n"
+        )
+        if case.server == "ollama":
+            return run_cli("ask", *args, "--host", ollama.url, "-m", "deepseek-r1:8b")
+        return run_cli("ask", *args, "--provider", "deepseek", env={"DEEPSEEK_API_KEY": KEY})
+
+    return run
+
+
+def stored():
+    store = Store(default_path())
+    try:
+        return store.load_conversation(store.latest_conversation_id()).messages
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_ask_under_a_fault(case: Case, ask, ollama, deepseek_fake):
+    server = ollama if case.server == "ollama" else deepseek_fake
+    server.fault = case.fault
+    result = ask(case, "What is 17 * 23?")
+
+    prompt, answer = stored()
+    assert prompt.content == "What is 17 * 23?" and prompt.status is MessageStatus.DONE  # the prompt is kept
+    check_kept(case, ANSWER, answer.reasoning, answer.content)
+    if case.fails:
+        # The partial answer was printed as it streamed, and ended with a newline.
+        assert result.returncode == 1 and result.stdout == ("" if case.kept != "answer" else answer.content + "\n")
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("r1chat: "), result.stderr
+        for words in case.says:
+            assert words in lines[0], lines[0]
+        assert "Traceback" not in result.stderr and KEY not in result.stderr
+        assert answer.status is MessageStatus.ERROR and answer.error
+        if case.mid_stream:
+            assert "What arrived is saved" in lines[0]
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == ANSWER + "\n" and answer.status is MessageStatus.DONE
+
+    server.fault = None
+    again = ask(case, "-c", "And now?")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == ANSWER + "\n"
+    assert [m.status for m in stored()][-2:] == [MessageStatus.DONE, MessageStatus.DONE]
