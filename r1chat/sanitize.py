@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 # C0 controls but tab and newline, DEL, and the C1 range. ESC is what matters most (OSC 52
-# clipboard writes, cursor moves, title changes), but CR and BS can also hide text.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# clipboard writes, cursor moves, title changes), but CR and BS can also hide text. Bidi
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what a terminal shows
+# ("Trojan Source"), so they go too; the plain marks U+200E/U+200F stay.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Whole escape sequences first, so their parameters do not leak as stray text.
 _SEQUENCES = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL/ST

@@ -65,6 +65,10 @@ def ollama_url(host: str | None) -> str:
     return f"{scheme}://{hostname}:{port}{path}"
 
 
+# U+0085, U+2028, U+2029 in UTF-8: line breaks to str.splitlines, plain characters to JSON.
+_SPLITLINES_ONLY = ("\u0085".encode(), "\u2028".encode(), "\u2029".encode())
+
+
 class _CleanNDJSON(httpx.AsyncByteStream):
     """Drops blank and malformed NDJSON lines before the ``ollama`` client parses them.
 
@@ -87,6 +91,10 @@ class _CleanNDJSON(httpx.AsyncByteStream):
             return None
         if not isinstance(data, dict):
             return None
+        if any(mark in line for mark in _SPLITLINES_ONLY):
+            # The client reads lines like str.splitlines, which would also cut at these (JSON
+            # leaves them raw): send the line with every non-ASCII character escaped.
+            line = json.dumps(data).encode()
         if self._chat and "error" not in data and not isinstance(data.get("message"), dict):
             if not data.get("done"):
                 return None
@@ -184,6 +192,13 @@ class OllamaBackend:
             return Unreachable(self.url, f"connection dropped: {exc or type(exc).__name__}")
         if isinstance(exc, pydantic.ValidationError):
             return BadResponse(f"Ollama at {self.url} sent data r1chat does not understand: {exc.errors()[0].get('msg', exc)}")
+        if isinstance(exc, (ValueError, TypeError, KeyError, AttributeError)):
+            # Not JSON, or JSON of another shape, where the client expected Ollama's: another
+            # server on this port, a proxy's page, or a very different Ollama.
+            return BadResponse(
+                f"{self.url} answered with something that is not Ollama's API ({type(exc).__name__}: "
+                f"{str(exc)[:120]}). Is it an Ollama server?"
+            )
         if isinstance(exc, httpx.HTTPError):
             return BackendError(f"HTTP error talking to Ollama at {self.url}: {exc}")
         raise exc

@@ -27,7 +27,7 @@ from r1chat.backends.base import (
     looks_like_r1,
 )
 from r1chat.backends.openai_errors import OpenAIErrors, error_message
-from r1chat.backends.sse import aiter_events
+from r1chat.backends.sse import aiter_events, aiter_lines
 from r1chat.reasoning import ThinkSplitter
 
 _SSE_FIELDS = (":", "data:", "event:", "id:", "retry:")
@@ -239,7 +239,7 @@ class OpenAIBackend:
                 if len(page) > 4096:
                     break
             raise self._errors.not_a_stream(kind, page.decode("utf-8", "replace"))
-        lines = response.aiter_lines()
+        lines = aiter_lines(response.aiter_text())
         head: list[str] = []
         first_line = ""
         async for line in lines:

@@ -95,6 +95,40 @@ class SSEDecoder:
         return event
 
 
+async def aiter_lines(chunks: AsyncIterable[str]) -> AsyncIterator[str]:
+    """Lines as SSE ends them: CRLF, LF or CR only.
+
+    Not ``httpx.Response.aiter_lines()``: that splits like ``str.splitlines``, also at U+0085,
+    U+2028 and U+2029, which JSON leaves unescaped, so a token holding one would cut its event
+    in two and lose it.
+    """
+    pending = ""
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        pending += chunk
+        # A CR at the very end may be the first half of a CRLF: keep it until the next chunk.
+        end = len(pending) - 1 if pending.endswith("\r") else len(pending)
+        start = 0
+        while True:
+            newline = pending.find("\n", start, end)
+            carriage = pending.find("\r", start, end)
+            if newline < 0 and carriage < 0:
+                break
+            if carriage < 0 or 0 <= newline < carriage:
+                yield pending[start:newline]
+                start = newline + 1
+            else:
+                yield pending[start:carriage]
+                start = carriage + (2 if pending.startswith("\n", carriage + 1) else 1)
+        pending = pending[start:]
+    if pending.endswith("\r"):
+        pending = pending[:-1]
+        yield pending
+    elif pending:
+        yield pending
+
+
 async def aiter_events(
     lines: AsyncIterable[str], decoder: SSEDecoder | None = None
 ) -> AsyncIterator[ServerSentEvent]:

@@ -26,3 +26,9 @@ def test_an_unfinished_sequence_at_the_end_is_dropped():
     stream = ControlFilter()
     assert stream.feed("text\x1b[3") == "text"
     assert stream.flush() == ""
+
+
+def test_bidi_overrides_and_isolates_are_removed_so_text_reads_in_its_stored_order():
+    text = "access = \u202e\u2066// admin only\u2069\u2066 user\u202c ok \u200f"
+    assert strip_controls(text) == "access = // admin only user ok \u200f"
+    assert ControlFilter().feed(text) == strip_controls(text)
