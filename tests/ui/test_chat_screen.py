@@ -958,3 +958,32 @@ async def test_a_finished_answers_web_links_open_only_from_the_link_picker(run_a
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the picker to close")
         assert calls == ["https://example.com/rayleigh"]
+
+
+async def test_a_one_megabyte_paste_is_held_as_one_line_and_sent_whole(run_app, session, ollama):
+    pasted = "".join(f"line {n}: all work and no play makes Jack a dull boy\n" for n in range(20_000))[:1_000_000]
+    async with run_app(session) as pilot:
+        await type_text(pilot, "Summarise: ")
+        await paste(pilot, pasted)
+        prompt = chat(pilot).prompt
+        assert prompt.text.startswith("Summarise: [pasted text #1: ") and "1.0 MB]" in prompt.text
+        assert len(prompt.text) < 100  # the editor holds one short line, so keys stay quick
+        await type_text(pilot, " thanks")
+        assert prompt.prompt_text == "Summarise: " + pasted + " thanks"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: chats(ollama) and finished(pilot, 1), "the answer", timeout=20)
+        sent = chats(ollama)[-1].json["messages"][-1]["content"]
+        assert sent == "Summarise: " + pasted + " thanks"
+        assert stored(session)[0].content == sent
+        assert prompt.text == "" and prompt.prompt_text == ""
+        shown = chat(pilot).query_one(UserMessage)
+        assert "more characters (all of it was sent)" in text_of(shown).replace("\n", " ")
+
+        await pilot.press("up")  # recalled: held again, not laid out in the editor
+        assert prompt.text.startswith("[pasted text #1: ") and prompt.prompt_text == sent
+
+
+async def test_a_paste_below_the_limit_goes_into_the_editor_as_text(run_app):
+    async with run_app() as pilot:
+        await paste(pilot, "short\npaste")
+        assert chat(pilot).prompt.text == "short\npaste"

@@ -362,7 +362,7 @@ class ChatScreen(Screen):
     def _give_back(self, text: str) -> None:
         """A prompt that could not be sent goes back into the editor, unless the user typed anew."""
         if not self.prompt.text.strip():
-            self.prompt.load_text(text)
+            self.prompt.set_prompt(text)
             self.prompt.move_cursor(self.prompt.document.end)
 
     def action_stop(self) -> None:
@@ -394,7 +394,7 @@ class ChatScreen(Screen):
         if self.streaming:
             return
         if isinstance(self.last_error, ModelNotFound) and self.session.provider.kind == "ollama":
-            prompt = self._last_prompt() or self.prompt.text
+            prompt = self._last_prompt() or self.prompt.prompt_text
             self._pull_then_resend(self.last_error.model, prompt)
             return
         if self.status.connection == "unreachable" and not self.session.conversation.messages:
@@ -409,7 +409,7 @@ class ChatScreen(Screen):
     async def _drop_and_send(self, prompt: str) -> None:
         if self._last_prompt() == prompt:
             await self._drop_last_turn()
-        if self.prompt.text == prompt:
+        if self.prompt.prompt_text == prompt:
             self.prompt.clear()
         self.send(prompt)
 
@@ -418,7 +418,7 @@ class ChatScreen(Screen):
         if prompt is None or self.streaming:
             return
         self.editing_last = True
-        self.prompt.load_text(prompt)
+        self.prompt.set_prompt(prompt)
         self.prompt.move_cursor(self.prompt.document.end)
         self.prompt.focus()
         self.notify("Editing the last prompt: Enter sends it in place of the last turn.", timeout=3)

@@ -13,9 +13,23 @@ from r1chat.ui.widgets.markdown import BatchedStream, LiveMarkdown, rendered
 from r1chat.ui.widgets.trace import Trace
 
 
+# A prompt longer than this shows its start and how much more there is (a pasted log or file:
+# laying out a megabyte on every resize is not worth it; the whole text is stored and sent).
+SHOWN_PROMPT = 4_000
+
+
+def _shown_prompt(text: str) -> Content:
+    text = strip_controls(text)
+    if len(text) <= SHOWN_PROMPT:
+        return Content(text)
+    rest = text[SHOWN_PROMPT:]
+    more = f"\n… {rest.count(chr(10)):,} more lines, {len(rest):,} more characters (all of it was sent)"
+    return Content.assemble(text[:SHOWN_PROMPT], (more, "$foreground-muted italic"))
+
+
 class UserMessage(Static):
     def __init__(self, message: Message) -> None:
-        super().__init__(Content(strip_controls(message.content)), classes="user-message")
+        super().__init__(_shown_prompt(message.content), classes="user-message")
         self.message = message
 
 

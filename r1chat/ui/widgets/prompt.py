@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+
+from r1chat.units import human_size
+
+# A paste longer than this is held aside and shown as one marker line: the editor lays out its
+# whole text again on every key, and with a megabyte in it each key would take seconds.
+PASTE_INLINE_LIMIT = 8_000
 
 
 class Prompt(TextArea):
@@ -32,6 +39,7 @@ class Prompt(TextArea):
         )
         self.sent: list[str] = []
         self._recalled = 0
+        self._held: dict[str, str] = {}  # marker shown -> the long text it stands for
 
     def action_send(self) -> None:
         # A priority binding runs as the key reaches the app, possibly before this widget has
@@ -40,22 +48,55 @@ class Prompt(TextArea):
         self.call_later(self._send)
 
     def _send(self) -> None:
-        text = self.text
+        text = self.prompt_text
         if text.strip():
             self.post_message(self.Submitted(self, text))
+
+    # --- long text -----------------------------------------------------------------------------
+
+    @property
+    def prompt_text(self) -> str:
+        """What would be sent: the text with each long paste's marker replaced by the paste."""
+        text = self.text
+        for marker, held in self._held.items():
+            text = text.replace(marker, held)
+        return text
+
+    def _hold(self, text: str) -> str:
+        lines = text.count("\n") + 1
+        marker = f"[pasted text #{len(self._held) + 1}: {lines:,} line{'s' if lines != 1 else ''}, {human_size(len(text.encode()))}]"
+        self._held[marker] = text
+        return marker
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        if self.read_only or len(event.text) <= PASTE_INLINE_LIMIT:
+            return  # TextArea's own handler, which Textual calls next, inserts it
+        event.prevent_default()
+        if result := self._replace_via_keyboard(self._hold(event.text), *self.selection):
+            self.move_cursor(result.end_location)
+            self.focus()
+
+    def set_prompt(self, text: str) -> None:
+        """Show ``text`` in the editor, a long one as a marker."""
+        self._held.clear()
+        self.load_text(text if len(text) <= PASTE_INLINE_LIMIT else self._hold(text))
+        self.move_cursor(self.document.end)
+
+    def clear(self):
+        self._held.clear()
+        return super().clear()
 
     def action_newline(self) -> None:
         self.insert("\n")
 
     def action_recall(self) -> None:
         """Up in an empty prompt (or one showing a recalled prompt) brings back the one before."""
-        if self.text and (not self._recalled or self.text != self.sent[-self._recalled]):
+        if self.text and (not self._recalled or self.prompt_text != self.sent[-self._recalled]):
             self.action_cursor_up()
             return
         if self._recalled < len(self.sent):
             self._recalled += 1
-            self.load_text(self.sent[-self._recalled])
-            self.move_cursor(self.document.end)
+            self.set_prompt(self.sent[-self._recalled])
 
     def remember(self, text: str) -> None:
         if not self.sent or self.sent[-1] != text:
