@@ -158,6 +158,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
 ]
 
 
+_WRITE_HINT = " Is the disk full, or the folder read-only? Free some space (or fix the permissions) and try again"
+
+
 class StoreError(Exception):
     """The database cannot be used (unwritable directory, full disk, ...)."""
 
@@ -223,7 +226,7 @@ class Store:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
             if not self.path.exists() or isinstance(exc, sqlite3.OperationalError) and not _is_corruption(exc):
-                raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
+                raise StoreError(f"Cannot open the database {self.path}: {exc}.{_WRITE_HINT}") from exc
             try:
                 self.moved_aside = self._move_aside()
                 self._db = self._open()
@@ -282,7 +285,8 @@ class Store:
                 db.execute(f"PRAGMA user_version = {number + 1}")
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                    db.execute("ROLLBACK")
                 raise
 
     @staticmethod
@@ -307,7 +311,8 @@ class Store:
                     db.execute(f"DROP TRIGGER {trigger}")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         return fts5_available()
 
@@ -317,7 +322,7 @@ class Store:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"Cannot write to {self.path}: {exc}") from exc
+                raise StoreError(f"Cannot write to {self.path}: {exc}.{_WRITE_HINT}") from exc
             try:
                 yield self._db
                 self._db.execute("COMMIT")
@@ -326,7 +331,7 @@ class Store:
                     self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     # A full disk or a read-only file: say where, keep the caller's objects.
-                    raise StoreError(f"Cannot write to {self.path}: {exc}") from exc
+                    raise StoreError(f"Cannot write to {self.path}: {exc}.{_WRITE_HINT}") from exc
                 raise
 
     def close(self) -> None:

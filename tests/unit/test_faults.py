@@ -72,3 +72,55 @@ def test_ask_under_a_fault(case: Case, ask, ollama, deepseek_fake):
     assert again.returncode == 0, again.stderr
     assert again.stdout == ANSWER + "\n"
     assert [m.status for m in stored()][-2:] == [MessageStatus.DONE, MessageStatus.DONE]
+
+
+# --- the data directory --------------------------------------------------------------------------
+
+
+def test_a_data_directory_that_cannot_be_made_is_one_clear_line(run_cli, ollama, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    for args in (["ask", "hi"], [], ["history"]):
+        result = run_cli(*args, "--host", ollama.url, env={"XDG_DATA_HOME": str(blocker)})
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Cannot create the data directory" in lines[0] and str(blocker) in lines[0]
+        assert "Traceback" not in result.stderr
+    assert blocker.read_text() == "a file where the data folder should be"
+
+
+def _file_size_limit(limit: int):
+    import resource
+    import signal
+
+    def apply() -> None:  # in the child: writes past `limit` fail with EFBIG, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_full_disk_is_one_clear_line_and_the_database_still_opens_afterwards(ollama, tmp_path):
+    import os
+    import subprocess
+
+    from tests.conftest import REPO, cli_command
+
+    ollama.find("deepseek-r1:8b")[1].reasoning = "a long thought " * 20_000
+    for limit in (40_000, 400_000):  # full before the schema is written; full mid-answer
+        home = tmp_path / str(limit)
+        env = {**os.environ, "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config")}
+        result = subprocess.run(
+            cli_command("ask", "hi", "--host", ollama.url, "-m", "deepseek-r1:8b"), env=env, cwd=REPO,
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, preexec_fn=_file_size_limit(limit),
+        )
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Is the disk full" in lines[0] and "Traceback" not in result.stderr, result.stderr
+        # Space again: the same database opens and works.
+        again = subprocess.run(
+            cli_command("ask", "hi", "--host", ollama.url, "-m", "deepseek-r1:8b"), env=env, cwd=REPO,
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        )
+        assert again.returncode == 0, again.stderr
+        assert sorted(p.name for p in (home / "data" / "r1chat").iterdir() if not p.name.endswith(("-wal", "-shm"))) == ["r1chat.db"]
