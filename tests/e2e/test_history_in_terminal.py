@@ -158,3 +158,25 @@ def test_two_windows_chatting_at_once_lose_nothing(ollama, terms):
         prompts = [m.content for m in conversation.messages if m.role.value == "user"]
         n = prompts[0].split()[1]
         assert prompts == [f"window {n} question {r}" for r in range(3)]
+
+
+def test_closing_the_terminal_mid_stream_keeps_what_arrived(ollama, terms):
+    ollama.delay = 0.05
+    ollama.find("deepseek-r1:8b")[1].reasoning = LONG_TRACE
+    first = start(ollama)
+    send(first, "Think about this for a long time")
+    first.wait_for("thought20 ", timeout=20)
+    pid = app_pid(first)
+    first.close()  # the terminal goes away: the app gets SIGHUP
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}"), "r1chat outlived its terminal"
+    assert ollama.wait_for_disconnect(5)
+
+    killed = stored_messages()[-1]
+    assert killed.reasoning.startswith("thought0 thought1 ") and "thought20" in killed.reasoning
+    second = start(ollama)
+    terms.append(second)
+    second.wait_for("ctrl+r regenerates it")
+    assert stored_messages()[-1].status is MessageStatus.INTERRUPTED

@@ -124,3 +124,32 @@ def test_a_full_disk_is_one_clear_line_and_the_database_still_opens_afterwards(o
         )
         assert again.returncode == 0, again.stderr
         assert sorted(p.name for p in (home / "data" / "r1chat").iterdir() if not p.name.endswith(("-wal", "-shm"))) == ["r1chat.db"]
+
+
+# --- processes killed ------------------------------------------------------------------------------
+
+
+def test_kill_9_during_a_pull_leaves_nothing_broken(ollama, run_cli):
+    import os
+    import signal
+    import subprocess
+
+    from tests.conftest import REPO, cli_command
+
+    ollama.delay = 0.05
+    process = subprocess.Popen(
+        cli_command("pull", "deepseek-r1:14b", "--host", ollama.url),
+        cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout.readline() == "pulling manifest\n"
+    assert "%" in process.stdout.readline()  # bytes are arriving
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=20)
+    assert ollama.wait_for_disconnect(5)  # the server saw the stream end and stopped
+    assert ollama.find("deepseek-r1:14b") is None
+
+    ollama.delay = 0
+    assert "deepseek-r1:8b" in run_cli("models", "--host", ollama.url).stdout
+    again = run_cli("pull", "deepseek-r1:14b", "--host", ollama.url)
+    assert again.returncode == 0, again.stderr
+    assert "deepseek-r1:14b" in run_cli("models", "--host", ollama.url).stdout

@@ -32,3 +32,10 @@ def test_bidi_overrides_and_isolates_are_removed_so_text_reads_in_its_stored_ord
     text = "access = \u202e\u2066// admin only\u2069\u2066 user\u202c ok \u200f"
     assert strip_controls(text) == "access = // admin only user ok \u200f"
     assert ControlFilter().feed(text) == strip_controls(text)
+
+
+def test_osc_8_hyperlinks_keep_their_text_and_lose_the_link():
+    text = "see \x1b]8;;https://evil.example/\x1b\\the docs\x1b]8;;\x1b\\ and \x1b]8;id=1;file:///etc/passwd\x07this\x1b]8;;\x07."
+    assert strip_controls(text) == "see the docs and this."
+    filtered = ControlFilter()
+    assert "".join(filtered.feed(text[i:i + 3]) for i in range(0, len(text), 3)) == "see the docs and this."
