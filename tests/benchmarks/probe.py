@@ -1,0 +1,242 @@
+"""The real r1chat (its own ``main``, in a real terminal) with measuring hooks added from outside.
+
+Benchmarks that must see inside the app run it through this instead of the ``r1chat`` script.
+Nothing in r1chat changes: before ``main`` runs, a few methods are wrapped to note times, and a
+coroutine samples how late the event loop wakes up. The report is written as JSON, then the app
+quits by itself. With ``R1CHAT_BENCH_PROFILE=FILE`` in the environment, the measured stretch is
+also run under cProfile and its stats written to FILE (``python -m pstats FILE`` reads them).
+
+    python -m tests.benchmarks.probe start REPORT -- [r1chat options]
+        Quits once the chat screen has been drawn: with a profile, where start-up time goes.
+    python -m tests.benchmarks.probe stream REPORT -- [r1chat options]
+        Waits for a turn (the benchmark types the prompt), notes when the first token reaches the
+        answer widget and when the finished answer has been drawn, and the loop's lateness.
+    python -m tests.benchmarks.probe open REPORT CONVERSATION_ID -- [r1chat options]
+        Once the chat screen is up and idle, opens the stored conversation the way the chat screen
+        shows one (load it from the store, then ``ConversationView.show``) and notes when the
+        screen has been drawn with it, and the process's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+STARTED = time.perf_counter()
+LAG_PERIOD = 0.01  # seconds the sampler sleeps; lateness beyond it is time the loop was busy
+
+
+def memory_mb() -> dict[str, float]:
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) / 1024
+    return out
+
+
+def after_refresh(app) -> asyncio.Future[float]:
+    """Resolves with the time once everything queued is handled and the screen redrawn."""
+    future = asyncio.get_running_loop().create_future()
+    app.call_after_refresh(lambda: future.done() or future.set_result(time.perf_counter()))
+    return future
+
+
+class LoopLag:
+    """Samples the event loop: sleeps ``LAG_PERIOD`` and notes how late it woke up."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []  # (when, lateness in seconds)
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(LAG_PERIOD)
+            now = time.perf_counter()
+            self.samples.append((now, now - start - LAG_PERIOD))
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [lag for when, lag in self.samples if start <= when <= end]
+
+
+class Profile:
+    """cProfile over the measured stretch when ``R1CHAT_BENCH_PROFILE`` names a file for it."""
+
+    def __init__(self) -> None:
+        self.path = os.environ.get("R1CHAT_BENCH_PROFILE")
+        self._profile = cProfile.Profile() if self.path else None
+
+    def start(self) -> None:
+        if self._profile is not None:
+            self._profile.enable()
+
+    def stop(self) -> None:
+        if self._profile is not None:
+            self._profile.disable()
+            self._profile.dump_stats(self.path)
+            self._profile = None
+
+
+def percentiles(lags: list[float]) -> dict[str, float]:
+    lags, n = sorted(lags), len(lags)
+    if not n:
+        return {"samples": 0}
+    picked = {name: lags[min(n - 1, int(n * share))] for name, share in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))}
+    return {"samples": n, **picked, "max": lags[-1]}
+
+
+def _finish(app, report_path: str, report: dict) -> None:
+    Path(report_path).write_text(json.dumps(report))
+    app.exit()
+
+
+def probe_stream(report_path: str) -> None:
+    from r1chat.ui.app import R1ChatApp
+    from r1chat.ui.widgets.message import AssistantMessage
+
+    lag, profile = LoopLag(), Profile()
+    report: dict = {"reasoning_tokens": 0, "content_tokens": 0}
+    add_reasoning, add_content, finish = (
+        AssistantMessage.add_reasoning, AssistantMessage.add_content, AssistantMessage.finish)
+
+    def token(kind: str) -> None:
+        now = time.perf_counter()
+        if "first_token_at" not in report:
+            report["first_token_at"] = now
+            report["cpu_at_first_token"] = time.process_time()
+            profile.start()
+        report["last_token_at"] = now
+        report[kind] += 1
+
+    async def reasoning(self, text: str) -> None:
+        token("reasoning_tokens")
+        await add_reasoning(self, text)
+
+    async def content(self, text: str) -> None:
+        token("content_tokens")
+        await add_content(self, text)
+
+    async def finished(self, message) -> None:
+        report["finish_started_at"] = time.perf_counter()
+        await finish(self, message)
+        report["finish_ended_at"] = time.perf_counter()
+        report["status"] = str(message.status)
+        self.app.call_after_refresh(drawn, self.app)
+
+    def drawn(app) -> None:
+        report["drawn_at"] = end = time.perf_counter()
+        report["cpu_at_drawn"] = time.process_time()
+        profile.stop()
+        first, last = report.get("first_token_at", end), report.get("last_token_at", end)
+        report["lag"] = percentiles(lag.between(first, end))  # the figure: the whole turn
+        report["lag_arriving"] = percentiles(lag.between(first, last))  # while tokens arrive
+        report["lag_settling"] = percentiles(lag.between(last, end))  # finishing and drawing
+        report["memory"] = memory_mb()
+        _finish(app, report_path, report)
+
+    AssistantMessage.add_reasoning, AssistantMessage.add_content = reasoning, content
+    AssistantMessage.finish = finished
+    _after_mount(R1ChatApp, lambda app: lag.start())
+
+
+async def chat_screen_drawn(app):
+    """The chat screen, once it is mounted and has been drawn (the first usable frame)."""
+    from r1chat.ui.screens.chat import ChatScreen
+
+    while not (isinstance(app.screen, ChatScreen) and app.screen.is_mounted):
+        await asyncio.sleep(0.001)
+    await after_refresh(app)
+    return app.screen
+
+
+def probe_start(report_path: str, profile: Profile) -> None:
+    from r1chat.ui.app import R1ChatApp
+
+    async def first_frame(app) -> None:
+        await chat_screen_drawn(app)
+        drawn = time.perf_counter()
+        profile.stop()
+        _finish(app, report_path, {"drawn_after_main": drawn - STARTED})
+
+    _after_mount(R1ChatApp, lambda app: _start_task(app, first_frame(app)))
+
+
+def probe_open(report_path: str, conversation_id: int) -> None:
+    from r1chat.ui.app import R1ChatApp
+
+    async def open_conversation(app) -> None:
+        screen = await chat_screen_drawn(app)
+        while screen.status.connection == "connecting":
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # let start-up settle: only the opening is timed
+        report = {"memory_before": memory_mb()}
+        profile = Profile()
+        profile.start()
+        started = time.perf_counter()
+        # What opening a conversation takes with today's pieces (there is no entry point yet).
+        conversation = screen.session.store.load_conversation(conversation_id)
+        loaded = time.perf_counter()
+        screen.session.conversation = conversation
+        await screen.view.show(conversation)
+        shown = time.perf_counter()
+        drawn = await after_refresh(app)
+        profile.stop()
+        report.update(
+            messages=len(conversation.messages),
+            load_seconds=loaded - started,
+            show_seconds=shown - loaded,
+            open_seconds=drawn - started,
+            memory_opened=memory_mb(),
+        )
+        await asyncio.sleep(1.0)
+        report["memory_settled"] = memory_mb()
+        _finish(app, report_path, report)
+
+    _after_mount(R1ChatApp, lambda app: _start_task(app, open_conversation(app)))
+
+
+def _start_task(app, coroutine) -> None:
+    app._benchmark_probe = asyncio.get_running_loop().create_task(coroutine)
+
+
+def _after_mount(app_class, hook) -> None:
+    """Run ``hook(app)`` once the app is mounted (wrapping, not overriding, its on_mount)."""
+    on_mount = app_class.on_mount
+
+    def wrapped(self) -> None:
+        on_mount(self)
+        hook(self)
+
+    app_class.on_mount = wrapped
+
+
+def main(argv: list[str]) -> int:
+    split = argv.index("--") if "--" in argv else len(argv)
+    ours, theirs = argv[:split], argv[split + 1:]
+    mode, report_path, *rest = ours
+    if mode == "start":
+        profile = Profile()
+        profile.start()  # from before r1chat is imported
+        probe_start(report_path, profile)
+    elif mode == "stream":
+        probe_stream(report_path)
+    elif mode == "open":
+        probe_open(report_path, int(rest[0]))
+    else:
+        raise SystemExit(f"unknown probe {mode!r}")
+    from r1chat.cli import main as r1chat_main
+
+    return r1chat_main(theirs)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
