@@ -570,13 +570,29 @@ def _tui(args: argparse.Namespace) -> int:
         raise Failure(str(exc)) from None
     from r1chat.ui.app import R1ChatApp
 
-    # A turn cut off by a crash (or kill -9) comes back on screen: it was the latest activity.
-    reopen = store.latest_conversation_id() if recovered else None
+    reopen = _cut_off_conversation(store, recovered)
     try:
         R1ChatApp(session, notice=store.open_notice, reopen=reopen).run()
     finally:
         store.close()
     return EXIT_OK
+
+
+def _cut_off_conversation(store: Store, recovered: int) -> int | None:
+    """The latest conversation when its answer was cut off by r1chat going away (a crash, a
+    kill, a closed terminal): the chat screen shows it again, offering to regenerate."""
+    from r1chat.conversation import APP_STOPPED, MessageStatus
+
+    latest = store.latest_conversation_id()
+    if latest is None:
+        return None
+    if recovered:
+        return latest
+    conversation = store.load_conversation(latest)
+    last = conversation.messages[-1] if conversation and conversation.messages else None
+    if last is not None and last.status is MessageStatus.INTERRUPTED and last.error == APP_STOPPED:
+        return latest
+    return None
 
 
 class _Stopped(Exception):

@@ -40,6 +40,8 @@ class UISettings:
     theme: str = "r1-dark"
     trace_collapse: str = "on-answer"
     trace_layout: str = "auto"
+    # A trace or answer repeating the same passage (r1chat/loops.py): warn, stop the turn, or off.
+    loop_guard: str = "warn"
 
 
 @dataclass(slots=True)
@@ -55,9 +57,14 @@ class Settings:
     read_timeout: float = 600.0
     ui: UISettings = field(default_factory=UISettings)
     keys: dict[str, str] = field(default_factory=dict)
+    # Prompt presets ([presets] name = "directive"), beside the built-in "math" (r1chat/presets.py).
+    presets: dict[str, str] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
-    path: Path | None = None
+    path: Path | None = None  # the config file looked at (it may not exist)
     problems: list[str] = field(default_factory=list)
+    # Which settings an environment variable decided: ("providers", "ollama", "url") -> "OLLAMA_HOST".
+    # The environment wins over the file, so the settings screen says so instead of pretending.
+    from_environment: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     def provider_config(self, name: str | None = None) -> ProviderConfig:
         name = name or self.provider
@@ -127,10 +134,12 @@ _UI: dict[str, tuple[type, ...]] = {
     "theme": (str,),
     "trace_collapse": (str,),
     "trace_layout": (str,),
+    "loop_guard": (str,),
 }
 _UI_CHOICES = {
     "trace_collapse": ("on-answer", "never", "always"),
     "trace_layout": ("auto", "inline", "side"),
+    "loop_guard": ("warn", "stop", "off"),
 }
 _PROVIDER: dict[str, tuple[type, ...]] = {
     "kind": (str,),
@@ -151,20 +160,27 @@ class _FileReader:
         self.problems = problems
 
     def problem(self, table: str, key: str, what: str) -> None:
+        self.problems.append(self.describe(table, key, what))
+
+    def describe(self, table: str, key: str, what: str) -> str:
         dotted = f"{table}.{key}" if table else key
-        self.problems.append(f"{self.path}, line {self._line_of(table, key)}: '{dotted}' {what}")
+        return f"{self.path}, line {self._line_of(table, key)}: '{dotted}' {what}"
 
     def _line_of(self, table: str, key: str) -> int:
         """Best-effort line of ``key`` inside ``[table]`` (tomllib keeps no positions)."""
         header = re.compile(r"^\s*\[\s*" + re.escape(table).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
-        pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*[=.]")
-        inside = not table
-        for number, line in enumerate(self.lines, start=1):
-            if line.lstrip().startswith("["):
-                inside = bool(table) and bool(header.match(line))
-                continue
-            if inside and pattern.match(line):
-                return number
+        dotted = re.escape(key).replace(r"\.", r"\s*\.\s*")
+        exact = re.compile(rf"""^\s*(?:"{re.escape(key)}"|'{re.escape(key)}'|{dotted})\s*=""")
+        # A key also shows as the start of a dotted one (ui.theme = ... for a 'ui' problem).
+        prefix = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*\.")
+        for pattern in (exact, prefix):
+            inside = not table
+            for number, line in enumerate(self.lines, start=1):
+                if line.lstrip().startswith("["):
+                    inside = bool(table) and bool(header.match(line))
+                    continue
+                if inside and pattern.match(line):
+                    return number
         return 1
 
     def check(
@@ -183,6 +199,16 @@ class _FileReader:
         return good
 
 
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 _TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", dict: "a table", list: "a list"}
 
 
@@ -193,25 +219,40 @@ def _is_instance(value: Any, types: tuple[type, ...]) -> bool:
     return isinstance(value, types)
 
 
-def _apply_file(settings: Settings, path: Path) -> None:
+def read_file(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """The text of the config file and its data; None when there is no file.
+
+    Raises ``ConfigError`` naming the file (and the line) when it cannot be read or is not TOML.
+    """
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        return
+        return None
     except (OSError, UnicodeDecodeError) as exc:
-        settings.problems.append(f"{path}: cannot be read ({exc}); using defaults")
-        return
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(where.group(1)) if where else max(1, len(text.splitlines()))
         reason = re.sub(r"\s*\(at [^)]*\)$", "", str(exc))
-        settings.problems.append(f"{path}, line {line}: not valid TOML ({reason}); using defaults")
+        raise ConfigError(f"{path}, line {line}: not valid TOML ({reason})") from None
+
+
+def _apply_file(settings: Settings, path: Path) -> None:
+    try:
+        found = read_file(path)
+    except ConfigError as exc:
+        settings.problems.append(f"{exc}; using defaults")
         return
-    settings.path = path
+    if found is None:
+        return
+    text, data = found
     reader = _FileReader(path, text, settings.problems)
     tables = {"ui": data.pop("ui", None), "keys": data.pop("keys", None), "providers": data.pop("providers", None)}
+    presets = data.pop("presets", None)
+    if isinstance(presets, dict):
+        settings.presets.update(reader.check("presets", presets, {name: (str,) for name in presets}))
     for key, value in reader.check("", data, _TOP_LEVEL).items():
         setattr(settings, key, float(value) if _TOP_LEVEL[key] is _NUMBER else value)
 
@@ -224,13 +265,42 @@ def _apply_file(settings: Settings, path: Path) -> None:
             else:
                 setattr(settings.ui, key, value)
     if isinstance(tables["keys"], dict):
-        settings.keys.update(reader.check("keys", tables["keys"], {k: (str,) for k in tables["keys"]}))
+        # Binding ids have dots (history.open), which TOML reads as nested tables unless quoted.
+        keys = _flatten(tables["keys"])
+        settings.keys.update(reader.check("keys", keys, {k: (str,) for k in keys}))
     if isinstance(tables["providers"], dict):
         for name, table in tables["providers"].items():
             if not isinstance(table, dict):
                 reader.problem("providers", name, "should be a table")
                 continue
             _apply_provider(settings, reader, name, reader.check(f"providers.{name}", table, _PROVIDER))
+        holding_keys = [name for name, table in tables["providers"].items() if isinstance(table, dict) and "api_key" in table]
+        if holding_keys and (warning := _readable_by_others(path)):
+            settings.problems.append(f"{path}: holds an API key ({', '.join(holding_keys)}) but {warning}")
+
+
+def _readable_by_others(path: Path) -> str | None:
+    if os.name != "posix":
+        return None
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return f"other users can read it (mode {mode:04o}); fix with: chmod 600 {path}"
+    return None
+
+
+def describe_setting(path: Path | None, table: str, key: str, what: str) -> str:
+    """``what`` is wrong with ``key`` of ``[table]``, said like every other problem with the file."""
+    if path is None:
+        dotted = f"{table}.{key}" if table else key
+        return f"'{dotted}' {what}"
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return _FileReader(path, text, []).describe(table, key, what)
 
 
 def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: dict[str, Any]) -> None:
@@ -256,28 +326,35 @@ def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: d
 
 
 def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> None:
+    held = settings.from_environment
     if host := environ.get("OLLAMA_HOST"):
         settings.providers["ollama"].url = host
+        held["providers", "ollama", "url"] = "OLLAMA_HOST"
     if base := environ.get("OPENAI_BASE_URL"):
         settings.providers["openai"].url = base
+        held["providers", "openai", "url"] = "OPENAI_BASE_URL"
     for provider in settings.providers.values():
         if provider.api_key_env and environ.get(provider.api_key_env):
             provider.api_key = environ[provider.api_key_env]
+            held["providers", provider.name, "api_key"] = provider.api_key_env
     if name := environ.get("R1CHAT_PROVIDER"):
         settings.provider = name
+        held["provider",] = "R1CHAT_PROVIDER"
     if model := environ.get("R1CHAT_MODEL"):
         settings.model = model
+        held["model",] = "R1CHAT_MODEL"
     if num_ctx := environ.get("R1CHAT_NUM_CTX"):
         try:
             settings.num_ctx = int(num_ctx)
+            held["num_ctx",] = "R1CHAT_NUM_CTX"
         except ValueError:
             settings.problems.append(f"R1CHAT_NUM_CTX should be a whole number, not '{num_ctx}'")
 
 
 def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = None) -> Settings:
     environ = os.environ if environ is None else environ
-    settings = Settings(providers=default_providers())
-    _apply_file(settings, path or config_path(environ))
+    settings = Settings(providers=default_providers(), path=path or config_path(environ))
+    _apply_file(settings, settings.path)
     _apply_environment(settings, environ)
     return settings
 

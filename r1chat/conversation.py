@@ -18,6 +18,11 @@ class Role(StrEnum):
     ASSISTANT = "assistant"
 
 
+# Why an answer is interrupted when r1chat itself went away mid-stream (a closed terminal, a kill):
+# the next start shows that conversation again, offering to regenerate the answer.
+APP_STOPPED = "The app stopped while this answer was streaming."
+
+
 class MessageStatus(StrEnum):
     STREAMING = "streaming"
     DONE = "done"

@@ -6,6 +6,7 @@ the request options and the system prompt happens in one place.
 
 from __future__ import annotations
 
+from r1chat import presets
 from r1chat.backends import MissingSetting, open_backend
 from r1chat.backends.base import Backend, ChatOptions
 from r1chat.config import ProviderConfig, Settings
@@ -35,6 +36,7 @@ class ChatSession:
         self.chosen_model = model
         self.model: str | None = None
         self.backend: Backend = open_backend(provider, settings)
+        self.preset: str | None = None  # a prompt preset (r1chat/presets.py) added to each prompt
 
     async def aclose(self) -> None:
         await self.backend.aclose()
@@ -104,8 +106,13 @@ class ChatSession:
     def system_prompt(self) -> str:
         return self.conversation.settings.get("system_prompt", self.settings.system_prompt)
 
+    def presets(self) -> dict[str, str]:
+        return presets.available(self.settings.presets)
+
     async def turn(self, prompt: str, *, system_prompt: str | None = None, **overrides: float | int | None) -> Turn:
         model = await self.resolve_model()
+        if self.preset is not None:
+            prompt = presets.apply(prompt, self.presets().get(self.preset, ""))
         return Turn(
             self.store,
             self.backend,

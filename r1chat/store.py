@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from r1chat.backends.base import TurnStats
-from r1chat.conversation import Conversation, Message, MessageStatus, Role, clean_title, title_from_prompt
+from r1chat.conversation import APP_STOPPED, Conversation, Message, MessageStatus, Role, clean_title, title_from_prompt
 from r1chat.search import SearchHit, fts_query, search_index, search_like, search_terms
 
 DB_NAME = "r1chat.db"
@@ -555,9 +555,8 @@ class Store:
         with self._write() as db:
             db.executemany(
                 "UPDATE messages SET status = ?, writer_pid = NULL,"
-                " error = coalesce(error, 'The app stopped while this answer was streaming.')"
-                " WHERE id = ? AND status = ?",
-                [(str(MessageStatus.INTERRUPTED), i, str(MessageStatus.STREAMING)) for i in orphans],
+                " error = coalesce(error, ?) WHERE id = ? AND status = ?",
+                [(str(MessageStatus.INTERRUPTED), APP_STOPPED, i, str(MessageStatus.STREAMING)) for i in orphans],
             )
         return len(orphans)
 

@@ -50,6 +50,8 @@ class Turn:
         self._content: list[str] = []
         self._last_save = 0.0
         self._pending: Future[None] | None = None
+        # Said in the stored answer when it is cut off (by default: the user stopped it).
+        self.stop_reason = "Stopped before the answer was finished."
 
     # --- saving ------------------------------------------------------------------------------
 
@@ -137,7 +139,7 @@ class Turn:
             self._finish(MessageStatus.ERROR, str(exc))
             raise
         except BaseException:  # cancelled, Ctrl+C, the consumer stopped early
-            self._finish(MessageStatus.INTERRUPTED, "Stopped before the answer was finished.")
+            self._finish(MessageStatus.INTERRUPTED, self.stop_reason)
             raise
         finally:
             await events.aclose()
@@ -154,6 +156,9 @@ class Turn:
             stats.total_seconds = now - message.created_at
         if stats.eval_seconds is None and message.first_token_at is not None:
             stats.eval_seconds = max(now - message.first_token_at, 1e-6)
+        if stats.reasoning_tokens is None and self._reasoning:
+            # Ollama counts no trace tokens apart; it streams a token a piece (as tokens_counted).
+            stats.reasoning_tokens = len(self._reasoning)
 
     async def run(self, on_event: Callable[[StreamEvent], None] | None = None) -> Message:
         async for event in self.stream():

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.theme import Theme
 
+from r1chat.config import describe_setting
 from r1chat.pulls import Pull, Pulls, PullState
 from r1chat.session import ChatSession
-from r1chat.themes import builtin_theme_dir, read_theme_files
+from r1chat.ui.themes import DEFAULT_THEME, load_themes, variable_defaults
 
 
 class R1ChatApp(App):
@@ -32,21 +32,82 @@ class R1ChatApp(App):
         self.pulls.on_finish(self._pull_finished)
 
     def on_mount(self) -> None:
-        for path, data in read_theme_files(builtin_theme_dir()):
-            self.register_theme(Theme(**data))
-        ui = self.session.settings.ui
-        self.theme = ui.theme if ui.theme in self.available_themes else "r1-dark"
-        if self.session.settings.keys:
-            self.set_keymap(self.session.settings.keys)
+        self._stop_on_signals()
+        settings = self.session.settings
+        theme_problems = load_themes(self)
+        problems = list(settings.problems)
+        if settings.ui.theme in self.available_themes:
+            self.theme = settings.ui.theme
+        else:
+            problems.append(describe_setting(settings.path, "ui", "theme", f"is '{settings.ui.theme}', which is no theme "
+                                             f"r1chat has; using {DEFAULT_THEME} (ctrl+p, Theme lists them)"))
+            self.theme = DEFAULT_THEME
+        if settings.keys:
+            from r1chat.ui.keys import check_keymap
+
+            keymap, key_problems = check_keymap(settings.keys, settings.path)
+            problems += key_problems
+            self.set_keymap(keymap)
         from r1chat.ui.screens.chat import ChatScreen
 
         self.push_screen(ChatScreen(self.session, reopen=self.reopen))
         if self.notice:
             self.notify(self.notice, title="Database", severity="warning", timeout=20, markup=False)
+        # One message for the config file, one for theme files: each line names a file and line.
+        if problems:
+            self.notify("\n".join(problems), title="Settings",
+                        severity="warning", timeout=30, markup=False)
+        if theme_problems:
+            self.notify("\n".join(theme_problems), title="Themes", severity="warning", timeout=30, markup=False)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # r1chat's own colours (trace-title, ...) for themes that do not set them, Textual's among them.
+        return variable_defaults(self.current_theme)
+
+    def search_themes(self) -> None:
+        from r1chat.ui.screens.theme_picker import ThemePalette
+
+        self.push_screen(ThemePalette())
+
+    def action_settings(self) -> None:
+        from r1chat.ui.screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen(self.session))
+
+    def action_conversation_settings(self) -> None:
+        from r1chat.ui.screens.conversation_settings import ConversationSettingsScreen
+
+        self.push_screen(ConversationSettingsScreen(self.session))
 
     async def on_unmount(self) -> None:
         await self.pulls.cancel_all()
         await self.session.aclose()
+
+    def _stop_on_signals(self) -> None:
+        """A closed terminal (SIGHUP) or a polite kill (SIGTERM) ends the app as quitting does, so
+        the answer streaming at that moment is saved whole, marked interrupted."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(number, self._stop_for_signal)
+            except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
+                pass
+
+    def _stop_for_signal(self) -> None:
+        from r1chat.conversation import APP_STOPPED
+        from r1chat.ui.screens.chat import ChatScreen
+
+        async def stop() -> None:
+            for screen in self.screen_stack:
+                if isinstance(screen, ChatScreen):
+                    await screen._stop_streaming(APP_STOPPED)
+            self.exit(return_code=1)
+
+        self.call_later(stop)
 
     def _pull_finished(self, pull: Pull) -> None:
         if pull.viewers:  # its screen is open and says so itself
@@ -69,6 +130,9 @@ class R1ChatApp(App):
         if not isinstance(screen, ChatScreen):
             return
         yield SystemCommand("New chat", "Start a new conversation (ctrl+n)", screen.action_new_chat)
+        yield SystemCommand("Settings", "Providers, keys, model options, traces, theme (ctrl+s)", self.action_settings)
+        yield SystemCommand("Conversation settings", "This conversation's model, temperature, num_ctx, system prompt",
+                            self.action_conversation_settings)
         yield SystemCommand("History", "Open, search, rename, delete or export past conversations (ctrl+g)", screen.action_history)
         yield SystemCommand("Export conversation", "Write this conversation to Markdown or JSON", screen.export_conversation)
         yield SystemCommand("Stop", "Stop the answer that is streaming (esc)", screen.action_stop)
@@ -77,11 +141,23 @@ class R1ChatApp(App):
         yield SystemCommand("Copy answer", "Copy the last answer to the clipboard (f3)", screen.action_copy_answer)
         yield SystemCommand("Copy trace", "Copy the last reasoning trace to the clipboard", screen.copy_trace)
         yield SystemCommand("Copy code block", "Copy the last code block of the last answer", screen.copy_code)
+        yield SystemCommand("Copy final answer", "Copy just the boxed value (final answer) of the last answer", screen.copy_final_answer)
         yield SystemCommand("Open a link", "Pick a web link of the last answer to open in the browser", screen.open_link)
         yield SystemCommand("Toggle latest trace", "Fold or unfold the newest trace (ctrl+t)", screen.action_toggle_trace)
         yield SystemCommand("Expand all traces", "Unfold every reasoning trace", lambda: screen.set_all_traces(False))
         yield SystemCommand("Collapse all traces", "Fold every reasoning trace", lambda: screen.set_all_traces(True))
+        if screen.has_class("-hide-traces"):
+            yield SystemCommand("Show all traces", "Show the reasoning traces again", screen.toggle_hidden_traces)
+        else:
+            yield SystemCommand("Hide all traces", "Answers only, for a clean read", screen.toggle_hidden_traces)
         yield SystemCommand("Toggle trace layout", "Traces above or beside their answers (ctrl+l)", screen.action_toggle_layout)
         yield SystemCommand("Connect", "Change host or provider (f4)", screen.action_connect)
+        from textual.markup import escape  # palette names and help are markup; presets are the user's text
+
+        for name, directive in self.session.presets().items():
+            yield SystemCommand(escape(f"Prompt preset: {name}"), escape(f"End each prompt with: {directive}"),
+                                lambda name=name: screen.use_preset(name))
+        if self.session.preset is not None:
+            yield SystemCommand("Prompt preset: none", "Send prompts as typed", lambda: screen.use_preset(None))
         yield SystemCommand("Switch model", "Pick a model for the next answers (ctrl+o)", screen.action_pick_model)
         yield SystemCommand("Pull a model", "Download a model into Ollama", lambda: screen.open_pull(None))

@@ -27,7 +27,8 @@ def test_wheel_ships_every_theme_inside_the_package(wheel):
     names = set(wheel.namelist())
     for theme in (REPO / "themes").glob("*.toml"):
         assert f"r1chat/themes/{theme.name}" in names
-    assert {"r1chat/themes/r1-dark.toml", "r1chat/themes/r1-light.toml"} <= names
+    assert {"r1chat/themes/r1-dark.toml", "r1chat/themes/r1-light.toml", "r1chat/themes/r1-high-contrast.toml",
+            "r1chat/themes/r1-amber.toml"} <= names
 
 
 def test_wheel_ships_every_module_of_the_source_tree(wheel):
@@ -36,7 +37,7 @@ def test_wheel_ships_every_module_of_the_source_tree(wheel):
         assert module.relative_to(REPO).as_posix() in names
 
 
-def test_wheel_declares_the_console_script_and_only_the_five_runtime_dependencies(wheel):
+def test_wheel_declares_the_console_script_and_only_the_six_runtime_dependencies(wheel):
     [entry_points] = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
     assert "r1chat = r1chat.cli:main" in wheel.read(entry_points).decode()
     [metadata] = [n for n in wheel.namelist() if n.endswith("METADATA")]
@@ -45,7 +46,7 @@ def test_wheel_declares_the_console_script_and_only_the_five_runtime_dependencie
         for line in wheel.read(metadata).decode().splitlines()
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     ]
-    assert sorted(requires) == ["httpx", "markdown-it-py", "ollama", "platformdirs", "textual"]
+    assert sorted(requires) == ["httpx", "markdown-it-py", "ollama", "platformdirs", "textual", "tomlkit"]
 
 
 def test_themes_are_textual_theme_fields_with_a_dark_and_a_light_one():

@@ -28,6 +28,7 @@ from r1chat.conversation import MessageStatus, Role
 from r1chat.pulls import PullState
 from r1chat.session import ChatSession, MissingSetting, NoModel
 from r1chat.store import StoreError
+from r1chat.turn import Turn
 from r1chat.ui.widgets.banner import Banner
 from r1chat.ui.widgets.conversation import ConversationView
 from r1chat.ui.widgets.message import AssistantMessage
@@ -63,9 +64,12 @@ class ChatScreen(Screen):
         Binding("f2", "edit_last", "Edit", show=False, id="edit_last"),
         Binding("f3", "copy_answer", "Copy", id="copy_answer"),
         Binding("f4", "connect", "Connect", show=False, id="connect"),
+        Binding("f8", "keep_going", "Go on", show=False, id="keep_going"),  # the loop banner offers it
         Binding("ctrl+o", "pick_model", "Model", id="pick_model"),
         Binding("ctrl+g", "history", "History", id="history"),
+        # ctrl+s: free in the prompt's TextArea (f5-f7 select there) and not captured by terminals
         # (Textual turns XON/XOFF off); shown in the palette and F1, the footer is full at 80 columns.
+        Binding("ctrl+s", "app.settings", "Settings", show=False, id="settings"),
     ]
 
     def __init__(self, session: ChatSession, *, reopen: int | None = None) -> None:
@@ -76,8 +80,10 @@ class ChatScreen(Screen):
         self.offering_regenerate = False
         self.layout_choice = session.settings.ui.trace_layout
         self.turn_worker: Worker | None = None
+        self.turn: Turn | None = None  # the latest turn
         self.editing_last = False
         self.last_error: BaseException | None = None
+        self.loop_banner = False  # the banner says the streaming answer is looping
 
     def compose(self) -> ComposeResult:
         view = ConversationView(id="conversation")
@@ -319,7 +325,7 @@ class ChatScreen(Screen):
         self.offering_regenerate = False
         self.last_error = None
         try:
-            turn = await session.turn(text)
+            turn = self.turn = await session.turn(text)
         except (BackendError, NoModel) as error:
             self.last_error = error
             self._give_back(text)
@@ -358,6 +364,9 @@ class ChatScreen(Screen):
             # Also on Esc (cancellation): the partial answer stays on screen, settled.
             await asyncio.shield(answer.finish(turn.assistant))
             status.connection = "unreachable" if isinstance(self.last_error, Unreachable) else "connected"
+            if self.loop_banner and self.last_error is None and answer.stopped_for is None:
+                self.banner.clear()  # the turn is over: a warning about it has nothing left to offer
+            self.loop_banner = False
 
     def _give_back(self, text: str) -> None:
         """A prompt that could not be sent goes back into the editor, unless the user typed anew."""
@@ -432,6 +441,53 @@ class ChatScreen(Screen):
     def copy_trace(self) -> None:
         self._copy("trace", lambda m: m.message.reasoning)
 
+    def copy_final_answer(self) -> None:
+        from r1chat.latex import final_answer
+
+        self._copy("final answer", lambda m: final_answer(m.message.content or m.answer_text))
+
+    def use_preset(self, name: str | None) -> None:
+        """Add a prompt preset's directive to every prompt from now on (None: no preset)."""
+        self.session.preset = name
+        self.status.preset = name or ""
+        if name is None:
+            self.notify("Prompts are sent as typed", timeout=2)
+        else:
+            directive = self.session.presets().get(name, "")
+            self.notify(f"Each prompt ends with: {directive}", title=f"Preset {name}", timeout=3, markup=False)
+
+    def toggle_hidden_traces(self) -> None:
+        hide = not self.has_class("-hide-traces")
+        self.set_class(hide, "-hide-traces")
+        self.notify("Traces hidden: answers only" if hide else "Traces shown", timeout=2)
+
+    # --- loops -------------------------------------------------------------------------------
+
+    @on(AssistantMessage.Looping)
+    def _looping(self, event: AssistantMessage.Looping) -> None:
+        answer, loop = event.answer, event.loop
+        guard = self.session.settings.ui.loop_guard
+        if guard == "off" or answer.loop_dismissed or answer.stopped_for or not answer.streaming or not self.streaming:
+            return
+        if guard == "stop":
+            answer.stopped_for = f"stopped: the {event.where} repeated {loop.describe()}"
+            self.turn_worker.cancel()
+            self.banner.show_problem(
+                f"Stopped: the {event.where} repeated {loop.describe()}. What arrived is kept.",
+                "ctrl+r sends the prompt again (a higher temperature often breaks the loop)", severity="warning")
+        else:
+            self.banner.show_problem(
+                f"The {event.where} is going round in circles: {loop.describe()}.",
+                "Esc stops it · F8 lets it go on", severity="warning")
+        self.loop_banner = True
+
+    def action_keep_going(self) -> None:
+        answer = self._last_answer()
+        if self.loop_banner and answer is not None:
+            answer.loop_dismissed = True
+            self.loop_banner = False
+            self.banner.clear()
+
     def copy_code(self) -> None:
         from r1chat.markdown_parts import last_code_block
 
@@ -446,10 +502,13 @@ class ChatScreen(Screen):
         self.app.copy_to_clipboard(text)
         self.notify(f"Copied the {what} ({len(text)} characters)", timeout=2)
 
-    async def _stop_streaming(self) -> None:
-        """Stop a streaming answer (it is saved as interrupted) and wait until it has settled."""
+    async def _stop_streaming(self, reason: str | None = None) -> None:
+        """Stop a streaming answer (it is saved as interrupted, with ``reason`` if given) and wait
+        until it has settled."""
         worker = self.turn_worker
         if worker is not None and self.streaming:
+            if reason is not None and self.turn is not None:
+                self.turn.stop_reason = reason
             worker.cancel()
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()

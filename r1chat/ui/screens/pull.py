@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Input, Label, OptionList, ProgressBa
 from textual.widgets.option_list import Option
 
 from r1chat.backends.base import Backend
+from r1chat.fit import Memory, machine_memory, verdict
 from r1chat.pulls import SUGGESTIONS, Layer, Pull, Pulls, PullState
 from r1chat.sanitize import strip_controls
 from r1chat.units import human_duration, human_size
@@ -23,10 +24,15 @@ from r1chat.units import human_duration, human_size
 REDRAW_SECONDS = 1 / 15
 
 
-def _suggestion_prompt(name: str, size: int, note: str) -> Content:
-    return Content.assemble(
-        (f"{name:<18}", "bold"), (f"{human_size(size):>9}", "$accent"), "  ", (note, "$foreground-muted")
-    )
+_VERDICT_STYLES = {"fits": "$success", "tight": "$warning", "too big": "$error"}
+
+
+def _suggestion_prompt(name: str, size: int, note: str, memory: Memory | None = None) -> Content:
+    parts: list = [(f"{name:<18}", "bold"), (f"{human_size(size):>9}", "$accent"), "  "]
+    if memory is not None:
+        word = verdict(size, memory)
+        parts += [(f"{word:<8}", _VERDICT_STYLES[word]), "  "]
+    return Content.assemble(*parts, (note, "$foreground-muted"))
 
 
 class LayerRow(Horizontal):
@@ -75,6 +81,7 @@ class PullScreen(ModalScreen[None]):
         self._unwatch_others: Callable[[], None] | None = None
         self._redraw_pending = False
         self._showing_state: PullState | None = None
+        self.memory = machine_memory()  # for each suggestion's fits / tight / too big
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -107,7 +114,7 @@ class PullScreen(ModalScreen[None]):
     def _options(self, text: str) -> list[Option]:
         text = text.strip().lower()
         return [
-            Option(_suggestion_prompt(s.name, s.size, s.note), id=s.name)
+            Option(_suggestion_prompt(s.name, s.size, s.note, self.memory), id=s.name)
             for s in SUGGESTIONS
             if not text or text in s.name or s.name == text
         ]

@@ -7,13 +7,14 @@ from textual.content import Content
 from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownFence
 
+from r1chat.latex import ReadableStream, readable
 from r1chat.sanitize import strip_controls
 
 
 def rendered(text: str) -> RichMarkdown:
-    """A finished text, drawn once: one widget however long, control sequences stripped, no
-    clickable links (links open only from the "Open a link" command)."""
-    return RichMarkdown(strip_controls(text), hyperlinks=False, code_theme="monokai")
+    """A finished text, drawn once: one widget however long, control sequences stripped, simple
+    LaTeX shown as text, no clickable links (links open only from the "Open a link" command)."""
+    return RichMarkdown(readable(strip_controls(text)), hyperlinks=False, code_theme="monokai")
 
 
 class PlainFence(MarkdownFence):
@@ -41,17 +42,21 @@ class BatchedStream:
 
     Every append re-parses and re-lays-out the widget's last block, so one append per token
     caps a stream at a few hundred tokens a second; one per frame keeps up with any server.
+    Simple LaTeX is shown as text on the way (``ReadableStream`` holds back a formula until
+    it is whole), so the live text reads as the finished one will.
     """
 
     FPS = 30
 
     def __init__(self, widget: Markdown) -> None:
         self._pending: list[str] = []
+        self._readable = ReadableStream()
         self._stream = Markdown.get_stream(widget)
         self._timer = widget.set_interval(1 / self.FPS, self._flush)
 
     def write(self, text: str) -> None:
-        self._pending.append(text)
+        if text := self._readable.feed(text):
+            self._pending.append(text)
 
     async def _flush(self) -> None:
         if self._pending:
@@ -59,8 +64,16 @@ class BatchedStream:
             self._pending.clear()
             await self._stream.write(text)
 
-    async def stop(self) -> None:
-        """Write what is still pending and end the stream."""
+    async def stop(self, *, discard: bool = False) -> None:
+        """Write what is still pending and end the stream.
+
+        ``discard``: the widget is about to be replaced by the finished text, so laying out the
+        pending text in it (hundreds of blocks after a fast stream) would be wasted.
+        """
         self._timer.stop()
-        await self._flush()
+        if discard:
+            self._pending.clear()
+        else:
+            self._pending.append(self._readable.close())
+            await self._flush()
         await self._stream.stop()

@@ -5,9 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message as TextualMessage
 from textual.widgets import Markdown, Static
 
 from r1chat.conversation import Message, MessageStatus
+from r1chat.latex import final_answer, math_to_text
+from r1chat.loops import Loop, LoopDetector
 from r1chat.sanitize import ControlFilter, strip_controls
 from r1chat.ui.widgets.markdown import BatchedStream, LiveMarkdown, rendered
 from r1chat.ui.widgets.trace import Trace
@@ -33,8 +36,31 @@ class UserMessage(Static):
         self.message = message
 
 
+class FinalAnswer(Static):
+    r"""The value of the answer's last ``\boxed{…}``, readable; a click copies it as written."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(classes="final-answer")
+        self.value = value
+        self.update(Content.assemble(("∎ Final answer: ", "bold"), (strip_controls(math_to_text(value)), "bold")))
+        self.tooltip = "Click to copy the value"
+
+    def on_click(self) -> None:
+        self.app.copy_to_clipboard(self.value)
+        self.notify(f"Copied the final answer ({len(self.value)} characters)", timeout=2)
+
+
 class AssistantMessage(Vertical):
     """The trace (when there is one) and the answer, inline or side by side (CSS decides)."""
+
+    class Looping(TextualMessage):
+        """The trace (``where="trace"``) or the answer keeps repeating a passage."""
+
+        def __init__(self, answer: AssistantMessage, loop: Loop, where: str) -> None:
+            super().__init__()
+            self.answer = answer
+            self.loop = loop
+            self.where = where
 
     def __init__(self, message: Message, *, collapse: str = "on-answer") -> None:
         super().__init__(classes="assistant-message")
@@ -46,6 +72,10 @@ class AssistantMessage(Vertical):
         self.answer_text = ""
         # Kept, not queried: streaming asks for it on every token.
         self.trace: Trace | None = None
+        self.trace_loops = LoopDetector()
+        self.answer_loops = LoopDetector()
+        self.loop_dismissed = False  # the reader chose to let a looping turn go on
+        self.stopped_for: str | None = None  # why the turn was stopped, when r1chat stopped it
 
     def compose(self) -> ComposeResult:
         message = self.message
@@ -63,6 +93,8 @@ class AssistantMessage(Vertical):
             yield LiveMarkdown(classes="answer")
         else:
             yield Static(rendered(message.content), classes="answer")
+            if value := final_answer(message.content):
+                yield FinalAnswer(value)
         yield Static(self._footnote(), classes="footnote")
 
     def _footnote(self) -> Content:
@@ -70,8 +102,9 @@ class AssistantMessage(Vertical):
         if message.status is MessageStatus.ERROR:
             return Content.styled(f"⚠ {strip_controls(message.error or 'failed')}", "$error")
         if message.status is MessageStatus.INTERRUPTED:
-            return Content.styled("■ interrupted", "$warning")
-        return Content.styled(strip_controls(message.model or ""), "$foreground-muted")
+            return Content.styled(f"■ {self.stopped_for or 'interrupted'}", "$warning")
+        parts = [strip_controls(message.model or ""), *trace_statistics(message)]
+        return Content.styled(" · ".join(p for p in parts if p), "$foreground-muted")
 
     # --- streaming ---------------------------------------------------------------------------
 
@@ -82,6 +115,8 @@ class AssistantMessage(Vertical):
             self.add_class("-has-trace")
             await self.mount(trace, before=0)
         await trace.append(text)
+        if loop := self.trace_loops.feed(text):
+            self.post_message(self.Looping(self, loop, "trace"))
 
     async def add_content(self, text: str) -> None:
         trace = self.trace
@@ -89,6 +124,8 @@ class AssistantMessage(Vertical):
             await self._settle_trace(cut_off=False)  # the answer began: the trace was whole
             if self.collapse == "on-answer" and not trace.touched_by_user:
                 trace.collapsed = True
+        if loop := self.answer_loops.feed(text):
+            self.post_message(self.Looping(self, loop, "answer"))
         clean = self._filter.feed(text)
         if not clean:
             return
@@ -97,20 +134,22 @@ class AssistantMessage(Vertical):
             self._stream = BatchedStream(self.query_one(".answer", Markdown))
         self._stream.write(clean)
 
-    async def _settle_trace(self, *, cut_off: bool) -> None:
+    async def _settle_trace(self, *, cut_off: bool, discard: bool = False) -> None:
         trace = self.trace
         if trace is not None and trace.live:
             message = self.message
-            await trace.settle(message.reasoning_seconds, tokens=message.stats.reasoning_tokens, cut_off=cut_off)
+            await trace.settle(
+                message.reasoning_seconds, tokens=message.stats.reasoning_tokens, cut_off=cut_off, discard=discard
+            )
 
     async def finish(self, message: Message) -> None:
         """The turn ended (done, stopped or failed): settle everything, then draw it cheaply."""
         self.message = message
         self.streaming = False
         if self._stream is not None:
-            await self._stream.stop()
+            await self._stream.stop(discard=True)  # the finished text replaces the live widget
             self._stream = None
-        await self._settle_trace(cut_off=_cut_off(message))
+        await self._settle_trace(cut_off=_cut_off(message), discard=True)  # frozen just below
         trace = self.trace
         if trace is not None and message.stats.reasoning_was_answer:
             # What streamed as a guessed trace was the answer: show it as one.
@@ -124,8 +163,27 @@ class AssistantMessage(Vertical):
             await trace.freeze()
         with self.app.batch_update():
             await self.query_one(".answer").remove()
-            await self.mount(Static(rendered(message.content), classes="answer"), before=self.query_one(".footnote"))
+            footnote = self.query_one(".footnote")
+            await self.mount(Static(rendered(message.content), classes="answer"), before=footnote)
+            if value := final_answer(message.content):
+                await self.mount(FinalAnswer(value), before=footnote)
             self.query_one(".footnote", Static).update(self._footnote())
+
+
+def trace_statistics(message: Message) -> list[str]:
+    """How the turn spent its tokens: trace vs answer, and how long the answer took to begin."""
+    stats = message.stats
+    if stats.reasoning_was_answer or not message.reasoning:
+        return []
+    parts = []
+    trace, total = stats.reasoning_tokens, stats.completion_tokens
+    if trace:
+        parts.append(f"trace {trace:,} tok")
+        if total is not None and total >= trace and message.content:
+            parts.append(f"answer {total - trace:,} tok")
+    if message.content and message.reasoning_ended_at is not None:
+        parts.append(f"answer after {max(0.0, message.reasoning_ended_at - message.created_at):.1f}s")
+    return parts
 
 
 def _cut_off(message: Message) -> bool:

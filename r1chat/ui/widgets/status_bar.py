@@ -23,6 +23,7 @@ class StatusBar(Static):
     url: reactive[str] = reactive("")
     stats: reactive[TurnStats | None] = reactive(None)
     extra: reactive[str] = reactive("")
+    preset: reactive[str] = reactive("")  # the prompt preset added to each prompt, if any
 
     def render(self) -> Content:
         parts: list[Content] = [
@@ -37,6 +38,8 @@ class StatusBar(Static):
             parts.append(Content.styled("● streaming", "$accent"))
         else:
             parts.append(Content.styled("● connected", "$success"))
+        if self.preset:
+            parts.append(Content.styled(f"preset {strip_controls(self.preset)}", "$accent"))
         stats = self.stats
         if stats is not None:
             used, size = stats.context_used, stats.context_size

@@ -102,7 +102,8 @@ class Trace(Vertical):
         )
 
     def refresh_title(self) -> None:
-        self.query_one(TraceTitle).update(self._title())
+        # One line whatever it says: no layout pass (the live clock ticks ten times a second).
+        self.query_one(TraceTitle).update(self._title(), layout=False)
 
     def watch_collapsed(self, collapsed: bool) -> None:
         self.set_class(collapsed, "-collapsed")
@@ -127,13 +128,19 @@ class Trace(Vertical):
             self._stream = BatchedStream(self.query_one(".trace-body", Markdown))
         self._stream.write(clean)
 
-    async def settle(self, seconds: float | None, *, tokens: int | None = None, cut_off: bool = False) -> None:
-        """The trace is over (the answer began, or the turn ended): stop the clock, keep the text."""
+    async def settle(
+        self, seconds: float | None, *, tokens: int | None = None, cut_off: bool = False, discard: bool = False
+    ) -> None:
+        """The trace is over (the answer began, or the turn ended): stop the clock, keep the text.
+
+        ``discard``: the live body is replaced right after (``freeze``), so text still pending for
+        it is not laid out first.
+        """
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
         if self._stream is not None:
-            await self._stream.stop()
+            await self._stream.stop(discard=discard)
             self._stream = None
         self.live = False
         self.seconds = seconds

@@ -1,0 +1,63 @@
+"""Will a model fit this machine? A plain verdict from its download size and the memory here.
+
+A quantised model takes about its file size in memory once loaded, plus the context's KV cache
+and the runtime: ``needed()`` counts the file a fifth over, plus 1 GiB. That is a rough rule for
+the few-thousand-token windows r1chat asks for, which is all a verdict of three words needs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    total: int  # bytes of RAM
+    available: int  # bytes of RAM free for a new program now (Linux MemAvailable)
+    vram: int = 0  # bytes of GPU memory known to be usable (0: none known)
+
+
+def needed(download: int) -> int:
+    return int(download * 1.2) + GIB
+
+
+def verdict(download: int, memory: Memory) -> str:
+    """``fits`` (in the memory free now), ``tight`` (only if other programs make room, or
+    partly on disk) or ``too big`` (more than the machine has)."""
+    need = needed(download)
+    if need <= memory.available + memory.vram:
+        return "fits"
+    if need <= memory.total + memory.vram:
+        return "tight"
+    return "too big"
+
+
+def parse_meminfo(text: str) -> Memory | None:
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        fields = rest.split()
+        if fields and fields[0].isdigit():
+            values[key.strip()] = int(fields[0]) * (1024 if fields[1:2] == ["kB"] else 1)
+    if "MemTotal" not in values:
+        return None
+    return Memory(values["MemTotal"], values.get("MemAvailable", values.get("MemFree", 0)))
+
+
+def machine_memory() -> Memory | None:
+    """This machine's RAM, or None when it cannot be told (then no verdict is shown)."""
+    try:
+        return parse_meminfo(Path("/proc/meminfo").read_text())
+    except OSError:
+        pass
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        total = os.sysconf("SC_PHYS_PAGES") * page
+        available = os.sysconf("SC_AVPHYS_PAGES") * page
+    except (ValueError, OSError, AttributeError):
+        return None
+    return Memory(total, available) if total > 0 else None
