@@ -332,7 +332,9 @@ async def test_trace_toggled_by_hand_while_streaming_stays_as_the_user_left_it(
         await wait_until(pilot, lambda: chat(pilot).query(TraceTitle), "the trace")
         trace = chat(pilot).query_one(Trace)
         for _ in range(toggles):
+            before = trace.collapsed
             await pilot.click(TraceTitle)
+            await wait_until(pilot, lambda: trace.collapsed is not before, "the click to fold or unfold it")
         assert trace.live and trace.collapsed is not left_open
         ollama.delay = 0
         await wait_for_turns(pilot)
