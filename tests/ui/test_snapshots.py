@@ -293,7 +293,9 @@ def test_a_pull_half_done(snap_compare, server, make_app, monkeypatch):
         screen: PullScreen = pilot.app.screen
         await until(pilot, lambda: screen.pull and screen.pull.completed * 2 >= 8e9, "half the weights")
         await until(pilot, lambda: screen.query(LayerRow), "the layer's bar")
-        await pilot.pause(0.2)  # progress is redrawn at most 15 times a second
+        # Progress is redrawn at most 15 times a second: wait until the bytes line shows the ETA.
+        await until(pilot, lambda: "ETA 4.5s" in str(screen.query_one("#bytes").render()), "the bytes line")
+        await pilot.pause(0.2)
 
     assert snap_compare(make_app(server.url), terminal_size=(100, 30), run_before=steps)
 
