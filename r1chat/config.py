@@ -42,6 +42,9 @@ class UISettings:
     trace_layout: str = "auto"
     # A trace or answer repeating the same passage (r1chat/loops.py): warn, stop the turn, or off.
     loop_guard: str = "warn"
+    # A new conversation's title: its first prompt's opening words, or a short one the model
+    # writes after its first answer (r1chat/titles.py).
+    titles: str = "prompt"
 
 
 @dataclass(slots=True)
@@ -135,11 +138,13 @@ _UI: dict[str, tuple[type, ...]] = {
     "trace_collapse": (str,),
     "trace_layout": (str,),
     "loop_guard": (str,),
+    "titles": (str,),
 }
 _UI_CHOICES = {
     "trace_collapse": ("on-answer", "never", "always"),
     "trace_layout": ("auto", "inline", "side"),
     "loop_guard": ("warn", "stop", "off"),
+    "titles": ("prompt", "model"),
 }
 _PROVIDER: dict[str, tuple[type, ...]] = {
     "kind": (str,),

@@ -398,6 +398,16 @@ class Store:
             cursor = db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
         return title if cursor.rowcount else None
 
+    def replace_title(self, conversation_id: int, expected: str, title: str) -> bool:
+        """Set the title only while it is still ``expected``: a model's title arrives seconds
+        after the answer, and must not undo a rename made meanwhile (here or in another window)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE conversations SET title = ? WHERE id = ? AND title = ?",
+                (clean_title(title), conversation_id, expected),
+            )
+        return bool(cursor.rowcount)
+
     def delete_conversation(self, conversation_id: int) -> None:
         with self._write() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))

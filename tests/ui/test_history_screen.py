@@ -388,3 +388,36 @@ async def test_a_conversation_whose_last_answer_was_interrupted_offers_to_regene
         assert [(m.content == SKY[0], m.status) for m in stored] == [(True, MessageStatus.DONE), (False, MessageStatus.DONE)]
         assert not chat(pilot).banner.display
 
+
+
+# --- titles the model writes ([ui] titles = "model") -------------------------------------------
+
+
+async def test_with_model_titles_on_the_first_answer_is_followed_by_a_title_request(run_app, ollama, settings, store):
+    from tests.ui.test_chat_screen import ask, chats
+
+    settings.ui.titles = "model"
+    for model in ollama.models.values():
+        model.reasoning, model.answer = "Short.", "**Rayleigh scattering, briefly**"
+    async with run_app() as pilot:
+        await ask(pilot, "Why is the sky blue? Explain it to a child, in a few sentences.")
+        await wait_until(pilot, lambda: len(chats(ollama)) == 2, "the title request")
+        request = chats(ollama)[-1].json
+        assert request["think"] is False and "Why is the sky blue?" in request["messages"][0]["content"]
+        await wait_until(pilot, lambda: store.list_conversations()[0].title == "Rayleigh scattering, briefly",
+                         "the model's title stored")
+        await ask(pilot, "And at sunset?")  # only the first answer asks for a title
+        await pilot.pause(0.2)
+        assert len(chats(ollama)) == 3
+        screen = await open_history(pilot)
+        assert rows(screen)[0].startswith("Rayleigh scattering, briefly")
+
+
+async def test_by_default_the_title_is_the_prompts_and_costs_no_request(run_app, ollama, store):
+    from tests.ui.test_chat_screen import ask, chats
+
+    async with run_app() as pilot:
+        await ask(pilot, "Why is the sky blue?")
+        await pilot.pause(0.3)
+        assert len(chats(ollama)) == 1
+        assert store.list_conversations()[0].title == "Why is the sky blue?"

@@ -41,3 +41,54 @@ def test_any_prompt_gives_one_short_clean_line(prompt):
     assert len(title) <= 61
     assert title == title.strip()
     assert not any(c in title for c in "\n\r\x1b\x00")
+
+
+# --- a title written by the model ([ui] titles = "model") --------------------------------------
+
+
+def test_a_models_reply_loses_its_quotes_marks_and_lead():
+    from r1chat.titles import title_from_reply
+
+    assert title_from_reply('"Why the Sky Is Blue"') == "Why the Sky Is Blue"
+    assert title_from_reply("**Title:** Rayleigh scattering, briefly.\n\nIt covers light.") == "Rayleigh scattering, briefly"
+    assert title_from_reply("\n\n# Mersenne primes\n") == "Mersenne primes"
+    assert title_from_reply(r"Solving \(x^2 = 2\)") == "Solving x² = 2"
+    assert title_from_reply("Title: " + "word " * 30).endswith("…")
+    assert title_from_reply("  \n \"\" \n") is None
+
+
+async def test_the_title_request_turns_thinking_off_and_keeps_only_the_answer(ollama, ollama_backend):
+    from r1chat.titles import REQUEST, ask_for_title
+
+    for model in ollama.models.values():
+        model.reasoning, model.answer = "The user asks about the sky. Maybe 'Blue sky'?", '"Why the Sky Is Blue"'
+    title = await ask_for_title(ollama_backend, "deepseek-r1:8b", "Why is the sky blue?\n\n" + "x" * 5000)
+    assert title == "Why the Sky Is Blue"
+    sent = ollama.requests[-1].json
+    assert sent["think"] is False and sent["options"]["num_predict"] > 0
+    assert sent["messages"] == [{"role": "user", "content": REQUEST + ("Why is the sky blue?\n\n" + "x" * 5000)[:2000]}]
+
+
+async def test_a_failed_title_request_leaves_the_prompts_title(ollama, ollama_backend):
+    from r1chat.titles import ask_for_title
+    from tests.servers import OllamaFault
+
+    ollama.fault = OllamaFault(status=500)
+    assert await ask_for_title(ollama_backend, "deepseek-r1:8b", "Why is the sky blue?") is None
+    ollama.fault = None
+    assert await ask_for_title(ollama_backend, "no-such-model:1b", "Why is the sky blue?") is None
+
+
+def test_a_late_title_never_undoes_a_rename(tmp_path):
+    from r1chat.conversation import Conversation
+    from r1chat.store import Store
+
+    store = Store(tmp_path / "r1chat.db")
+    conversation = Conversation(title="Why is the sky blue?")
+    store.create_conversation(conversation)
+    assert store.replace_title(conversation.id, "Why is the sky blue?", "Rayleigh scattering")
+    assert store.load_conversation(conversation.id).title == "Rayleigh scattering"
+    store.rename_conversation(conversation.id, "My sky notes")
+    assert not store.replace_title(conversation.id, "Rayleigh scattering", "Blue light")
+    assert store.load_conversation(conversation.id).title == "My sky notes"
+    store.close()

@@ -28,6 +28,7 @@ from r1chat.conversation import MessageStatus, Role
 from r1chat.pulls import PullState
 from r1chat.session import ChatSession, MissingSetting, NoModel
 from r1chat.store import StoreError
+from r1chat.titles import ask_for_title
 from r1chat.turn import Turn
 from r1chat.ui.widgets.banner import Banner
 from r1chat.ui.widgets.conversation import ConversationView
@@ -367,6 +368,21 @@ class ChatScreen(Screen):
             if self.loop_banner and self.last_error is None and answer.stopped_for is None:
                 self.banner.clear()  # the turn is over: a warning about it has nothing left to offer
             self.loop_banner = False
+        if session.settings.ui.titles == "model" and turn.assistant.status is MessageStatus.DONE:
+            if len(turn.conversation.messages) == 2:  # the first answer: the conversation has a subject
+                self.run_worker(self._title_by_model(turn), group="title", exit_on_error=False)
+
+    async def _title_by_model(self, turn: Turn) -> None:
+        conversation = turn.conversation
+        title = await ask_for_title(self.session.backend, turn.model, turn.user.content)
+        if title is None or conversation.id is None:
+            return
+        try:
+            replaced = self.session.store.replace_title(conversation.id, conversation.title, title)
+        except StoreError:
+            return  # the prompt's title stays; the store's own trouble shows on the next turn
+        if replaced:
+            conversation.title = title
 
     def _give_back(self, text: str) -> None:
         """A prompt that could not be sent goes back into the editor, unless the user typed anew."""

@@ -46,6 +46,7 @@ from r1chat.setting_input import BadInput, parse, provider_name, show
 COLLAPSE = [("fold when the answer starts", "on-answer"), ("always folded", "always"), ("never folded", "never")]
 LAYOUT = [("beside the answer on wide terminals", "auto"), ("above the answer", "inline"), ("beside the answer", "side")]
 LOOPS = [("say so, offer to stop it", "warn"), ("stop it", "stop"), ("let it run", "off")]
+TITLES = [("the first prompt's opening words", "prompt"), ("a few words the model writes", "model")]
 
 
 def _shown(path: Path) -> str:
@@ -148,6 +149,7 @@ class SettingsScreen(ModalScreen[None]):
             ("ui", "trace_collapse"): fresh.ui.trace_collapse,
             ("ui", "trace_layout"): fresh.ui.trace_layout,
             ("ui", "loop_guard"): fresh.ui.loop_guard,
+            ("ui", "titles"): fresh.ui.titles,
         }
         for form in self.providers:
             values["providers", form.name, form.url_key] = form.initial["url"]
@@ -185,6 +187,8 @@ class SettingsScreen(ModalScreen[None]):
                                                        compact=True, id="trace_layout"))
                 yield self._row("Looping answers", Select(LOOPS, value=fresh.ui.loop_guard, allow_blank=False,
                                                           compact=True, id="loop_guard"))
+                yield self._row("Titles", Select(TITLES, value=fresh.ui.titles, allow_blank=False, compact=True,
+                                                 id="titles"), note="the model is asked after its first answer, thinking off")
                 yield self._row("Theme", Select(self._theme_choices(), value=self._theme_value(), allow_blank=False,
                                                 compact=True, id="theme"), note="shown as you choose")
                 yield Label("Providers", classes="section")
@@ -376,7 +380,7 @@ class SettingsScreen(ModalScreen[None]):
         read(("model",), "model", "model")
         for name in ("num_ctx", "keep_alive", "temperature", "top_p", "system_prompt"):
             read((name,), name, name)
-        for name in ("theme", "trace_collapse", "trace_layout", "loop_guard"):
+        for name in ("theme", "trace_collapse", "trace_layout", "loop_guard", "titles"):
             values["ui", name] = self.query_one(f"#{name}", Select).value
         for form in self.providers:
             if form.removed:
