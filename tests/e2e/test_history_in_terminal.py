@@ -12,6 +12,7 @@ import pytest
 
 from r1chat.conversation import MessageStatus
 from r1chat.store import Store, default_path
+from tests.conftest import ANSWER
 from tests.e2e.terminal import Terminal, needs_tmux, terminal_env
 
 pytestmark = needs_tmux
@@ -122,42 +123,57 @@ def test_a_corrupt_database_is_moved_aside_and_the_app_says_where(ollama, terms)
     assert [m.status for m in stored_messages()] == [MessageStatus.DONE, MessageStatus.DONE]
 
 
-def test_two_windows_chatting_at_once_lose_nothing(ollama, terms):
-    ollama.delay = 0.01
+def test_two_windows_chatting_for_a_minute_lose_nothing(ollama, terms):
+    """Two r1chat processes on one database, each sending its next prompt as soon as its answer
+    is in, for a whole minute; this process reads the store throughout, as a third window would."""
+    ollama.delay = 0.004
+    trace = " ".join(f"step{n}" for n in range(120))  # a second or so of streaming: saves mid-answer
+    for model in ollama.models.values():
+        model.reasoning = trace
     windows = [start(ollama), start(ollama)]
     terms.extend(windows)
-    for round_ in range(3):
-        for n, window in enumerate(windows):
-            send(window, f"window {n} question {round_}")
-        for window in windows:
-            deadline = time.monotonic() + 30
-            while window.screen().count("Thought for") < round_ + 1 or "Thinking…" in window.screen():
-                assert time.monotonic() < deadline, window.screen()
-                time.sleep(0.05)
+    store = Store(default_path())
+
+    def conversations() -> dict[int, list]:
+        """Each window's stored messages, by window number (its prompts say which it is)."""
+        found = {}
+        for summary in store.list_conversations():
+            messages = store.load_conversation(summary.id).messages
+            found[int(messages[0].content.split()[1])] = messages
+        return found
+
+    def answered(messages: list) -> int:
+        return sum(m.role.value == "assistant" and m.status is MessageStatus.DONE for m in messages)
+
+    sent = [0, 0]
+    end = time.monotonic() + 60
+    try:
+        while time.monotonic() < end:
+            stored = conversations()
+            for n, window in enumerate(windows):
+                screen = window.screen()
+                assert "locked" not in screen and "rror" not in screen, screen
+                idle = "● streaming" not in screen and answered(stored.get(n, [])) == sent[n]
+                if idle:
+                    send(window, f"window {n} question {sent[n]}")
+                    sent[n] += 1
+            time.sleep(0.05)
+        deadline = time.monotonic() + 30
+        while [answered(conversations().get(n, [])) for n in range(2)] != sent:
+            assert time.monotonic() < deadline, (sent, conversations())
+            time.sleep(0.1)
+        stored = conversations()
+    finally:
+        store.close()
+    assert min(sent) >= 10, sent  # each window really chatted all along
+    for n, messages in stored.items():
+        prompts = [m.content for m in messages if m.role.value == "user"]
+        assert prompts == [f"window {n} question {k}" for k in range(sent[n])]
+        answers = [m for m in messages if m.role.value == "assistant"]
+        assert [m.status for m in answers] == [MessageStatus.DONE] * sent[n]
+        assert all(m.reasoning == trace and m.content == ANSWER for m in answers)
     for window in windows:
         assert "locked" not in window.screen()
-
-    def stored() -> list:
-        store = Store(default_path())
-        try:
-            return [store.load_conversation(s.id) for s in store.list_conversations()]
-        finally:
-            store.close()
-
-    deadline = time.monotonic() + 30
-    while True:
-        conversations = stored()
-        statuses = [[m.status for m in c.messages] for c in conversations]
-        if all(s is MessageStatus.DONE for each in statuses for s in each):
-            break
-        assert time.monotonic() < deadline, statuses
-        time.sleep(0.1)
-    assert len(conversations) == 2
-    for conversation in conversations:
-        assert [m.status for m in conversation.messages] == [MessageStatus.DONE] * 6
-        prompts = [m.content for m in conversation.messages if m.role.value == "user"]
-        n = prompts[0].split()[1]
-        assert prompts == [f"window {n} question {r}" for r in range(3)]
 
 
 def test_closing_the_terminal_mid_stream_keeps_what_arrived(ollama, terms):
