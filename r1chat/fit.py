@@ -3,12 +3,16 @@
 A quantised model takes about its file size in memory once loaded, plus the context's KV cache
 and the runtime: ``needed()`` counts the file a fifth over, plus 1 GiB. That is a rough rule for
 the few-thousand-token windows r1chat asks for, which is all a verdict of three words needs.
+
+RAM is read from the system. GPU memory is not (that would take each vendor's tools): it is
+known only from what Ollama reports for the models it has loaded (``with_loaded_vram``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 GIB = 1024**3
@@ -27,13 +31,25 @@ def needed(download: int) -> int:
 
 def verdict(download: int, memory: Memory) -> str:
     """``fits`` (in the memory free now), ``tight`` (only if other programs make room, or
-    partly on disk) or ``too big`` (more than the machine has)."""
+    partly on disk) or ``too big`` (more than the machine has). Ollama splits a model between
+    GPU and RAM, so known GPU memory adds to both."""
     need = needed(download)
     if need <= memory.available + memory.vram:
         return "fits"
     if need <= memory.total + memory.vram:
         return "tight"
     return "too big"
+
+
+def with_loaded_vram(memory: Memory, vram_in_use: Iterable[int | None]) -> Memory:
+    """``memory`` with the GPU memory the loaded models take (``/api/ps`` ``size_vram``, in bytes).
+
+    That is a lower bound, not the GPU's size: the GPUs hold at least what the loaded models take
+    together, and Ollama unloads idle models to make room for another, so at least that much is
+    there for a new one; how much more is free is not known. With nothing loaded, or nothing
+    loaded on a GPU (size_vram 0 on a machine without one), no GPU memory is counted.
+    """
+    return replace(memory, vram=max(memory.vram, sum(v for v in vram_in_use if v)))
 
 
 def parse_meminfo(text: str) -> Memory | None:

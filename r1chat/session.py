@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from r1chat import presets
 from r1chat.backends import MissingSetting, open_backend
-from r1chat.backends.base import Backend, ChatOptions
+from r1chat.backends.base import Backend, ChatOptions, EffortLevels
 from r1chat.config import ProviderConfig, Settings
 from r1chat.conversation import Conversation
 from r1chat.store import Store
@@ -36,7 +36,6 @@ class ChatSession:
         self.chosen_model = model
         self.model: str | None = None
         self.backend: Backend = open_backend(provider, settings)
-        self.preset: str | None = None  # a prompt preset (r1chat/presets.py) added to each prompt
 
     async def aclose(self) -> None:
         await self.backend.aclose()
@@ -92,6 +91,39 @@ class ChatSession:
                     return model.name
         raise AssertionError("unreachable")
 
+    # --- this conversation's own choices -------------------------------------------------------
+
+    @property
+    def preset(self) -> str | None:
+        """The prompt preset (r1chat/presets.py) added to each prompt of this conversation."""
+        return self.conversation.settings.get("preset")
+
+    @property
+    def effort(self) -> str | None:
+        """The thinking level asked for in this conversation; sent only where the server takes it."""
+        return self.conversation.settings.get("effort")
+
+    def use_preset(self, name: str | None) -> None:
+        self._keep("preset", name)
+
+    def use_effort(self, level: str | None) -> None:
+        self._keep("effort", level)
+
+    def _keep(self, key: str, value: str | None) -> None:
+        """Set (None: drop) one of the conversation's settings, stored now if the conversation
+        is, else with it from its first answer. Raises StoreError if it cannot be stored."""
+        settings = self.conversation.settings
+        if value is None:
+            settings.pop(key, None)
+        else:
+            settings[key] = value
+        if self.conversation.id is not None:
+            self.store.update_conversation(self.conversation)
+
+    async def effort_levels(self) -> EffortLevels:
+        """The thinking levels the next turn's backend and model take."""
+        return await self.backend.effort_levels(await self.resolve_model())
+
     def options(self, **overrides: float | int | None) -> ChatOptions:
         settings, local = self.settings, self.conversation.settings
         values = {
@@ -99,6 +131,7 @@ class ChatSession:
             "top_p": local.get("top_p", settings.top_p),
             "num_ctx": local.get("num_ctx", settings.num_ctx),
             "keep_alive": settings.keep_alive,
+            "think": local.get("effort"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return ChatOptions(**values)

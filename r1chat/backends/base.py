@@ -154,6 +154,7 @@ class ModelInfo:
     loaded: bool = False
     modified_at: datetime | None = None
     context_length: int | None = None
+    vram: int | None = None  # bytes of GPU memory it takes while loaded (Ollama's size_vram)
 
 
 @dataclass(slots=True)
@@ -201,7 +202,31 @@ class ChatOptions:
     num_ctx: int | None = None
     num_predict: int | None = None
     keep_alive: str | int | None = None
+    # A level ("low", "high", ...) goes out only where ``Backend.effort_levels`` lists it.
     think: bool | str | None = None
+
+
+# --- thinking effort ---------------------------------------------------------------------------
+
+# Ollama's `think` takes levels for any thinking model from 0.18 and "max" from 0.22; older servers
+# take them for gpt-oss only and answer 400 for other models (protocols.md section 0).
+OLLAMA_LEVELS_SINCE = (0, 18)
+OLLAMA_MAX_SINCE = (0, 22)
+
+
+def version_number(version: str) -> tuple[int, ...] | None:
+    """``"0.18.2-rc1"`` -> ``(0, 18, 2)``; None for anything else."""
+    match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", version.strip())
+    return tuple(int(part or 0) for part in match.groups()) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class EffortLevels:
+    """The thinking levels a server takes for one model, weakest first; none, and why, where a
+    level would be rejected or ignored."""
+
+    levels: tuple[str, ...] = ()
+    why_not: str = ""
 
 
 class Backend(Protocol):
@@ -215,6 +240,8 @@ class Backend(Protocol):
     async def list_models(self) -> list[ModelInfo]: ...
 
     async def show(self, model: str) -> ModelDetails: ...
+
+    async def effort_levels(self, model: str) -> EffortLevels: ...
 
     def pull(self, model: str) -> AsyncIterator[PullProgress]: ...
 

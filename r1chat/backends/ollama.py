@@ -22,9 +22,12 @@ from r1chat.backends.base import (
     Content,
     ContextOverflow,
     Done,
+    EffortLevels,
     ModelDetails,
     ModelInfo,
     ModelNotFound,
+    OLLAMA_LEVELS_SINCE,
+    OLLAMA_MAX_SINCE,
     PullProgress,
     RateLimited,
     Reasoning,
@@ -33,6 +36,7 @@ from r1chat.backends.base import (
     StreamEvent,
     TurnStats,
     Unreachable,
+    version_number,
 )
 from r1chat.reasoning import ThinkSplitter
 
@@ -165,6 +169,7 @@ class OllamaBackend:
             transport=_Transport(),
         )
         self._details: dict[str, ModelDetails] = {}
+        self._version: str | None = None  # "" once the server would not say
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -276,6 +281,7 @@ class OllamaBackend:
                     loaded=live is not None,
                     modified_at=entry.modified_at if isinstance(entry.modified_at, datetime) else None,
                     context_length=getattr(live, "context_length", None) if live else None,
+                    vram=int(live.size_vram) if live is not None and live.size_vram is not None else None,
                 )
             )
         # /api/tags only lists capabilities on newer servers (>= 0.30); ask /api/show for the rest.
@@ -286,6 +292,34 @@ class OllamaBackend:
                 if isinstance(details, ModelDetails):
                     model.thinking = details.thinking
         return models
+
+    async def version(self) -> str | None:
+        """The server's version (``GET /api/version``, asked once); None if it does not say."""
+        if self._version is None:
+            try:
+                # The client has no version() (protocols.md A.5): its own raw request keeps the
+                # one connection pool, headers and error handling.
+                response = await self._client._request_raw("GET", "/api/version")
+                version = response.json().get("version")
+            except Exception as exc:  # noqa: BLE001
+                error = self._map_error(exc)
+                if isinstance(error, Unreachable):
+                    raise error from None
+                version = None
+            self._version = version if isinstance(version, str) else ""
+        return self._version or None
+
+    async def effort_levels(self, model: str) -> EffortLevels:
+        details = await self._details_for(model)
+        if not details.thinking:
+            return EffortLevels(why_not=f"{model} does not think (Ollama lists no thinking capability for it), "
+                                        "so it takes no thinking levels.")
+        version = await self.version()
+        number = version_number(version) if version else None
+        if number is None or number < OLLAMA_LEVELS_SINCE:
+            server = f"Ollama {version}" if version else f"The Ollama at {self.url} (it gives no version)"
+            return EffortLevels(why_not=f"{server} takes no thinking levels; 0.18 or later does.")
+        return EffortLevels(("low", "medium", "high") + (("max",) if number >= OLLAMA_MAX_SINCE else ()))
 
     async def _details_for(self, model: str) -> ModelDetails:
         if model not in self._details:
@@ -318,6 +352,12 @@ class OllamaBackend:
 
     # --- chat --------------------------------------------------------------------------------
 
+    async def _levels(self, model: str) -> tuple[str, ...]:
+        try:
+            return (await self.effort_levels(model)).levels
+        except BackendError:
+            return ()
+
     def _request_options(self, model: str, options: ChatOptions) -> dict[str, Any]:
         r1 = looks_like_r1(model)
         sampling = {
@@ -342,8 +382,11 @@ class OllamaBackend:
             # `think`, which is safe everywhere) rather than not at all.
             details = ModelDetails(name=model)
         thinking = details.thinking
+        think = options.think
+        if isinstance(think, str) and thinking and think not in await self._levels(model):
+            think = None  # a level this server or model would answer 400 to: the default instead
         # ``think`` goes only to models that list the capability: others answer 400.
-        think = (options.think if options.think is not None else True) if thinking else None
+        think = (think if think is not None else True) if thinking else None
         assume = self.assume_thinking if self.assume_thinking is not None else (thinking or looks_like_r1(model))
         request = dict(
             model=model,

@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -16,15 +17,18 @@ from r1chat.backends.base import (
     ChatOptions,
     Content,
     Done,
+    EffortLevels,
     ModelDetails,
     ModelInfo,
     ModelNotFound,
+    OLLAMA_LEVELS_SINCE,
     PullProgress,
     Reasoning,
     StreamBroken,
     StreamEvent,
     TurnStats,
     looks_like_r1,
+    version_number,
 )
 from r1chat.backends.openai_errors import OpenAIErrors, error_message
 from r1chat.backends.sse import aiter_events, aiter_lines
@@ -49,6 +53,14 @@ def _reasoning_of(delta: dict[str, Any]) -> str:
                     parts.append(text)
         return "".join(parts)
     return ""
+
+
+# Thinking levels by server family, and the request field that carries them: DeepSeek V4 (B.1),
+# OpenRouter (C), Ollama's /v1 (C, from 0.18 as its native `think` levels). Other servers (vLLM,
+# llama.cpp, LM Studio) are never sent one.
+DEEPSEEK_LEVELS = ("low", "high", "max")
+OPENROUTER_LEVELS = ("low", "medium", "high")
+OLLAMA_LEVELS = ("low", "medium", "high")
 
 
 def _int(value: Any) -> int | None:
@@ -82,6 +94,13 @@ class OpenAIBackend:
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             follow_redirects=True,
         )
+        host = (urlsplit(self.url).hostname or "").lower()
+        self.family = (
+            "deepseek" if host == "api.deepseek.com" or provider == "deepseek"
+            else "openrouter" if host == "openrouter.ai" or provider == "openrouter"
+            else None
+        )
+        self._efforts: dict[str, EffortLevels] = {}
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -117,6 +136,59 @@ class OpenAIBackend:
                 return ModelDetails(name=model, context_length=info.context_length)
         raise ModelNotFound(model, hint="Run 'r1chat models' to see the names this server offers.")
 
+    # --- thinking effort ---------------------------------------------------------------------
+
+    @property
+    def _effort_field(self) -> str:
+        return "reasoning" if self.family == "openrouter" else "reasoning_effort"
+
+    async def effort_levels(self, model: str) -> EffortLevels:
+        if self._effort_field in self.extra_body:
+            return EffortLevels(why_not=f"The {self.provider} provider's extra_body sets {self._effort_field} "
+                                        "itself (config.toml), and it wins.")
+        if self.family == "deepseek":
+            return EffortLevels(DEEPSEEK_LEVELS)
+        if self.family == "openrouter":
+            return EffortLevels(OPENROUTER_LEVELS)
+        if model not in self._efforts:
+            try:
+                self._efforts[model] = await self._ollama_levels(model)
+            except httpx.TransportError:
+                return EffortLevels(why_not=f"{self.url} did not answer when asked which levels it takes.")
+        return self._efforts[model]
+
+    async def _ollama_levels(self, model: str) -> EffortLevels:
+        """Levels from an Ollama behind this /v1 URL; none from any other server."""
+        nothing = EffortLevels(why_not=f"{self.url} takes no thinking levels r1chat knows of: only DeepSeek, "
+                                       "OpenRouter and Ollama (0.18 or later) do.")
+        root = self.url.removesuffix("/v1")
+        if root == self.url:
+            return nothing
+        try:
+            # Ollama serves its native API beside /v1: its version and the model's capabilities.
+            version = (await self._client.get(f"{root}/api/version")).json().get("version")
+            if not isinstance(version, str):
+                return nothing
+            if (version_number(version) or (0,)) < OLLAMA_LEVELS_SINCE:
+                return EffortLevels(why_not=f"Ollama {version} takes no thinking levels; 0.18 or later does.")
+            shown = (await self._client.post(f"{root}/api/show", json={"model": model})).json()
+        except (httpx.HTTPStatusError, ValueError, AttributeError):
+            return nothing  # not Ollama's API: another server
+        if not isinstance(shown, dict) or "thinking" not in (shown.get("capabilities") or []):
+            return EffortLevels(why_not=f"{model} does not think (Ollama lists no thinking capability for it), "
+                                        "so it takes no thinking levels.")
+        return EffortLevels(OLLAMA_LEVELS)
+
+    async def _effort(self, model: str, think: bool | str | None) -> str | None:
+        """The level to send: only one this server takes for this model."""
+        if not isinstance(think, str):
+            return None
+        try:
+            levels = (await self.effort_levels(model)).levels
+        except BackendError:
+            return None
+        return think if think in levels else None
+
     async def pull(self, model: str) -> AsyncIterator[PullProgress]:
         raise BackendError(f"Pulling models is an Ollama feature; {self.provider} serves its own models.")
         yield  # pragma: no cover - makes this an async generator
@@ -126,7 +198,9 @@ class OpenAIBackend:
 
     # --- chat --------------------------------------------------------------------------------
 
-    def _body(self, model: str, messages: Sequence[dict[str, str]], options: ChatOptions) -> dict[str, Any]:
+    def _body(
+        self, model: str, messages: Sequence[dict[str, str]], options: ChatOptions, effort: str | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,
             "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
@@ -140,9 +214,9 @@ class OpenAIBackend:
             body["temperature"] = temperature
         if top_p is not None:
             body["top_p"] = top_p
-        if isinstance(options.think, str):
-            body["reasoning_effort"] = options.think
-        body.update(self.extra_body)
+        if effort is not None:
+            body[self._effort_field] = {"effort": effort} if self.family == "openrouter" else effort
+        body.update(self.extra_body)  # the user's own field wins
         return body
 
     async def chat(
@@ -158,8 +232,9 @@ class OpenAIBackend:
         pieces = 0  # deltas that carried text, for servers that send no usage
         heard: list[str] = []  # the stream's first line, once one arrives
         stats = TurnStats()
+        body = self._body(model, messages, options, await self._effort(model, options.think))
         try:
-            async with self._client.stream("POST", "chat/completions", json=self._body(model, messages, options)) as response:
+            async with self._client.stream("POST", "chat/completions", json=body) as response:
                 responded = True
                 if response.status_code >= 400:
                     raise self._errors.status(response, await response.aread(), model)

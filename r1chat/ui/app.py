@@ -159,5 +159,7 @@ class R1ChatApp(App):
                                 lambda name=name: screen.use_preset(name))
         if self.session.preset is not None:
             yield SystemCommand("Prompt preset: none", "Send prompts as typed", lambda: screen.use_preset(None))
+        yield SystemCommand("Thinking effort", "How hard the model thinks in this conversation, where the server "
+                            "takes levels (DeepSeek, OpenRouter, Ollama 0.18+)", screen.choose_effort)
         yield SystemCommand("Switch model", "Pick a model for the next answers (ctrl+o)", screen.action_pick_model)
         yield SystemCommand("Pull a model", "Download a model into Ollama", lambda: screen.open_pull(None))

@@ -66,6 +66,9 @@ class FakeOllama(FakeHTTPServer):
         # Misbehaviour for /api/pull streams: the same `*_after` counts, in pull lines sent.
         self.pull_fault: OllamaFault | None = None
         self.loaded: dict[str, _Loaded] = {}
+        # Bytes of GPU memory a loaded model may take (/api/ps size_vram); None: all of it fits,
+        # 0: a machine without a GPU.
+        self.vram: int | None = None
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -155,7 +158,7 @@ class FakeOllama(FakeHTTPServer):
                 "digest": model.digest,
                 "details": model.details(),
                 "expires_at": rfc3339(state.expires_at or now.replace(year=2318)),
-                "size_vram": model.size,
+                "size_vram": model.size if self.vram is None else min(model.size, self.vram),
             }
             if self.at_least("0.10.0"):
                 entry["context_length"] = state.num_ctx

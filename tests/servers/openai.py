@@ -131,6 +131,8 @@ class FakeOpenAI(FakeHTTPServer):
             return self._error(ex, shape.error(400, "messages must be a non-empty list"))
         if shape.checks_models and req["model"] not in self.model_names:
             return self._error(ex, shape.unknown_model(req["model"]))
+        if problem := shape.effort_problem(req):
+            return self._error(ex, problem)
         if self.reject_reasoning_content and any(
             isinstance(m, dict) and "reasoning_content" in m for m in messages
         ):

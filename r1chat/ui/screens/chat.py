@@ -132,6 +132,9 @@ class ChatScreen(Screen):
         status.provider = self.session.provider.name
         status.model = self.session.chosen_model or self.session.model or self.session.conversation.model or ""
         status.url = self.session.backend.url
+        status.preset = self.session.preset or ""
+        status.effort = self.session.effort or ""
+        self.check_effort()
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -266,6 +269,7 @@ class ChatScreen(Screen):
         if result.action == MODEL and result.value:
             self.session.use_model(result.value)
             self.status.model = result.value
+            self.check_effort()
             self.banner.clear()
             self.notify(f"Next answers come from {result.value}", timeout=2, markup=False)
         elif result.action == PULL:
@@ -463,14 +467,56 @@ class ChatScreen(Screen):
         self._copy("final answer", lambda m: final_answer(m.message.content or m.answer_text))
 
     def use_preset(self, name: str | None) -> None:
-        """Add a prompt preset's directive to every prompt from now on (None: no preset)."""
-        self.session.preset = name
+        """Add a prompt preset's directive to every prompt of this conversation (None: no preset)."""
+        self._keep_for_conversation(self.session.use_preset, name)
         self.status.preset = name or ""
         if name is None:
             self.notify("Prompts are sent as typed", timeout=2)
         else:
             directive = self.session.presets().get(name, "")
             self.notify(f"Each prompt ends with: {directive}", title=f"Preset {name}", timeout=3, markup=False)
+
+    def _keep_for_conversation(self, use, value: str | None) -> None:
+        try:
+            use(value)
+        except StoreError as error:
+            self.notify(f"Used in this window, but not saved: {error}", severity="warning", markup=False)
+
+    @work(group="effort", exclusive=True, exit_on_error=False)
+    async def choose_effort(self) -> None:
+        """Offer the thinking levels the server takes for the model, or say why there are none."""
+        from r1chat.ui.screens.effort import EffortPalette
+
+        try:
+            support = await self.session.effort_levels()
+        except (BackendError, NoModel) as error:
+            self.notify(str(error), title="Thinking effort", severity="warning", markup=False)
+            return
+        if not support.levels:
+            self.notify(support.why_not, title="Thinking effort", severity="warning", timeout=8, markup=False)
+            return
+        self.app.push_screen(EffortPalette(support.levels, self.session.effort, self.use_effort))
+
+    def use_effort(self, level: str | None) -> None:
+        self._keep_for_conversation(self.session.use_effort, level)
+        self.status.effort, self.status.effort_sent = level or "", True
+        said = f"Thinking effort {level} from the next answer on" if level else "Thinking effort left to the server"
+        self.notify(said, timeout=2, markup=False)
+
+    @work(group="effort_check", exclusive=True, exit_on_error=False)
+    async def check_effort(self) -> None:
+        """Dim the conversation's level in the status bar where it is not sent (another model or
+        server than the one it was chosen on would reject it)."""
+        level = self.session.effort
+        if level is None:
+            self.status.effort_sent = True
+            return
+        try:
+            support = await self.session.effort_levels()
+        except (BackendError, NoModel):
+            return  # the connection check says what is wrong
+        if level == self.session.effort:
+            self.status.effort_sent = level in support.levels
 
     def toggle_hidden_traces(self) -> None:
         hide = not self.has_class("-hide-traces")

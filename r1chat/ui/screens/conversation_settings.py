@@ -138,3 +138,4 @@ class ConversationSettingsScreen(ModalScreen[None]):
         for screen in self.app.screen_stack:
             if isinstance(screen, ChatScreen):
                 screen.status.model = model
+                screen.check_effort()  # the conversation's thinking level may not suit this model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -14,8 +14,8 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Footer, Input, Label, OptionList, ProgressBar
 from textual.widgets.option_list import Option
 
-from r1chat.backends.base import Backend
-from r1chat.fit import Memory, machine_memory, verdict
+from r1chat.backends.base import Backend, BackendError
+from r1chat.fit import Memory, machine_memory, verdict, with_loaded_vram
 from r1chat.pulls import SUGGESTIONS, Layer, Pull, Pulls, PullState
 from r1chat.sanitize import strip_controls
 from r1chat.units import human_duration, human_size
@@ -128,6 +128,24 @@ class PullScreen(ModalScreen[None]):
             self._start(self.initial)
         else:
             self._redraw()
+        self.learn_vram()
+
+    @work(group="vram", exit_on_error=False)
+    async def learn_vram(self) -> None:
+        """Count the GPU memory Ollama says its loaded models take in each suggestion's verdict."""
+        if self.memory is None:
+            return
+        try:
+            models = await self.backend.list_models()
+        except BackendError:
+            return
+        memory = with_loaded_vram(self.memory, (m.vram for m in models if m.loaded))
+        if memory == self.memory:
+            return
+        self.memory = memory
+        suggestions = self.query_one("#suggestions", OptionList)
+        for option in self._options(self.query_one("#name", Input).value):
+            suggestions.replace_option_prompt(option.id, option.prompt)
 
     def on_unmount(self) -> None:
         self._detach()

@@ -1,4 +1,5 @@
-"""One line under the prompt: provider, model, connection, context meter, speed of the last turn."""
+"""One line under the prompt: provider, model, connection, preset and thinking effort, context meter,
+speed of the last turn."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class StatusBar(Static):
     stats: reactive[TurnStats | None] = reactive(None)
     extra: reactive[str] = reactive("")
     preset: reactive[str] = reactive("")  # the prompt preset added to each prompt, if any
+    effort: reactive[str] = reactive("")  # the conversation's thinking level, if any
+    # False: the server or model would reject that level, so it is not sent (shown dimmed).
+    effort_sent: reactive[bool] = reactive(True)
 
     def render(self) -> Content:
         parts: list[Content] = [
@@ -40,6 +44,11 @@ class StatusBar(Static):
             parts.append(Content.styled("● connected", "$success"))
         if self.preset:
             parts.append(Content.styled(f"preset {strip_controls(self.preset)}", "$accent"))
+        if self.effort and self.effort_sent:
+            parts.append(Content.styled(f"effort {strip_controls(self.effort)}", "$accent"))
+        elif self.effort:
+            parts.append(Content.assemble((f"effort {strip_controls(self.effort)}", "$foreground-muted strike"),
+                                          (" not sent", "$foreground-muted")))
         stats = self.stats
         if stats is not None:
             used, size = stats.context_used, stats.context_size

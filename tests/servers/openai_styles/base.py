@@ -135,6 +135,10 @@ class Style:
     def unknown_model(self, model: str) -> tuple[int, dict]:
         return self.error(404, f"The model `{model}` does not exist.", code="model_not_found")
 
+    def effort_problem(self, request: dict) -> tuple[int, dict] | None:
+        """The error for a thinking level this server does not take, if any (most ignore the field)."""
+        return None
+
     def context_overflow(self, context: int, prompt: int) -> tuple[int, dict]:
         return self.error(
             400,

@@ -85,6 +85,18 @@ class DeepSeek(Style):
     def unknown_model(self, model: str) -> tuple[int, dict]:
         return self.error(400, "Model Not Exist")
 
+    # V4 maps these onto low / high / max (protocols.md B.1); anything else fails to deserialize,
+    # worded like DeepSeek's error for an unknown role (B.2).
+    EFFORTS = ("minimal", "low", "medium", "high", "xhigh", "max", "ultra")
+
+    def effort_problem(self, request: dict) -> tuple[int, dict] | None:
+        effort = request.get("reasoning_effort")
+        if effort is None or effort in self.EFFORTS:
+            return None
+        expected = ", ".join(f"`{name}`" for name in self.EFFORTS)
+        return self.error(400, "Failed to deserialize the JSON body into the target type: reasoning_effort: "
+                               f"unknown variant `{effort}`, expected one of {expected} at line 1 column 1")
+
     def context_overflow(self, context: int, prompt: int) -> tuple[int, dict]:
         return self.error(
             400,

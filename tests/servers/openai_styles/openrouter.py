@@ -93,6 +93,16 @@ class OpenRouter(Style):
     def unknown_model(self, model: str) -> tuple[int, dict]:
         return self.error(400, f"{model} is not a valid model ID")
 
+    # The values protocols.md C lists; the wording of the error for others is not documented.
+    EFFORTS = ("xhigh", "high", "medium", "low", "minimal", "none")
+
+    def effort_problem(self, request: dict) -> tuple[int, dict] | None:
+        reasoning = request.get("reasoning")
+        effort = reasoning.get("effort") if isinstance(reasoning, dict) else None
+        if effort is None or effort in self.EFFORTS:
+            return None
+        return self.error(400, f"Invalid reasoning effort: {effort}")
+
     def context_overflow(self, context: int, prompt: int) -> tuple[int, dict]:
         return self.error(
             400,
