@@ -91,6 +91,9 @@ def lines_of(widget) -> list[str]:
 
 
 def text_of(widget) -> str:
+    """What a widget paints; for a container (streamed text is pieces), what its shown children paint."""
+    if widget.is_container:
+        return "\n".join(text_of(child) for child in widget.children if child.display)
     return "\n".join(lines_of(widget))
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from r1chat.ui.widgets.markdown import LiveText
+from r1chat.ui.widgets.trace import Trace
+
 from tests.servers import OllamaFault
 from tests.servers.generation import pieces
 from tests.ui import test_snapshots as snapshots
@@ -32,6 +35,8 @@ def test_loop_banner_over_a_trace_going_round(snap_compare, server, make_app):
         screen = await chat_screen(pilot)
         await send(pilot, screen, "What is 17 * 23?")
         await until(pilot, lambda: "4 times in a row" in str(screen.banner.render()), "the loop banner")
+        body = screen.query_one(Trace).query_one(".trace-body", LiveText)
+        await until(pilot, lambda: body.drawn, "the trace so far drawn")
 
     assert snap_compare(make_app(server.url), terminal_size=(80, 24), run_before=steps)
 

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Markdown
+from textual.widgets import Input
 
 from r1chat.config import load_settings
 from r1chat.pulls import Pulls
@@ -34,6 +34,7 @@ from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.connect import ConnectScreen
 from r1chat.ui.screens.model_picker import ModelPicker
 from r1chat.ui.screens.pull import LayerRow, PullScreen
+from r1chat.ui.widgets.markdown import LiveText
 from r1chat.ui.widgets.trace import Trace
 from tests.servers import FakeOllama, OllamaFault
 from tests.servers.generation import pieces
@@ -189,8 +190,8 @@ def test_trace_streaming_mid_reasoning(snap_compare, server, make_app, frozen_ti
         await send(pilot, screen, PROMPT)
         await until(pilot, lambda: screen.query(Trace), "the trace")
         trace = screen.query_one(Trace)
-        body = trace.query_one(".trace-body", Markdown)
-        await until(pilot, lambda: trace.tokens == 12 and body.source == trace.text, "12 pieces of reasoning shown")
+        body = trace.query_one(".trace-body", LiveText)
+        await until(pilot, lambda: trace.tokens == 12 and body.text == trace.text and body.drawn, "12 pieces of reasoning shown")
         frozen_time.now += 4.2
         trace.refresh_title()
 

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.content import Content as TextContent
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from r1chat.backends.base import (
@@ -639,12 +639,3 @@ class ChatScreen(Screen):
     def _open_url(self, url: str | None) -> None:
         if url:
             self.app.open_url(url)
-
-    @on(Markdown.LinkClicked)
-    def _link(self, event: Markdown.LinkClicked) -> None:
-        event.stop()
-        href = event.href.strip()
-        if href.lower().startswith(("http://", "https://")):
-            self.app.open_url(href)
-        else:
-            self.notify(f"Not opening a non-web link: {href[:80]}", severity="warning", markup=False)

@@ -2,78 +2,200 @@
 
 from __future__ import annotations
 
+import re
+
+from rich.console import Group
 from rich.markdown import Markdown as RichMarkdown
-from textual.content import Content
-from textual.widgets import Markdown
-from textual.widgets._markdown import MarkdownFence
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
 
 from r1chat.latex import ReadableStream, readable
 from r1chat.sanitize import strip_controls
+
+# A code fence's opening or closing line: three or more backticks or tildes, indented at most 3.
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
 def rendered(text: str) -> RichMarkdown:
     """A finished text, drawn once: one widget however long, control sequences stripped, simple
     LaTeX shown as text, no clickable links (links open only from the "Open a link" command)."""
-    return RichMarkdown(readable(strip_controls(text)), hyperlinks=False, code_theme="monokai")
+    return _markdown(readable(strip_controls(text)))
 
 
-class PlainFence(MarkdownFence):
-    """A code block shown without colours while it streams.
+def _markdown(text: str) -> RichMarkdown:
+    return RichMarkdown(text, hyperlinks=False, code_theme="monokai")
 
-    Each append re-highlights the whole open fence with Pygments (about 35 ms an append on a
-    300-line fence, textual-notes §1); the finished message is drawn once, highlighted.
+
+def whole_blocks(text: str) -> tuple[int, int | None]:
+    """How much of ``text`` is whole Markdown blocks, and where an unclosed code fence starts.
+
+    A block is whole once a blank line follows it outside a code fence, or once its fence is
+    closed. The end of a paragraph, list or table may be extended by the very next line, so
+    only a blank line (or a closing fence) says it is over.
+    """
+    whole = 0
+    fence: str | None = None
+    fence_at: int | None = None
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break  # the line being written
+        bare = line.rstrip("\r\n")
+        marker = _FENCE.match(bare)
+        if fence is None:
+            if marker and not (marker.group(1)[0] == "`" and "`" in marker.group(2)):
+                fence, fence_at = marker.group(1), pos
+            elif not bare.strip():
+                whole = pos + len(line)
+        elif marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence) \
+                and not marker.group(2).strip():
+            fence, fence_at = None, None
+            whole = pos + len(line)
+        pos += len(line)
+    return whole, fence_at
+
+
+def _with_plain_fence(text: str, fence_at: int) -> str:
+    """The text with its open fence's language dropped: Pygments would re-highlight the whole
+    fence on every frame (about 35 ms a frame on a 300-line fence, textual-notes §1)."""
+    line_end = text.find("\n", fence_at)
+    marker = _FENCE.match(text[fence_at:line_end])
+    assert marker is not None
+    return text[:fence_at] + text[fence_at:fence_at + marker.start(2)] + text[line_end:]
+
+
+class LiveText(Vertical):
+    """Markdown that streams in at any speed and costs about the same at every length.
+
+    Textual's own Markdown widget makes every block a widget, and each frame with a layout
+    pass re-arranges every widget on the screen, so a long trace made each frame slower
+    (textual-notes §1, §6). Here whole blocks are drawn once, into a few pieces of at most
+    ``PIECE`` characters; only the block still being written is drawn again, at most ``FPS``
+    times a second, and without a layout pass until it needs more lines than it has. A code
+    fence ends its piece, so it is highlighted once, when it closes.
     """
 
-    @classmethod
-    def highlight(cls, code: str, language: str, ansi: bool = False, dark: bool = False) -> Content:
-        return Content(code)
+    FPS = 12
+    PIECE = 2000
+    ROOM = 4
 
-
-class LiveMarkdown(Markdown):
-    BLOCKS = {**Markdown.BLOCKS, "fence": PlainFence, "code_block": PlainFence}
-
-    def __init__(self, markdown: str = "", **kwargs) -> None:
-        # Links are never followed on their own: the screen decides on an explicit click.
-        super().__init__(markdown, open_links=False, **kwargs)
-
-
-class BatchedStream:
-    """Feeds a live Markdown widget at most ``FPS`` times a second, however fast text arrives.
-
-    Every append re-parses and re-lays-out the widget's last block, so one append per token
-    caps a stream at a few hundred tokens a second; one per frame keeps up with any server.
-    Simple LaTeX is shown as text on the way (``ReadableStream`` holds back a formula until
-    it is whole), so the live text reads as the finished one will.
-    """
-
-    FPS = 30
-
-    def __init__(self, widget: Markdown) -> None:
-        self._pending: list[str] = []
+    def __init__(self, text: str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.text = ""  # all written so far, as written
         self._readable = ReadableStream()
-        self._stream = Markdown.get_stream(widget)
-        self._timer = widget.set_interval(1 / self.FPS, self._flush)
+        self._pending: list[str] = []
+        self._open = ""  # readable text not yet in a piece: the block being written
+        self._piece: Static | None = None  # the piece whole blocks go into
+        self._pieces = 0
+        self._piece_text = ""
+        self._piece_full = False
+        self._stale = False  # text arrived that is not drawn yet
+        self._tail_height = 0
+        self._timer = None
+        if text:
+            self.write(text)
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="live-tail")
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(1 / self.FPS, self._flush)
+        self.call_after_refresh(self._flush)
 
     def write(self, text: str) -> None:
+        self.text += text
         if text := self._readable.feed(text):
             self._pending.append(text)
 
-    async def _flush(self) -> None:
+    @property
+    def drawn(self) -> bool:
+        """Everything written so far is on screen (but text ``ReadableStream`` holds back)."""
+        return not self._pending and not self._stale
+
+    def on_show(self) -> None:
+        self._tail_height = -1  # hidden until now: measure afresh
+        self._stale = True
+        self._flush()
+
+    def _flush(self) -> None:
         if self._pending:
-            text = "".join(self._pending)
+            self._open += "".join(self._pending)
             self._pending.clear()
-            await self._stream.write(text)
+            self._stale = True
+        # A folded trace is drawn when it is shown.
+        if self._stale and self.display and self.is_mounted:
+            self._stale = False
+            self._draw(final=False)
 
-    async def stop(self, *, discard: bool = False) -> None:
-        """Write what is still pending and end the stream.
+    def _draw(self, *, final: bool) -> None:
+        whole, fence_at = (len(self._open), None) if final else whole_blocks(self._open)
+        if whole:
+            self._add_whole(self._open[:whole])
+            self._open = self._open[whole:]
+            fence_at = None if fence_at is None else fence_at - whole
+        self._draw_tail(self._open if fence_at is None else _with_plain_fence(self._open, fence_at))
 
-        ``discard``: the widget is about to be replaced by the finished text, so laying out the
-        pending text in it (hundreds of blocks after a fast stream) would be wasted.
-        """
-        self._timer.stop()
-        if discard:
-            self._pending.clear()
+    def _add_whole(self, text: str) -> None:
+        new = self._piece is None or self._piece_full or len(self._piece_text) >= self.PIECE
+        self._piece_text = text if new else self._piece_text + text
+        self._piece_full = any(_FENCE.match(line) for line in text.splitlines())
+        markdown = _markdown(self._piece_text)
+        # Pieces are blocks of one text: a blank line between them, as between any two blocks.
+        drawn = Group(Text(""), markdown) if self._pieces > int(not new) else markdown
+        if new:
+            self._pieces += 1
+            self._piece = Static(drawn, classes="live-piece")
+            self.mount(self._piece, before=self.query_one(".live-tail"))
         else:
-            self._pending.append(self._readable.close())
-            await self._flush()
-        await self._stream.stop()
+            self._piece.update(drawn)
+
+    def _draw_tail(self, text: str) -> None:
+        tail = self.query_one(".live-tail", Static)
+        if not text.strip():
+            if tail.display:
+                tail.display = False
+            return
+        renderable = _markdown(text) if self._piece is None else Group(Text(""), _markdown(text))
+        tail.display = True
+        width = tail.content_region.width
+        if not width:  # not laid out yet
+            tail.update(renderable)
+            self._tail_height = -1
+            return
+        # Most frames add words to the last line. The block gets its lines ``ROOM`` at a time, so
+        # a layout pass (and the scroll after it, which repaints the screen) comes once every
+        # few lines, not on every line.
+        room = -(-_height(tail, renderable, width) // self.ROOM) * self.ROOM
+        if room != self._tail_height:
+            tail.styles.height = room
+            self._tail_height = room
+        tail.update(renderable, layout=False)
+
+    def on_resize(self) -> None:
+        self._tail_height = -1  # lines wrap anew
+        self._stale = True
+
+    def finish(self, text: str | None = None) -> None:
+        """The stream is over: draw what is left as whole blocks, highlighted. ``text``, when it
+        is not what was written (a guessed trace that was the answer, say), is drawn instead."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if text is not None and (text := strip_controls(text)) != self.text:
+            for piece in self.query(".live-piece"):
+                piece.remove()
+            self._piece, self._pieces, self._piece_text, self._readable = None, 0, "", ReadableStream()
+            self._pending, self._open, self.text = [], "", ""
+            self.write(text)
+        self._pending.append(self._readable.close())
+        self._open += "".join(self._pending)
+        self._pending.clear()
+        self._draw(final=True)
+
+
+def _height(widget: Static, renderable, width: int) -> int:
+    """Lines ``renderable`` takes at ``width`` in ``widget``."""
+    console = widget.app.console
+    return len(console.render_lines(renderable, console.options.update_width(width), pad=False))

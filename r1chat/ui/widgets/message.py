@@ -6,13 +6,13 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from r1chat.conversation import Message, MessageStatus
 from r1chat.latex import final_answer, math_to_text
 from r1chat.loops import Loop, LoopDetector
 from r1chat.sanitize import ControlFilter, strip_controls
-from r1chat.ui.widgets.markdown import BatchedStream, LiveMarkdown, rendered
+from r1chat.ui.widgets.markdown import LiveText, rendered
 from r1chat.ui.widgets.trace import Trace
 
 
@@ -68,10 +68,10 @@ class AssistantMessage(Vertical):
         self.collapse = collapse
         self.streaming = message.status is MessageStatus.STREAMING
         self._filter = ControlFilter()
-        self._stream = None
         self.answer_text = ""
         # Kept, not queried: streaming asks for it on every token.
         self.trace: Trace | None = None
+        self._live: LiveText | None = None
         self.trace_loops = LoopDetector()
         self.answer_loops = LoopDetector()
         self.loop_dismissed = False  # the reader chose to let a looping turn go on
@@ -90,7 +90,7 @@ class AssistantMessage(Vertical):
             )
             yield self.trace
         if self.streaming:
-            yield LiveMarkdown(classes="answer")
+            yield LiveText(classes="answer")
         else:
             yield Static(rendered(message.content), classes="answer")
             if value := final_answer(message.content):
@@ -130,26 +130,23 @@ class AssistantMessage(Vertical):
         if not clean:
             return
         self.answer_text += clean
-        if self._stream is None:
-            self._stream = BatchedStream(self.query_one(".answer", Markdown))
-        self._stream.write(clean)
+        if self._live is None:  # found once: a query per token cost a tenth of a fast stream
+            self._live = self.query_one(".answer", LiveText)
+        self._live.write(clean)
 
-    async def _settle_trace(self, *, cut_off: bool, discard: bool = False) -> None:
+    async def _settle_trace(self, *, cut_off: bool) -> None:
         trace = self.trace
         if trace is not None and trace.live:
             message = self.message
             await trace.settle(
-                message.reasoning_seconds, tokens=message.stats.reasoning_tokens, cut_off=cut_off, discard=discard
+                message.reasoning_seconds, tokens=message.stats.reasoning_tokens, cut_off=cut_off
             )
 
     async def finish(self, message: Message) -> None:
         """The turn ended (done, stopped or failed): settle everything, then draw it cheaply."""
         self.message = message
         self.streaming = False
-        if self._stream is not None:
-            await self._stream.stop(discard=True)  # the finished text replaces the live widget
-            self._stream = None
-        await self._settle_trace(cut_off=_cut_off(message), discard=True)  # frozen just below
+        await self._settle_trace(cut_off=_cut_off(message))
         trace = self.trace
         if trace is not None and message.stats.reasoning_was_answer:
             # What streamed as a guessed trace was the answer: show it as one.
@@ -162,9 +159,9 @@ class AssistantMessage(Vertical):
             trace.seconds = message.reasoning_seconds
             await trace.freeze()
         with self.app.batch_update():
-            await self.query_one(".answer").remove()
+            # Its whole blocks are drawn already: only the last is drawn again, highlighted.
+            self.query_one(".answer", LiveText).finish(message.content)
             footnote = self.query_one(".footnote")
-            await self.mount(Static(rendered(message.content), classes="answer"), before=footnote)
             if value := final_answer(message.content):
                 await self.mount(FinalAnswer(value), before=footnote)
             self.query_one(".footnote", Static).update(self._footnote())

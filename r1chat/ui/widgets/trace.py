@@ -11,10 +11,10 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from r1chat.sanitize import ControlFilter
-from r1chat.ui.widgets.markdown import BatchedStream, LiveMarkdown, rendered
+from r1chat.ui.widgets.markdown import LiveText, rendered
 
 # What the live title's seconds are counted on; snapshot tests replace it to freeze them.
 clock = time.monotonic
@@ -81,13 +81,13 @@ class Trace(Vertical):
         self.touched_by_user = False
         self._started = clock()
         self._filter = ControlFilter()
-        self._stream = None
         self._ticker = None
+        self._body: LiveText | None = None
 
     def compose(self) -> ComposeResult:
         yield TraceTitle(self._title(), classes="trace-title")
         if self.live:
-            yield LiveMarkdown(self.text, classes="trace-body")
+            yield LiveText(self.text, classes="trace-body")
         else:
             yield Static(rendered(self.text), classes="trace-body")
 
@@ -124,24 +124,18 @@ class Trace(Vertical):
         if not clean:
             return
         self.text += clean
-        if self._stream is None:
-            self._stream = BatchedStream(self.query_one(".trace-body", Markdown))
-        self._stream.write(clean)
+        if self._body is None:  # found once: a query per token cost a tenth of a fast stream
+            self._body = self.query_one(".trace-body", LiveText)
+        self._body.write(clean)
 
-    async def settle(
-        self, seconds: float | None, *, tokens: int | None = None, cut_off: bool = False, discard: bool = False
-    ) -> None:
-        """The trace is over (the answer began, or the turn ended): stop the clock, keep the text.
-
-        ``discard``: the live body is replaced right after (``freeze``), so text still pending for
-        it is not laid out first.
-        """
+    async def settle(self, seconds: float | None, *, tokens: int | None = None, cut_off: bool = False) -> None:
+        """The trace is over (the answer began, or the turn ended): stop the clock, keep the text."""
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
-        if self._stream is not None:
-            await self._stream.stop(discard=discard)
-            self._stream = None
+        body = self.query_one(".trace-body")
+        if self.live and isinstance(body, LiveText):
+            body.finish()
         self.live = False
         self.seconds = seconds
         self.tokens = tokens or self.tokens
@@ -149,10 +143,8 @@ class Trace(Vertical):
         self.refresh_title()
 
     async def freeze(self) -> None:
-        """The turn is over: swap the live body for the one-widget drawing finished text gets."""
+        """The turn is over: the title says so, and the body shows the trace as stored."""
         await self.settle(self.seconds, cut_off=self.cut_off)
-        body = self.query(".trace-body")
-        if body and isinstance(body.first(), Markdown):
-            with self.app.batch_update():
-                await body.first().remove()
-                await self.mount(Static(rendered(self.text), classes="trace-body"))
+        body = self.query_one(".trace-body")
+        if isinstance(body, LiveText) and body.text != self.text:
+            body.finish(self.text)
