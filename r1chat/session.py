@@ -7,7 +7,7 @@ the request options and the system prompt happens in one place.
 from __future__ import annotations
 
 from r1chat import presets
-from r1chat.backends import MissingSetting, open_backend
+from r1chat.backends import MissingSetting, backend_url, check_provider, open_backend
 from r1chat.backends.base import Backend, ChatOptions, EffortLevels
 from r1chat.config import ProviderConfig, Settings
 from r1chat.conversation import Conversation
@@ -35,16 +35,30 @@ class ChatSession:
         self.conversation = conversation or Conversation()
         self.chosen_model = model
         self.model: str | None = None
-        self.backend: Backend = open_backend(provider, settings)
+        check_provider(provider)  # MissingSetting now, not at the first turn
+        self._backend: Backend | None = None
+
+    @property
+    def backend(self) -> Backend:
+        """Built on first use: its HTTP client and imports (about a tenth of a second) need not
+        hold up the first frame of the chat screen."""
+        if self._backend is None:
+            self._backend = open_backend(self.provider, self.settings)
+        return self._backend
+
+    @property
+    def url(self) -> str:
+        return backend_url(self.provider)
 
     async def aclose(self) -> None:
-        await self.backend.aclose()
+        if self._backend is not None:
+            await self._backend.aclose()
 
     async def switch_provider(self, provider: ProviderConfig, model: str | None = None) -> None:
         """Talk to another provider (or another host of the same one) from the next turn on."""
         backend = open_backend(provider, self.settings)  # raises MissingSetting before any change
-        await self.backend.aclose()
-        self.backend, self.provider = backend, provider
+        await self.aclose()
+        self._backend, self.provider = backend, provider
         self.chosen_model, self.model = model, None
 
     def use_model(self, model: str) -> None:

@@ -1,28 +1,61 @@
-"""Backends: one per wire protocol. Imported lazily so that ``r1chat --version`` stays instant."""
+"""Backends: one per wire protocol. Imported lazily so that ``r1chat --version`` stays instant,
+and built on first use so that the chat screen is drawn before their HTTP clients are imported."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from r1chat.backends.base import Backend
     from r1chat.config import ProviderConfig, Settings
+
+DEFAULT_OLLAMA_PORT = 11434
 
 
 class MissingSetting(Exception):
     """A provider cannot be used as configured (no base URL, say)."""
 
 
-def open_backend(provider: ProviderConfig, settings: Settings) -> Backend:
-    if provider.kind == "ollama":
-        from r1chat.backends.ollama import OllamaBackend
+def ollama_url(host: str | None) -> str:
+    """Read ``host`` (or ``OLLAMA_HOST``) the way Ollama itself does.
 
-        return OllamaBackend(
-            provider.url,
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            assume_thinking=provider.assume_thinking,
-        )
+    ``''`` -> ``http://127.0.0.1:11434``; ``h`` / ``h:port`` / ``:port`` / ``scheme://h[:port]``,
+    IPv6 in brackets, and a path suffix are accepted; a scheme without a port means 80/443.
+    """
+    host = (host or "").strip()
+    if not host:
+        return f"http://127.0.0.1:{DEFAULT_OLLAMA_PORT}"
+    scheme, default_port = "http", DEFAULT_OLLAMA_PORT
+    if "://" in host:
+        scheme, host = host.split("://", 1)
+        default_port = 443 if scheme == "https" else 80
+    parts = urlsplit(f"{scheme}://{host}")
+    hostname = parts.hostname or "127.0.0.1"
+    if ":" in hostname:
+        hostname = f"[{hostname}]"
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        port = default_port
+    path = parts.path.rstrip("/")
+    return f"{scheme}://{hostname}:{port}{path}"
+
+
+def backend_url(provider: ProviderConfig) -> str:
+    """The URL the provider's backend talks to, without building the backend."""
+    return ollama_url(provider.url) if provider.kind == "ollama" else (provider.url or "").rstrip("/")
+
+
+def backend_module(provider: ProviderConfig) -> str:
+    """The module of the provider's backend, to import ahead of ``open_backend``."""
+    return "r1chat.backends.ollama" if provider.kind == "ollama" else "r1chat.backends.openai"
+
+
+def check_provider(provider: ProviderConfig) -> None:
+    """Raise MissingSetting when the provider cannot be used as configured."""
+    if provider.kind == "ollama":
+        return
     if not provider.url:
         raise MissingSetting(
             f"The '{provider.name}' provider needs a base URL: pass --base-url http://host:port/v1, "
@@ -33,6 +66,19 @@ def open_backend(provider: ProviderConfig, settings: Settings) -> Backend:
         raise MissingSetting(
             f"The '{provider.name}' provider needs an API key: set {variable}, "
             f"or api_key under [providers.{provider.name}] in the config file."
+        )
+
+
+def open_backend(provider: ProviderConfig, settings: Settings) -> Backend:
+    check_provider(provider)
+    if provider.kind == "ollama":
+        from r1chat.backends.ollama import OllamaBackend
+
+        return OllamaBackend(
+            provider.url,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            assume_thinking=provider.assume_thinking,
         )
     from r1chat.backends.openai import OpenAIBackend
 

@@ -8,7 +8,6 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import ollama
@@ -38,35 +37,10 @@ from r1chat.backends.base import (
     Unreachable,
     version_number,
 )
+from r1chat.backends import ollama_url
 from r1chat.reasoning import ThinkSplitter
 
-DEFAULT_PORT = 11434
 _NANO = 1e-9
-
-
-def ollama_url(host: str | None) -> str:
-    """Read ``host`` (or ``OLLAMA_HOST``) the way Ollama itself does.
-
-    ``''`` -> ``http://127.0.0.1:11434``; ``h`` / ``h:port`` / ``:port`` / ``scheme://h[:port]``,
-    IPv6 in brackets, and a path suffix are accepted; a scheme without a port means 80/443.
-    """
-    host = (host or "").strip()
-    if not host:
-        return f"http://127.0.0.1:{DEFAULT_PORT}"
-    scheme, default_port = "http", DEFAULT_PORT
-    if "://" in host:
-        scheme, host = host.split("://", 1)
-        default_port = 443 if scheme == "https" else 80
-    parts = urlsplit(f"{scheme}://{host}")
-    hostname = parts.hostname or "127.0.0.1"
-    if ":" in hostname:
-        hostname = f"[{hostname}]"
-    try:
-        port = parts.port or default_port
-    except ValueError:
-        port = default_port
-    path = parts.path.rstrip("/")
-    return f"{scheme}://{hostname}:{port}{path}"
 
 
 # U+0085, U+2028, U+2029 in UTF-8: line breaks to str.splitlines, plain characters to JSON.

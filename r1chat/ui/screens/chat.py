@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from r1chat.backends import backend_module
 from r1chat.backends.base import (
     AuthFailed,
     BackendError,
@@ -125,13 +127,14 @@ class ChatScreen(Screen):
             await self.open_conversation(self.reopen)
         elif self.session.conversation.messages:
             await self.view.show(self.session.conversation)
-        self.check_connection()
+        # After the first frame: the check builds the backend, whose imports take a while.
+        self.call_after_refresh(self.check_connection)
 
     def _show_session(self) -> None:
         status = self.status
         status.provider = self.session.provider.name
         status.model = self.session.chosen_model or self.session.model or self.session.conversation.model or ""
-        status.url = self.session.backend.url
+        status.url = self.session.url
         status.preset = self.session.preset or ""
         status.effort = self.session.effort or ""
         self.check_effort()
@@ -176,7 +179,9 @@ class ChatScreen(Screen):
     async def check_connection(self) -> None:
         status = self.status
         status.connection = "connecting"
-        status.url = self.session.backend.url
+        status.url = self.session.url
+        # Imported off the event loop, so keys typed meanwhile are not held up.
+        await asyncio.to_thread(importlib.import_module, backend_module(self.session.provider))
         try:
             models = await self.session.backend.list_models()
         except BackendError as error:
@@ -346,6 +351,7 @@ class ChatScreen(Screen):
         view.scroll_end(animate=False)
         loop = asyncio.get_running_loop()
         last_yield = loop.time()
+        stats = None
         try:
             async for event in turn.stream():
                 if isinstance(event, Reasoning):
@@ -353,7 +359,7 @@ class ChatScreen(Screen):
                 elif isinstance(event, Content):
                     await answer.add_content(event.text)
                 elif isinstance(event, Done):
-                    status.stats = event.stats
+                    stats = event.stats
                 # Buffered lines arrive without a wait: give keys and frames a turn every
                 # 20 ms (a yield per token would spend the time on the loop, not the text).
                 if (now := loop.time()) - last_yield > 0.02:
@@ -368,6 +374,8 @@ class ChatScreen(Screen):
         finally:
             # Also on Esc (cancellation): the partial answer stays on screen, settled.
             await asyncio.shield(answer.finish(turn.assistant))
+            if stats is not None:  # with the finished answer, not ahead of its last words
+                status.stats = stats
             status.connection = "unreachable" if isinstance(self.last_error, Unreachable) else "connected"
             if self.loop_banner and self.last_error is None and answer.stopped_for is None:
                 self.banner.clear()  # the turn is over: a warning about it has nothing left to offer

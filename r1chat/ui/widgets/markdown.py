@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from rich.console import Group
-from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -13,6 +13,9 @@ from textual.widgets import Static
 
 from r1chat.latex import ReadableStream, readable
 from r1chat.sanitize import strip_controls
+
+if TYPE_CHECKING:
+    from rich.markdown import Markdown as RichMarkdown
 
 # A code fence's opening or closing line: three or more backticks or tildes, indented at most 3.
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
@@ -25,6 +28,10 @@ def rendered(text: str) -> RichMarkdown:
 
 
 def _markdown(text: str) -> RichMarkdown:
+    # Imported when first needed: with markdown-it and Pygments it is a twentieth of a second
+    # that an empty chat screen need not wait for.
+    from rich.markdown import Markdown as RichMarkdown
+
     return RichMarkdown(text, hyperlinks=False, code_theme="monokai")
 
 
