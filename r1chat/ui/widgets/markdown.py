@@ -9,6 +9,9 @@ from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Static
 
 from r1chat.latex import ReadableStream, readable
@@ -73,6 +76,29 @@ def _with_plain_fence(text: str, fence_at: int) -> str:
     return text[:fence_at] + text[fence_at:fence_at + marker.start(2)] + text[line_end:]
 
 
+class _Tail(Widget):
+    """The block being written, as lines rendered once: measuring it and drawing it share them
+    (a Static would render the Markdown again to draw it)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._lines: list[Strip] = []
+
+    def show(self, renderable, width: int) -> int:
+        """Render at ``width``, draw on the next frame; returns the number of lines."""
+        console = self.app.console
+        lines = console.render_lines(renderable, console.options.update_width(width), style=self.rich_style)
+        self._lines = [Strip(line, width) for line in lines]
+        self.refresh()
+        return len(self._lines)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines)
+
+    def render_line(self, y: int) -> Strip:
+        return self._lines[y] if y < len(self._lines) else Strip.blank(self.size.width, self.rich_style)
+
+
 class LiveText(Vertical):
     """Markdown that streams in at any speed and costs about the same at every length.
 
@@ -84,7 +110,7 @@ class LiveText(Vertical):
     fence ends its piece, so it is highlighted once, when it closes.
     """
 
-    FPS = 12
+    FPS = 8
     PIECE = 2000
     ROOM = 4
 
@@ -105,7 +131,9 @@ class LiveText(Vertical):
             self.write(text)
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="live-tail")
+        tail = _Tail(classes="live-tail")
+        tail.display = False  # shown with the first words
+        yield tail
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(1 / self.FPS, self._flush)
@@ -142,7 +170,7 @@ class LiveText(Vertical):
             self._add_whole(self._open[:whole])
             self._open = self._open[whole:]
             fence_at = None if fence_at is None else fence_at - whole
-        self._draw_tail(self._open if fence_at is None else _with_plain_fence(self._open, fence_at))
+        self._draw_tail(self._open if fence_at is None else _with_plain_fence(self._open, fence_at), final=final)
 
     def _add_whole(self, text: str) -> None:
         new = self._piece is None or self._piece_full or len(self._piece_text) >= self.PIECE
@@ -158,27 +186,29 @@ class LiveText(Vertical):
         else:
             self._piece.update(drawn)
 
-    def _draw_tail(self, text: str) -> None:
-        tail = self.query_one(".live-tail", Static)
-        if not text.strip():
-            if tail.display:
-                tail.display = False
+    def _draw_tail(self, text: str, *, final: bool = False) -> None:
+        tail = self.query_one(".live-tail", _Tail)
+        if final or (not text.strip() and not tail.display):
+            tail.display = False
             return
-        renderable = _markdown(text) if self._piece is None else Group(Text(""), _markdown(text))
+        if not text.strip():
+            # Between two blocks: blank, in the room it has (hiding it, then showing it again a
+            # frame later, would be two layout passes for each paragraph).
+            renderable = Text("")
+        else:
+            renderable = _markdown(text) if self._piece is None else Group(Text(""), _markdown(text))
         tail.display = True
-        width = tail.content_region.width
-        if not width:  # not laid out yet
-            tail.update(renderable)
-            self._tail_height = -1
+        width = tail.content_region.width or self.content_region.width
+        if not width:  # not laid out yet: drawn on the first frame that has a size
+            self._stale = True
             return
         # Most frames add words to the last line. The block gets its lines ``ROOM`` at a time, so
         # a layout pass (and the scroll after it, which repaints the screen) comes once every
         # few lines, not on every line.
-        room = -(-_height(tail, renderable, width) // self.ROOM) * self.ROOM
+        room = -(-tail.show(renderable, width) // self.ROOM) * self.ROOM
         if room != self._tail_height:
             tail.styles.height = room
             self._tail_height = room
-        tail.update(renderable, layout=False)
 
     def on_resize(self) -> None:
         self._tail_height = -1  # lines wrap anew
@@ -200,9 +230,3 @@ class LiveText(Vertical):
         self._open += "".join(self._pending)
         self._pending.clear()
         self._draw(final=True)
-
-
-def _height(widget: Static, renderable, width: int) -> int:
-    """Lines ``renderable`` takes at ``width`` in ``widget``."""
-    console = widget.app.console
-    return len(console.render_lines(renderable, console.options.update_width(width), pad=False))

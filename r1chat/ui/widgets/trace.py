@@ -93,7 +93,7 @@ class Trace(Vertical):
 
     def on_mount(self) -> None:
         if self.live:
-            self._ticker = self.set_interval(0.1, self.refresh_title)
+            self._ticker = self.set_interval(0.2, self.refresh_title)
 
     def _title(self) -> Content:
         seconds = clock() - self._started if self.live else self.seconds
