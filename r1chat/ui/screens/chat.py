@@ -353,18 +353,21 @@ class ChatScreen(Screen):
         last_yield = loop.time()
         stats = None
         try:
-            async for event in turn.stream():
-                if isinstance(event, Reasoning):
-                    await answer.add_reasoning(event.text)
-                elif isinstance(event, Content):
-                    await answer.add_content(event.text)
-                elif isinstance(event, Done):
-                    stats = event.stats
-                # Buffered lines arrive without a wait: give keys and frames a turn every
-                # 20 ms (a yield per token would spend the time on the loop, not the text).
-                if (now := loop.time()) - last_yield > 0.02:
-                    last_yield = now
-                    await asyncio.sleep(0)
+            # aclosing: a stop (Esc, the loop guard) can land here rather than inside the turn's
+            # stream; the turn must still record the interruption before the answer settles.
+            async with contextlib.aclosing(turn.stream()) as events:
+                async for event in events:
+                    if isinstance(event, Reasoning):
+                        await answer.add_reasoning(event.text)
+                    elif isinstance(event, Content):
+                        await answer.add_content(event.text)
+                    elif isinstance(event, Done):
+                        stats = event.stats
+                    # Buffered lines arrive without a wait: give keys and frames a turn every
+                    # 20 ms (a yield per token would spend the time on the loop, not the text).
+                    if (now := loop.time()) - last_yield > 0.02:
+                        last_yield = now
+                        await asyncio.sleep(0)
         except BackendError as error:
             self.last_error = error
             self.banner.show_problem(str(error), _hint_for(error))
