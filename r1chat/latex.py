@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from r1chat.markdown_parts import closes_fence, fence_marker
+
 _SYMBOLS = {
     # Greek
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
@@ -231,7 +233,6 @@ def final_answer(text: str) -> str | None:
 
 # Where something may start that readable() changes or must leave alone.
 _OPENER = re.compile(r"`+|(?<!\\)\$\$?|\\[\[(]|\\[A-Za-z]+|\\\Z")
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _MAYBE_FENCE = re.compile(r" {0,3}(`*|~*)")  # a line start that could still become a fence
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 
@@ -274,14 +275,14 @@ class ReadableStream:
                 line = text[pos:line_end].rstrip("\n")
                 if newline < 0 and not final and _MAYBE_FENCE.fullmatch(line):
                     break  # "``" may be a fence or inline code: wait for the line
-                fence = _FENCE.match(line)
                 if self._fence is not None:
-                    if fence and fence.group(1)[0] == self._fence[0] and len(fence.group(1)) >= len(self._fence) \
-                            and not line[fence.end():].strip():
+                    as_written = True  # inside a code block, its closing line included
+                    if closes_fence(line, self._fence):
                         self._fence = None
-                elif fence:
-                    self._fence = fence.group(1)
-                if self._fence is not None or fence:
+                else:
+                    self._fence = fence_marker(line)
+                    as_written = self._fence is not None
+                if as_written:
                     out.append(text[pos:line_end])
                     pos = line_end
                     self._line_start = newline >= 0
@@ -297,7 +298,7 @@ class ReadableStream:
                 start = newline + 1
                 following = text.find("\n", start)
                 rest = text[start : len(text) if following < 0 else following]
-                if _FENCE.match(rest):
+                if fence_marker(rest):
                     end, final_here = start, True
                     break
                 if following < 0 and not final and _MAYBE_FENCE.fullmatch(rest):

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+
+# A code fence line: three or more backticks or tildes, indented at most three spaces.
+_FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+
+
+def fence_marker(line: str) -> str | None:
+    """The backticks or tildes a line would open a code fence with, or None. (A backtick
+    fence's info string has no backtick in it: "```a`" is inline code, as CommonMark reads it.)"""
+    found = _FENCE_LINE.match(line)
+    if found is None or (found.group(1)[0] == "`" and "`" in found.group(2)):
+        return None
+    return found.group(1)
+
+
+def closes_fence(line: str, marker: str) -> bool:
+    """The line ends the code fence ``marker`` opened: the same character, at least as many
+    of it, and nothing after."""
+    found = _FENCE_LINE.match(line)
+    return bool(found) and found.group(1)[0] == marker[0] and len(found.group(1)) >= len(marker) \
+        and not found.group(2).strip()
 
 
 def _tokens(markdown: str) -> list:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from rich.console import Group
@@ -15,13 +14,11 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from r1chat.latex import ReadableStream, readable
+from r1chat.markdown_parts import closes_fence, fence_marker
 from r1chat.sanitize import strip_controls
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
-
-# A code fence's opening or closing line: three or more backticks or tildes, indented at most 3.
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
 def rendered(text: str) -> RichMarkdown:
@@ -53,14 +50,12 @@ def whole_blocks(text: str) -> tuple[int, int | None]:
         if not line.endswith("\n"):
             break  # the line being written
         bare = line.rstrip("\r\n")
-        marker = _FENCE.match(bare)
         if fence is None:
-            if marker and not (marker.group(1)[0] == "`" and "`" in marker.group(2)):
-                fence, fence_at = marker.group(1), pos
+            if marker := fence_marker(bare):
+                fence, fence_at = marker, pos
             elif not bare.strip():
                 whole = pos + len(line)
-        elif marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence) \
-                and not marker.group(2).strip():
+        elif closes_fence(bare, fence):
             fence, fence_at = None, None
             whole = pos + len(line)
         pos += len(line)
@@ -71,9 +66,15 @@ def _with_plain_fence(text: str, fence_at: int) -> str:
     """The text with its open fence's language dropped: Pygments would re-highlight the whole
     fence on every frame (about 35 ms a frame on a 300-line fence, textual-notes §1)."""
     line_end = text.find("\n", fence_at)
-    marker = _FENCE.match(text[fence_at:line_end])
+    line = text[fence_at:line_end]
+    marker = fence_marker(line)
     assert marker is not None
-    return text[:fence_at] + text[fence_at:fence_at + marker.start(2)] + text[line_end:]
+    return text[:fence_at] + line[: line.index(marker) + len(marker)] + text[line_end:]
+
+
+def _spaced(markdown: RichMarkdown, *, after_piece: bool):
+    """Pieces are blocks of one text: a blank line between them, as between any two blocks."""
+    return Group(Text(""), markdown) if after_piece else markdown
 
 
 class _Tail(Widget):
@@ -116,7 +117,15 @@ class LiveText(Vertical):
 
     def __init__(self, text: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
-        self.text = ""  # all written so far, as written
+        self._tail_height = 0
+        self._timer = None
+        self._start()
+        if text:
+            self.write(text)
+
+    def _start(self) -> None:
+        """No text yet (``finish`` starts again when it is given other text)."""
+        self._written: list[str] = []  # pieces, not one string: += would copy it per token
         self._readable = ReadableStream()
         self._pending: list[str] = []
         self._open = ""  # readable text not yet in a piece: the block being written
@@ -125,10 +134,11 @@ class LiveText(Vertical):
         self._piece_text = ""
         self._piece_full = False
         self._stale = False  # text arrived that is not drawn yet
-        self._tail_height = 0
-        self._timer = None
-        if text:
-            self.write(text)
+
+    @property
+    def text(self) -> str:
+        """All written so far, as written."""
+        return "".join(self._written)
 
     def compose(self) -> ComposeResult:
         tail = _Tail(classes="live-tail")
@@ -140,7 +150,7 @@ class LiveText(Vertical):
         self.call_after_refresh(self._flush)
 
     def write(self, text: str) -> None:
-        self.text += text
+        self._written.append(text)
         if text := self._readable.feed(text):
             self._pending.append(text)
 
@@ -175,10 +185,8 @@ class LiveText(Vertical):
     def _add_whole(self, text: str) -> None:
         new = self._piece is None or self._piece_full or len(self._piece_text) >= self.PIECE
         self._piece_text = text if new else self._piece_text + text
-        self._piece_full = any(_FENCE.match(line) for line in text.splitlines())
-        markdown = _markdown(self._piece_text)
-        # Pieces are blocks of one text: a blank line between them, as between any two blocks.
-        drawn = Group(Text(""), markdown) if self._pieces > int(not new) else markdown
+        self._piece_full = any(fence_marker(line) for line in text.splitlines())
+        drawn = _spaced(_markdown(self._piece_text), after_piece=self._pieces > int(not new))
         if new:
             self._pieces += 1
             self._piece = Static(drawn, classes="live-piece")
@@ -196,7 +204,7 @@ class LiveText(Vertical):
             # frame later, would be two layout passes for each paragraph).
             renderable = Text("")
         else:
-            renderable = _markdown(text) if self._piece is None else Group(Text(""), _markdown(text))
+            renderable = _spaced(_markdown(text), after_piece=self._piece is not None)
         tail.display = True
         width = tail.content_region.width or self.content_region.width
         if not width:  # not laid out yet: drawn on the first frame that has a size
@@ -223,8 +231,7 @@ class LiveText(Vertical):
         if text is not None and (text := strip_controls(text)) != self.text:
             for piece in self.query(".live-piece"):
                 piece.remove()
-            self._piece, self._pieces, self._piece_text, self._readable = None, 0, "", ReadableStream()
-            self._pending, self._open, self.text = [], "", ""
+            self._start()
             self.write(text)
         self._pending.append(self._readable.close())
         self._open += "".join(self._pending)

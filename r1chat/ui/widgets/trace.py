@@ -143,8 +143,5 @@ class Trace(Vertical):
         self.refresh_title()
 
     async def freeze(self) -> None:
-        """The turn is over: the title says so, and the body shows the trace as stored."""
+        """The turn is over: the title says so (the body was finished when the trace settled)."""
         await self.settle(self.seconds, cut_off=self.cut_off)
-        body = self.query_one(".trace-body")
-        if isinstance(body, LiveText) and body.text != self.text:
-            body.finish(self.text)
