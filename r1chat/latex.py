@@ -234,6 +234,15 @@ def final_answer(text: str) -> str | None:
 # Where something may start that readable() changes or must leave alone.
 _OPENER = re.compile(r"`+|(?<!\\)\$\$?|\\[\[(]|\\[A-Za-z]+|\\\Z")
 _MAYBE_FENCE = re.compile(r" {0,3}(`*|~*)")  # a line start that could still become a fence
+_FENCE_START = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def _undecided(line: str) -> bool:
+    """An unfinished line that is, or may still become, a fence line. What follows can still
+    change what it is ("```a" then "`" is inline code; "``` " then "x" closes no fence), so it
+    is read once whole, or once it is longer than any fence line a model writes."""
+    return len(line) <= ReadableStream.HOLD and bool(
+        _MAYBE_FENCE.fullmatch(line) or _FENCE_START.match(line))
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 
 
@@ -273,7 +282,7 @@ class ReadableStream:
             line_end = len(text) if newline < 0 else newline + 1
             if self._line_start:
                 line = text[pos:line_end].rstrip("\n")
-                if newline < 0 and not final and _MAYBE_FENCE.fullmatch(line):
+                if newline < 0 and not final and _undecided(line):
                     break  # "``" may be a fence or inline code: wait for the line
                 if self._fence is not None:
                     as_written = True  # inside a code block, its closing line included
@@ -298,11 +307,11 @@ class ReadableStream:
                 start = newline + 1
                 following = text.find("\n", start)
                 rest = text[start : len(text) if following < 0 else following]
+                if following < 0 and not final and _undecided(rest):
+                    end = start
+                    break
                 if fence_marker(rest):
                     end, final_here = start, True
-                    break
-                if following < 0 and not final and _MAYBE_FENCE.fullmatch(rest):
-                    end = start
                     break
                 search = start
             converted, used = _prose(text[pos:end], final=final_here)

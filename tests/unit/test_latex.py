@@ -3,7 +3,7 @@ r"""Simple LaTeX shown as text, code left alone, money left as money; R1's \boxe
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from r1chat.latex import ReadableStream, boxed, final_answer, math_to_text, readable
@@ -103,6 +103,8 @@ TEXTS = st.lists(st.sampled_from(PARTS), max_size=40).map("".join)
 
 @settings(max_examples=300, deadline=None)
 @given(TEXTS, st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=20))
+@example("``````\\alpha```", [1])  # a fence line until its last backticks make it inline code
+@example("```\n``` \\alpha\n```", [7, 1])  # "``` " closes the fence only if nothing follows
 def test_any_text_streams_like_the_whole_and_never_fails(text, sizes):
     assert stream_in(text, sizes) == readable(text)
 
