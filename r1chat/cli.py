@@ -558,6 +558,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _tui(args: argparse.Namespace) -> int:
+    import gc
+
+    # Start-up makes objects that live as long as the app, Textual's and ours: the collector
+    # scanning them as they are made took ~10 ms before the first frame. The app turns it back
+    # on once that frame is drawn (R1ChatApp.on_mount).
+    gc.disable()
     from r1chat.session import ChatSession, MissingSetting
 
     settings = _settings(args)

@@ -12,11 +12,23 @@ from textual.screen import Screen
 from r1chat.config import describe_setting
 from r1chat.pulls import Pull, Pulls, PullState
 from r1chat.session import ChatSession
-from r1chat.ui.themes import DEFAULT_THEME, load_themes, variable_defaults
+from r1chat.ui.themes import DEFAULT_THEME, read_theme_files, register_themes, variable_defaults
+
+
+def _freeze_start_up() -> None:
+    # What start-up made lives as long as the app: out of the collector's sight, a full
+    # collection while a turn streams scans only what the turn made (it took 150 ms).
+    if not gc.isenabled():  # held off for start-up (cli._tui): clear its garbage before freezing
+        gc.collect()
+        gc.enable()
+    gc.freeze()
 
 
 class R1ChatApp(App):
-    CSS_PATH = "app.tcss"
+    # The chat screen's sheet is read with the app's: Textual reads no CSS_PATH of the default
+    # screen (get_default_screen), and read when a screen is pushed, a sheet makes it parse every
+    # sheet read so far a second time.
+    CSS_PATH = ["app.tcss", "screens/chat.tcss"]
     TITLE = "r1chat"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
@@ -25,6 +37,7 @@ class R1ChatApp(App):
 
     def __init__(self, session: ChatSession, *, notice: str | None = None, reopen: int | None = None) -> None:
         super().__init__()
+        self.css_parsed = False
         self.session = session
         self.notice = notice  # said once at start (e.g. where a broken database was moved)
         self.reopen = reopen
@@ -32,8 +45,17 @@ class R1ChatApp(App):
         self.pulls = Pulls()
         self.pulls.on_finish(self._pull_finished)
         # The theme is chosen before the app runs: set later, it would parse all CSS again.
+        # Checking a theme parses CSS (~2 ms each): only the one shown at start is checked now, the
+        # others once the first frame is up (_register_other_themes).
         settings = session.settings
-        self.theme_problems = load_themes(self)
+        files, self.theme_problems = read_theme_files()
+        wanted = [file for file in files if file.name == settings.ui.theme]
+        self.theme_problems += register_themes(self, wanted)
+        if settings.ui.theme not in self.available_themes:
+            fallback = [file for file in files if file.name == DEFAULT_THEME]
+            self.theme_problems += register_themes(self, fallback)
+            wanted += fallback
+        self.themes_unchecked = [file for file in files if file not in wanted]
         self.problems = list(settings.problems)
         if settings.ui.theme in self.available_themes:
             self.theme = settings.ui.theme
@@ -45,29 +67,48 @@ class R1ChatApp(App):
             self.theme = DEFAULT_THEME
 
     def on_mount(self) -> None:
+        self.css_parsed = True  # composing the chat screen parsed it
         self._stop_on_signals()
-        # What start-up made lives as long as the app: out of the collector's sight, a full
-        # collection while a turn streams scans only what the turn made (it took 150 ms).
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(self._register_other_themes)
+        self.call_after_refresh(_freeze_start_up)
         settings = self.session.settings
-        problems, theme_problems = self.problems, self.theme_problems
+        problems = self.problems
         if settings.keys:
             from r1chat.ui.keys import check_keymap
 
             keymap, key_problems = check_keymap(settings.keys, settings.path)
             problems += key_problems
             self.set_keymap(keymap)
-        from r1chat.ui.screens.chat import ChatScreen
-
-        self.push_screen(ChatScreen(self.session, reopen=self.reopen))
         if self.notice:
             self.notify(self.notice, title="Database", severity="warning", timeout=20, markup=False)
-        # One message for the config file, one for theme files: each line names a file and line.
+        # One message for the config file, one for theme files (_register_other_themes): each line
+        # names a file and line.
         if problems:
             self.notify("\n".join(problems), title="Settings",
                         severity="warning", timeout=30, markup=False)
-        if theme_problems:
-            self.notify("\n".join(theme_problems), title="Themes", severity="warning", timeout=30, markup=False)
+
+    def _register_other_themes(self) -> None:
+        self.theme_problems += register_themes(self, self.themes_unchecked)
+        self.themes_unchecked = []
+        if self.theme_problems:
+            self.notify("\n".join(self.theme_problems), title="Themes", severity="warning", timeout=30, markup=False)
+
+    def refresh_css(self, animate: bool = True) -> None:
+        if not self.css_parsed:
+            # The theme set in __init__ asks for this before any CSS has been parsed: new variables
+            # are all it needs. Textual's refresh parses every sheet into a throwaway copy, and
+            # the first real parse then does it all again (~5 ms of start-up).
+            self.stylesheet.set_variables(self.get_css_variables())
+            return
+        super().refresh_css(animate)
+
+    def get_default_screen(self) -> Screen:
+        # The chat screen is the first screen, not one pushed from on_mount: Textual holds every
+        # frame back while the app's Mount handler runs, and that waits for a pushed screen to be
+        # mounted, so its first frame was dropped and the prompt showed a frame later (~60 ms).
+        from r1chat.ui.screens.chat import ChatScreen
+
+        return ChatScreen(self.session, reopen=self.reopen)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # r1chat's own colours (trace-title, ...) for themes that do not set them, Textual's among them.

@@ -7,6 +7,7 @@ left out.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from textual.app import App
@@ -34,6 +35,7 @@ def variable_defaults(theme: Theme) -> dict[str, str]:
     }
 
 
+@cache
 def _textual_variables() -> frozenset[str]:
     return frozenset(BUILTIN_THEMES["textual-dark"].to_color_system().generate())
 
@@ -94,21 +96,30 @@ def check_theme(file: ThemeFile, known_variables: frozenset[str] | None = None) 
     return theme, problems
 
 
-def load_themes(app: App, user_dir: Path | None = None) -> list[str]:
-    """Register the built-in themes, then the user's (which may replace one); return the problems."""
+def read_theme_files(user_dir: Path | None = None) -> tuple[list[ThemeFile], list[str]]:
+    """The built-in theme files, then the user's (which may replace one), and the problems reading them."""
+    files: list[ThemeFile] = []
+    problems: list[str] = []
+    for folder in (builtin_theme_dir(), user_dir or user_theme_dir()):
+        found, folder_problems = read_themes(folder)
+        files.extend(found)
+        problems.extend(folder_problems)
+    return files, problems
+
+
+def register_themes(app: App, files: list[ThemeFile]) -> list[str]:
+    """Check and register ``files`` in order, a later one replacing a theme of the same name;
+    return the problems."""
     known = _textual_variables()
     problems: list[str] = []
     seen: dict[str, Path] = {}
-    for folder in (builtin_theme_dir(), user_dir or user_theme_dir()):
-        files, folder_problems = read_themes(folder)
-        problems.extend(folder_problems)
-        for file in files:
-            theme, theme_problems = check_theme(file, known)
-            problems.extend(theme_problems)
-            if theme is None:
-                continue
-            if theme.name in seen and seen[theme.name].parent == file.path.parent:
-                problems.append(f"{file.path}: the theme '{theme.name}' is also in {seen[theme.name].name}; this one is used")
-            seen[theme.name] = file.path
-            app.register_theme(theme)
+    for file in files:
+        theme, theme_problems = check_theme(file, known)
+        problems.extend(theme_problems)
+        if theme is None:
+            continue
+        if theme.name in seen and seen[theme.name].parent == file.path.parent:
+            problems.append(f"{file.path}: the theme '{theme.name}' is also in {seen[theme.name].name}; this one is used")
+        seen[theme.name] = file.path
+        app.register_theme(theme)
     return problems
