@@ -84,6 +84,16 @@ async def wait_until(pilot: Pilot, condition: Callable[[], object], what: str = 
         await pilot.pause(0.01)
 
 
+async def click_on(pilot: Pilot, selector, timeout: float = 5.0) -> None:
+    """Click a widget that may still be moving: a click computed from where it was last laid out
+    (or before it was) lands elsewhere, so click until one lands on it."""
+    deadline = time.monotonic() + timeout
+    while not await pilot.click(selector):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no click landed on {selector} in {timeout:g} s")
+        await pilot.pause(0.05)
+
+
 def lines_of(widget) -> list[str]:
     """The text a widget paints, line by line (what the reader sees, markup and all)."""
     width, height = widget.outer_size

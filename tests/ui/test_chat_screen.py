@@ -23,7 +23,7 @@ from r1chat.ui.widgets.trace import Trace, TraceTitle
 from tests.conftest import ANSWER, REASONING
 from tests.servers import OllamaFault, OpenAIFault
 from tests.servers.generation import pieces
-from tests.ui.conftest import lines_of, paste, screen_text, text_of, type_text, wait_until
+from tests.ui.conftest import click_on, lines_of, paste, screen_text, text_of, type_text, wait_until
 
 PROMPT = "What is 17 * 23?"
 THOUGHTS = len(pieces(REASONING))  # reasoning lines the fake sends before the answer starts
@@ -333,7 +333,7 @@ async def test_trace_toggled_by_hand_while_streaming_stays_as_the_user_left_it(
         trace = chat(pilot).query_one(Trace)
         for _ in range(toggles):
             before = trace.collapsed
-            await pilot.click(TraceTitle)
+            await click_on(pilot, TraceTitle)
             await wait_until(pilot, lambda: trace.collapsed is not before, "the click to fold or unfold it")
         assert trace.live and trace.collapsed is not left_open
         ollama.delay = 0
