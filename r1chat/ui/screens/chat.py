@@ -364,8 +364,8 @@ class ChatScreen(Screen):
                     elif isinstance(event, Done):
                         stats = event.stats
                     # Buffered lines arrive without a wait: give keys and frames a turn every
-                    # 20 ms (a yield per token would spend the time on the loop, not the text).
-                    if (now := loop.time()) - last_yield > 0.02:
+                    # 10 ms (a yield per token would spend the time on the loop, not the text).
+                    if (now := loop.time()) - last_yield > 0.01:
                         last_yield = now
                         await asyncio.sleep(0)
         except BackendError as error:

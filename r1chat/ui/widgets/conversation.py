@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from r1chat.conversation import Conversation, Message, Role
 from r1chat.ui.widgets.message import AssistantMessage, UserMessage
+from r1chat.ui.widgets.one_pass import OnePass
 
 
 class HiddenMessages(Static, can_focus=True):
@@ -44,7 +45,7 @@ class EmptyConversation(Static):
         super().__init__(hint, classes="empty")
 
 
-class ConversationView(VerticalScroll, can_focus=False):
+class ConversationView(OnePass, VerticalScroll, can_focus=False):
     """Mounts a window of at most about ``WINDOW`` messages; markers stand for the rest.
 
     A long conversation opens at its end, or around one message (a search hit); the markers

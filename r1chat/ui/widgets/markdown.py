@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.console import Group
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Static
 
 from r1chat.latex import ReadableStream, readable
 from r1chat.markdown_parts import closes_fence, fence_marker
 from r1chat.sanitize import strip_controls
+from r1chat.ui.widgets.one_pass import OnePass
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
@@ -35,12 +38,13 @@ def _markdown(text: str) -> RichMarkdown:
     return RichMarkdown(text, hyperlinks=False, code_theme="monokai")
 
 
-def whole_blocks(text: str) -> tuple[int, int | None]:
+def whole_blocks(text: str, limit: int | None = None) -> tuple[int, int | None]:
     """How much of ``text`` is whole Markdown blocks, and where an unclosed code fence starts.
 
     A block is whole once a blank line follows it outside a code fence, or once its fence is
     closed. The end of a paragraph, list or table may be extended by the very next line, so
-    only a blank line (or a closing fence) says it is over.
+    only a blank line (or a closing fence) says it is over. With ``limit``, the count stops at
+    the first block end at or past it (and no fence start is given).
     """
     whole = 0
     fence: str | None = None
@@ -59,6 +63,8 @@ def whole_blocks(text: str) -> tuple[int, int | None]:
             fence, fence_at = None, None
             whole = pos + len(line)
         pos += len(line)
+        if limit is not None and whole >= limit:
+            return whole, None
     return whole, fence_at
 
 
@@ -77,48 +83,102 @@ def _spaced(markdown: RichMarkdown, *, after_piece: bool):
     return Group(Text(""), markdown) if after_piece else markdown
 
 
-class _Tail(Widget):
-    """The block being written, as lines rendered once: measuring it and drawing it share them
-    (a Static would render the Markdown again to draw it)."""
+class _Lines(OnePass, Widget):
+    """Text rendered to lines once for its width: measuring it and drawing it share them. (A
+    Static renders its Markdown to measure it, and again to draw it.)"""
+
+    DEFAULT_CSS = "_Lines { height: auto; }"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
+        self._renderable = Text("")
         self._lines: list[Strip] = []
+        self._width: int | None = None  # what the lines were rendered for
 
-    def show(self, renderable, width: int) -> int:
-        """Render at ``width``, draw on the next frame; returns the number of lines."""
-        console = self.app.console
-        lines = console.render_lines(renderable, console.options.update_width(width), style=self.rich_style)
-        self._lines = [Strip(line, width) for line in lines]
-        self.refresh()
-        return len(self._lines)
+    def show(self, renderable, width: int, style: Style | None = None) -> int:
+        """Draw ``renderable`` at ``width`` from the next frame on; returns its number of lines.
+        ``style`` is the one it inherits, for a widget not mounted yet."""
+        before = self._lines if self._width == width and self.is_mounted else None
+        self._renderable, self._width = renderable, None
+        lines = self._render(width, style)
+        if before is None:
+            self.refresh(layout=self._sized_by_lines)
+        elif len(before) != len(lines) and self._sized_by_lines:
+            self.refresh(layout=True)
+        else:
+            # Most frames change the last line or two: repaint those, not the whole block.
+            changed = [
+                Region(0, y, width, 1)
+                for y in range(max(len(before), len(lines)))  # a line no longer there is blanked
+                if y >= len(before) or y >= len(lines) or before[y] != lines[y]
+            ]
+            if changed:
+                self.refresh(*changed)
+        return len(lines)
+
+    @property
+    def _sized_by_lines(self) -> bool:
+        height = self.styles.height
+        return height is None or height.is_auto
+
+    def _render(self, width: int, style: Style | None = None) -> list[Strip]:
+        if width != self._width:
+            console = self.app.console
+            options = console.options.update_width(width)
+            style = self.rich_style if style is None else style
+            self._lines = [Strip(line, width) for line in console.render_lines(self._renderable, options, style=style)]
+            self._width = width
+        return self._lines
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._width = None  # another theme: other colours
+
+    def show_later(self, renderable) -> None:
+        """Draw ``renderable``, rendered by the layout pass that measures it."""
+        self._renderable, self._width = renderable, None
+        self.refresh(layout=True)
+
+    def height_at(self, width: int) -> int:
+        return len(self._render(width))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._lines)
+        return len(self._render(width))
 
     def render_line(self, y: int) -> Strip:
-        return self._lines[y] if y < len(self._lines) else Strip.blank(self.size.width, self.rich_style)
+        width = self.content_size.width
+        lines = self._render(width)
+        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
 
 
-class LiveText(Vertical):
+class LiveText(OnePass, Vertical):
     """Markdown that streams in at any speed and costs about the same at every length.
 
     Textual's own Markdown widget makes every block a widget, and each frame with a layout
     pass re-arranges every widget on the screen, so a long trace made each frame slower
     (textual-notes §1, §6). Here whole blocks are drawn once, into a few pieces of at most
-    ``PIECE`` characters; only the block still being written is drawn again, at most ``FPS``
-    times a second, and without a layout pass until it needs more lines than it has. A code
-    fence ends its piece, so it is highlighted once, when it closes.
+    ``PIECE`` characters, rendered once for their width; only the block still being written is
+    drawn again, at most ``FPS`` times a second, repainting only the lines that changed, and
+    without a layout pass until the text needs more lines than it has. A code fence ends its
+    piece, so it is highlighted once, when it closes.
     """
 
-    FPS = 8
+    FPS = 6
     PIECE = 2000
-    ROOM = 4
+    # The text grows by a fifth of the screen's height at a time (within these bounds): each
+    # step scrolls the conversation, and a scroll repaints the whole screen.
+    ROOM = (3, 8)
+    # Whole blocks drawn in one frame, at most (about): a fast stream that fell behind catches
+    # up over a few frames, each a few tens of milliseconds, instead of in one long one.
+    BUDGET = 2000
 
-    def __init__(self, text: str = "", **kwargs) -> None:
+    def __init__(self, text: str = "", *, on_frame: Callable[[], None] | None = None, **kwargs) -> None:
+        """``on_frame`` is called on each of this text's frames while it streams, so that what
+        changes with it (a clock) is drawn in the same screen update, not one of its own."""
         super().__init__(**kwargs)
         self._tail_height = 0
         self._timer = None
+        self._on_frame = on_frame
         self._start()
         if text:
             self.write(text)
@@ -129,8 +189,7 @@ class LiveText(Vertical):
         self._readable = ReadableStream()
         self._pending: list[str] = []
         self._open = ""  # readable text not yet in a piece: the block being written
-        self._piece: Static | None = None  # the piece whole blocks go into
-        self._pieces = 0
+        self._pieces: list[_Lines] = []  # whole blocks go into the last
         self._piece_text = ""
         self._piece_full = False
         self._stale = False  # text arrived that is not drawn yet
@@ -141,12 +200,12 @@ class LiveText(Vertical):
         return "".join(self._written)
 
     def compose(self) -> ComposeResult:
-        tail = _Tail(classes="live-tail")
+        tail = _Lines(classes="live-tail")
         tail.display = False  # shown with the first words
         yield tail
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(1 / self.FPS, self._flush)
+        self._timer = self.set_interval(1 / self.FPS, self._frame)
         self.call_after_refresh(self._flush)
 
     def write(self, text: str) -> None:
@@ -164,6 +223,11 @@ class LiveText(Vertical):
         self._stale = True
         self._flush()
 
+    def _frame(self) -> None:
+        if self._on_frame is not None:
+            self._on_frame()
+        self._flush()
+
     def _flush(self) -> None:
         if self._pending:
             self._open += "".join(self._pending)
@@ -172,68 +236,91 @@ class LiveText(Vertical):
         # A folded trace is drawn when it is shown.
         if self._stale and self.display and self.is_mounted:
             self._stale = False
-            self._draw(final=False)
+            self._draw()
 
-    def _draw(self, *, final: bool) -> None:
-        whole, fence_at = (len(self._open), None) if final else whole_blocks(self._open)
-        if whole:
-            self._add_whole(self._open[:whole])
-            self._open = self._open[whole:]
-            fence_at = None if fence_at is None else fence_at - whole
-        self._draw_tail(self._open if fence_at is None else _with_plain_fence(self._open, fence_at), final=final)
-
-    def _add_whole(self, text: str) -> None:
-        new = self._piece is None or self._piece_full or len(self._piece_text) >= self.PIECE
-        self._piece_text = text if new else self._piece_text + text
-        self._piece_full = any(fence_marker(line) for line in text.splitlines())
-        drawn = _spaced(_markdown(self._piece_text), after_piece=self._pieces > int(not new))
-        if new:
-            self._pieces += 1
-            self._piece = Static(drawn, classes="live-piece")
-            self.mount(self._piece, before=self.query_one(".live-tail"))
-        else:
-            self._piece.update(drawn)
-
-    def _draw_tail(self, text: str, *, final: bool = False) -> None:
-        tail = self.query_one(".live-tail", _Tail)
-        if final or (not text.strip() and not tail.display):
-            tail.display = False
-            return
-        if not text.strip():
-            # Between two blocks: blank, in the room it has (hiding it, then showing it again a
-            # frame later, would be two layout passes for each paragraph).
-            renderable = Text("")
-        else:
-            renderable = _spaced(_markdown(text), after_piece=self._piece is not None)
-        tail.display = True
-        width = tail.content_region.width or self.content_region.width
-        if not width:  # not laid out yet: drawn on the first frame that has a size
+    def _draw(self) -> None:
+        tail = self.query_one(".live-tail", _Lines)
+        width = self.content_size.width
+        if not width:  # drawn on the first frame that has a size
             self._stale = True
             return
-        # Most frames add words to the last line. The block gets its lines ``ROOM`` at a time, so
-        # a layout pass (and the scroll after it, which repaints the screen) comes once every
-        # few lines, not on every line.
-        room = -(-tail.show(renderable, width) // self.ROOM) * self.ROOM
+        whole, fence_at = whole_blocks(self._open, self.BUDGET)
+        if whole:
+            self._take(whole, width)
+            fence_at = None if fence_at is None else fence_at - whole
+        if whole >= self.BUDGET:
+            # Behind: a part now, the rest on the next frames. The block being written would be
+            # drawn from text those frames move into pieces: it waits, blank, in the room it has.
+            self._stale = True
+            if tail.display:
+                tail.show(Text(""), width)
+            self.call_after_refresh(self._flush)
+            return
+        lines = self._draw_tail(tail, fence_at, width)
+        # The text grows a few lines at a time, the block being written taking up the slack:
+        # most frames only add words to its last line, and a block that ends (moving from the
+        # tail into a piece) changes no height outside this widget. A layout pass that scrolls
+        # the conversation (and repaints the whole screen) comes once every few lines.
+        above = sum(piece.height_at(width) for piece in self._pieces)
+        step = min(max(self.ROOM[0], self.screen.size.height // 5), self.ROOM[1])
+        room = -(-(above + lines) // step) * step - above if lines else 0
         if room != self._tail_height:
             tail.styles.height = room
             self._tail_height = room
+
+    def _take(self, length: int, width: int | None) -> None:
+        """Move the first ``length`` characters, whole blocks, into a piece."""
+        text, self._open = self._open[:length], self._open[length:]
+        if not text:
+            return
+        new = not self._pieces or self._piece_full or len(self._piece_text) >= self.PIECE
+        self._piece_text = text if new else self._piece_text + text
+        self._piece_full = any(fence_marker(line) for line in text.splitlines())
+        drawn = _spaced(_markdown(self._piece_text), after_piece=len(self._pieces) > int(not new))
+        if new:
+            piece = _Lines(classes="live-piece")
+            self._pieces.append(piece)
+            self.mount(piece, before=self.query_one(".live-tail"))
+        piece = self._pieces[-1]
+        if width is None:
+            piece.show_later(drawn)
+        else:
+            piece.show(drawn, width, self.rich_style)
+
+    def _draw_tail(self, tail: _Lines, fence_at: int | None, width: int) -> int:
+        """Draw the text not yet in a piece; returns its number of lines."""
+        text = self._open if fence_at is None else _with_plain_fence(self._open, fence_at)
+        if not text.strip():
+            if not tail.display:
+                return 0
+            # Between two blocks: blank, in the room it has (hiding it, then showing it again a
+            # frame later, would be two layout passes for each paragraph).
+            return tail.show(Text(""), width)
+        tail.display = True
+        return tail.show(_spaced(_markdown(text), after_piece=bool(self._pieces)), width)
 
     def on_resize(self) -> None:
         self._tail_height = -1  # lines wrap anew
         self._stale = True
 
-    def finish(self, text: str | None = None) -> None:
+    async def finish(self, text: str | None = None) -> None:
         """The stream is over: draw what is left as whole blocks, highlighted. ``text``, when it
         is not what was written (a guessed trace that was the answer, say), is drawn instead."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         if text is not None and (text := strip_controls(text)) != self.text:
-            for piece in self.query(".live-piece"):
+            for piece in self._pieces:
                 piece.remove()
             self._start()
             self.write(text)
         self._pending.append(self._readable.close())
         self._open += "".join(self._pending)
         self._pending.clear()
-        self._draw(final=True)
+        width = self.content_size.width or None  # None: not laid out yet, drawn when it is
+        while self._open:  # pieces of the usual size
+            whole = whole_blocks(self._open, self.BUDGET)[0]
+            self._take(whole if whole >= self.BUDGET else len(self._open), width)
+            if self._open:
+                await asyncio.sleep(0)  # a backlog: other work gets a turn between two pieces
+        self.query_one(".live-tail").display = False

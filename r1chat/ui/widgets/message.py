@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
-from textual.widgets import Static
 
 from r1chat.conversation import Message, MessageStatus
 from r1chat.latex import final_answer, math_to_text
 from r1chat.loops import Loop, LoopDetector
 from r1chat.sanitize import ControlFilter, strip_controls
 from r1chat.ui.widgets.markdown import LiveText, rendered
+from r1chat.ui.widgets.one_pass import Block, OnePass
 from r1chat.ui.widgets.trace import Trace
 
 
@@ -30,13 +32,13 @@ def _shown_prompt(text: str) -> Content:
     return Content.assemble(text[:SHOWN_PROMPT], (more, "$foreground-muted italic"))
 
 
-class UserMessage(Static):
+class UserMessage(Block):
     def __init__(self, message: Message) -> None:
         super().__init__(_shown_prompt(message.content), classes="user-message")
         self.message = message
 
 
-class FinalAnswer(Static):
+class FinalAnswer(Block):
     r"""The value of the answer's last ``\boxed{…}``, readable; a click copies it as written."""
 
     def __init__(self, value: str) -> None:
@@ -50,7 +52,7 @@ class FinalAnswer(Static):
         self.notify(f"Copied the final answer ({len(self.value)} characters)", timeout=2)
 
 
-class AssistantMessage(Vertical):
+class AssistantMessage(OnePass, Vertical):
     """The trace (when there is one) and the answer, inline or side by side (CSS decides)."""
 
     class Looping(TextualMessage):
@@ -92,10 +94,16 @@ class AssistantMessage(Vertical):
         if self.streaming:
             yield LiveText(classes="answer")
         else:
-            yield Static(rendered(message.content), classes="answer")
+            yield Block(rendered(message.content), classes="answer")
             if value := final_answer(message.content):
                 yield FinalAnswer(value)
-        yield Static(self._footnote(), classes="footnote")
+        yield Block(self._footnote(), classes="footnote")
+
+    def on_mount(self) -> None:
+        if self.streaming:
+            # What exists now outlives the turn: the garbage collector's full passes during the
+            # stream need not walk it (they took up to 50 ms, a stall in the text).
+            gc.freeze()
 
     def _footnote(self) -> Content:
         message = self.message
@@ -160,11 +168,20 @@ class AssistantMessage(Vertical):
             await trace.freeze()
         with self.app.batch_update():
             # Its whole blocks are drawn already: only the last is drawn again, highlighted.
-            self.query_one(".answer", LiveText).finish(message.content)
+            await self.query_one(".answer", LiveText).finish(message.content)
             footnote = self.query_one(".footnote")
             if value := final_answer(message.content):
                 await self.mount(FinalAnswer(value), before=footnote)
-            self.query_one(".footnote", Static).update(self._footnote())
+            self.query_one(".footnote", Block).update(self._footnote())
+        self.set_timer(0.2, _collect_garbage)  # once the answer is on screen
+
+
+def _collect_garbage() -> None:
+    """After a turn, while nobody waits: collect what any object left (the turn's and the older
+    ones frozen while it streamed), then freeze the rest again for the next turn."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def trace_statistics(message: Message) -> list[str]:

@@ -11,10 +11,10 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from r1chat.sanitize import ControlFilter
 from r1chat.ui.widgets.markdown import LiveText, rendered
+from r1chat.ui.widgets.one_pass import Block, OnePass
 
 # What the live title's seconds are counted on; snapshot tests replace it to freeze them.
 clock = time.monotonic
@@ -35,7 +35,7 @@ def trace_title(*, live: bool, seconds: float | None, tokens: int, cut_off: bool
     return Content.assemble((arrow + " ", "bold"), words)
 
 
-class TraceTitle(Static, can_focus=True):
+class TraceTitle(Block, can_focus=True):
     """Focusable: Enter (or a click) folds and unfolds the trace."""
 
     BINDINGS = [Binding("enter,space", "toggle", "Fold trace", id="trace.toggle")]
@@ -50,7 +50,7 @@ class TraceTitle(Static, can_focus=True):
         self.post_message(self.Pressed())
 
 
-class Trace(Vertical):
+class Trace(OnePass, Vertical):
     """A trace, streaming or finished. ``collapsed`` folds the body away (display: none)."""
 
     collapsed: reactive[bool] = reactive(False, init=False)
@@ -81,19 +81,15 @@ class Trace(Vertical):
         self.touched_by_user = False
         self._started = clock()
         self._filter = ControlFilter()
-        self._ticker = None
         self._body: LiveText | None = None
 
     def compose(self) -> ComposeResult:
         yield TraceTitle(self._title(), classes="trace-title")
         if self.live:
-            yield LiveText(self.text, classes="trace-body")
+            # The clock ticks with the text's frames: one screen update for both.
+            yield LiveText(self.text, classes="trace-body", on_frame=self._tick)
         else:
-            yield Static(rendered(self.text), classes="trace-body")
-
-    def on_mount(self) -> None:
-        if self.live:
-            self._ticker = self.set_interval(0.2, self.refresh_title)
+            yield Block(rendered(self.text), classes="trace-body")
 
     def _title(self) -> Content:
         seconds = clock() - self._started if self.live else self.seconds
@@ -102,8 +98,12 @@ class Trace(Vertical):
         )
 
     def refresh_title(self) -> None:
-        # One line whatever it says: no layout pass (the live clock ticks ten times a second).
+        # One line whatever it says: no layout pass (the live clock ticks with every frame).
         self.query_one(TraceTitle).update(self._title(), layout=False)
+
+    def _tick(self) -> None:
+        if self.live:
+            self.refresh_title()
 
     def watch_collapsed(self, collapsed: bool) -> None:
         self.set_class(collapsed, "-collapsed")
@@ -130,12 +130,9 @@ class Trace(Vertical):
 
     async def settle(self, seconds: float | None, *, tokens: int | None = None, cut_off: bool = False) -> None:
         """The trace is over (the answer began, or the turn ended): stop the clock, keep the text."""
-        if self._ticker is not None:
-            self._ticker.stop()
-            self._ticker = None
         body = self.query_one(".trace-body")
         if self.live and isinstance(body, LiveText):
-            body.finish()
+            await body.finish()
         self.live = False
         self.seconds = seconds
         self.tokens = tokens or self.tokens

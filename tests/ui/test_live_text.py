@@ -1,0 +1,121 @@
+"""The streaming text widget on its own: a backlog drawn over several frames, pieces that follow
+the width and the theme, lines repainted only where they changed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from r1chat.ui.widgets.markdown import LiveText, _Lines, whole_blocks
+from tests.ui.conftest import lines_of, screen_text, text_of, wait_until
+
+PARAGRAPHS = [f"Paragraph {n:03d} says something about caches and memory, then stops." for n in range(400)]
+TEXT = "\n\n".join(PARAGRAPHS) + "\n\n"
+
+
+class LiveApp(App):
+    def compose(self) -> ComposeResult:
+        yield LiveText(id="live")
+
+
+def live(pilot) -> LiveText:
+    return pilot.app.query_one("#live", LiveText)
+
+
+def pieces_text(text: LiveText) -> str:
+    return "\n".join(text_of(piece) for piece in text.query(".live-piece"))
+
+
+def test_a_frame_takes_whole_blocks_up_to_its_budget():
+    whole, fence_at = whole_blocks(TEXT, LiveText.BUDGET)
+    assert LiveText.BUDGET <= whole < LiveText.BUDGET + len(PARAGRAPHS[0]) + 2
+    assert TEXT[:whole].endswith("\n\n") and fence_at is None
+    assert whole_blocks(TEXT) == (len(TEXT), None)
+    assert whole_blocks("```py\nx = 1\n\ny\n", 1) == (0, 0)  # an open fence is no block end
+
+
+async def test_a_backlog_is_drawn_over_several_frames_and_all_of_it_arrives():
+    async with LiveApp().run_test(size=(100, 30)) as pilot:
+        text = live(pilot)
+        text.write(TEXT)  # 28 KB at once: a fast server's burst after a slow frame
+        text._flush()
+        assert not text.drawn  # one frame took a part: the rest waits for the next frames
+        assert len(text.query(".live-piece")) <= 2
+        await wait_until(pilot, lambda: text.drawn, "the backlog to be drawn")
+        await pilot.pause()  # the last pieces laid out
+        shown = pieces_text(text)
+        assert [p for p in PARAGRAPHS if p in shown] == PARAGRAPHS  # all, once each, in order
+        assert shown.count("Paragraph") == len(PARAGRAPHS)
+        assert len(text.query(".live-piece")) >= len(TEXT) // (LiveText.PIECE + LiveText.BUDGET)
+        await text.finish()
+        await pilot.pause()
+        assert pieces_text(text).count("Paragraph") == len(PARAGRAPHS)
+        assert not text.query_one(".live-tail").display
+
+
+async def test_finishing_with_a_backlog_draws_all_of_it_before_it_returns():
+    async with LiveApp().run_test(size=(100, 30)) as pilot:
+        text = live(pilot)
+        text.write(TEXT + "The last words, unfinished")
+        await text.finish()
+        await pilot.pause()
+        shown = pieces_text(text)
+        assert [p for p in PARAGRAPHS if p in shown] == PARAGRAPHS
+        assert shown.rstrip().endswith("The last words, unfinished")
+        # In pieces of about the usual size, not one widget of 28 KB.
+        assert len(text.query(".live-piece")) >= len(TEXT) // (LiveText.PIECE + LiveText.BUDGET)
+
+
+async def test_pieces_wrap_again_when_the_width_changes():
+    async with LiveApp().run_test(size=(100, 30)) as pilot:
+        text = live(pilot)
+        text.write("word " * 300 + "\n\nnext\n\n")
+        await wait_until(pilot, lambda: text.drawn, "the text")
+        piece = text.query_one(".live-piece")
+        wide = lines_of(piece)
+        await pilot.resize_terminal(50, 30)
+        await pilot.pause()
+        narrow = lines_of(piece)
+        assert max(map(len, narrow)) <= 50 < max(map(len, wide))
+        assert len(narrow) > len(wide)
+        assert " ".join(narrow).split() == " ".join(wide).split()
+
+
+async def test_pieces_take_the_colours_of_a_new_theme():
+    async with LiveApp().run_test(size=(100, 30)) as pilot:
+        pilot.app.theme = "textual-dark"
+        text = live(pilot)
+        text.write("Some words in a piece.\n\nand more\n\n")
+        await wait_until(pilot, lambda: text.drawn, "the text")
+        await pilot.pause()
+        piece = text.query_one(".live-piece")
+
+        def colours() -> set:
+            width, height = piece.outer_size
+            strips = piece.render_lines(piece.region.reset_offset)
+            return {seg.style.color for strip in strips for seg in strip if seg.text.strip() and seg.style}
+
+        before = colours()
+        pilot.app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        assert colours() != before
+
+
+async def test_lines_a_block_no_longer_has_are_blanked_on_screen():
+    # The block being written keeps its room while its text is redrawn; only changed lines are
+    # repainted, and a line that is gone is one of them.
+    class Room(App):
+        def compose(self) -> ComposeResult:
+            yield _Lines(id="lines")
+
+    async with Room().run_test(size=(40, 10)) as pilot:
+        lines = pilot.app.query_one("#lines", _Lines)
+        lines.styles.height = 6
+        await pilot.pause()
+        assert lines.show(Text("\n".join(f"old line {n}" for n in range(5))), 40) == 5
+        await pilot.pause()
+        assert screen_text(pilot).count("old line") == 5
+        assert lines.show(Text("new"), 40) == 1
+        await pilot.pause()
+        assert "old line" not in screen_text(pilot) and "new" in screen_text(pilot)
