@@ -352,6 +352,21 @@ async def test_clicking_the_trace_title_toggles_it(run_app):
         assert trace.collapsed and title(trace).startswith("▶")
 
 
+async def test_a_stored_folded_trace_shows_its_text_when_unfolded(run_app, settings, store, ollama_provider):
+    conversation = Conversation(title="stored", provider="ollama", model="deepseek-r1:8b")
+    store.create_conversation(conversation)
+    store.add_message(conversation, Message(Role.USER, "Why?"))
+    store.add_message(conversation, Message(Role.ASSISTANT, "Because.", reasoning="First I **weigh** $x^2$ here."))
+    session = ChatSession(settings, store, ollama_provider, conversation=store.load_conversation(conversation.id))
+    async with run_app(session) as pilot:
+        await pilot.pause()
+        trace = chat(pilot).query_one(Trace)
+        assert trace.collapsed and "weigh" not in screen_text(pilot)
+        await click_on(pilot, TraceTitle)
+        await pilot.pause()
+        assert not trace.collapsed and "First I weigh x² here." in text_of(trace.query_one(".trace-body"))
+
+
 async def test_enter_on_the_focused_trace_title_toggles_it(run_app):
     async with run_app() as pilot:
         trace = (await ask(pilot)).trace

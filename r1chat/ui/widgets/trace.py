@@ -82,6 +82,7 @@ class Trace(OnePass, Vertical):
         self._started = clock()
         self._filter = ControlFilter()
         self._body: LiveText | None = None
+        self._drawn = True  # a finished trace's text is in its body
 
     def compose(self) -> ComposeResult:
         yield TraceTitle(self._title(), classes="trace-title")
@@ -89,7 +90,10 @@ class Trace(OnePass, Vertical):
             # The clock ticks with the text's frames: one screen update for both.
             yield LiveText(self.text, classes="trace-body", on_frame=self._tick)
         else:
-            yield Block(rendered(self.text), classes="trace-body")
+            # A folded trace is drawn when first unfolded: a long conversation opens with tens
+            # of long traces that nobody may unfold (their Markdown took half the opening time).
+            yield Block(Content("") if self.collapsed else rendered(self.text), classes="trace-body")
+            self._drawn = not self.collapsed
 
     def _title(self) -> Content:
         seconds = clock() - self._started if self.live else self.seconds
@@ -106,6 +110,9 @@ class Trace(OnePass, Vertical):
             self.refresh_title()
 
     def watch_collapsed(self, collapsed: bool) -> None:
+        if not collapsed and not self._drawn and self.is_mounted:
+            self._drawn = True
+            self.query_one(".trace-body", Block).update(rendered(self.text))
         self.set_class(collapsed, "-collapsed")
         self.refresh_title()
 
