@@ -558,12 +558,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _tui(args: argparse.Namespace) -> int:
-    import gc
+    from r1chat.ui import collector
 
-    # Start-up makes objects that live as long as the app, Textual's and ours: the collector
-    # scanning them as they are made took ~10 ms before the first frame. The app turns it back
-    # on once that frame is drawn (R1ChatApp.on_mount).
-    gc.disable()
+    collector.hold_for_start_up()  # until the first frame (R1ChatApp.on_mount)
     from r1chat.session import ChatSession, MissingSetting
 
     settings = _settings(args)

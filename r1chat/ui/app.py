@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
@@ -12,16 +11,8 @@ from textual.screen import Screen
 from r1chat.config import describe_setting
 from r1chat.pulls import Pull, Pulls, PullState
 from r1chat.session import ChatSession
+from r1chat.ui import collector
 from r1chat.ui.themes import DEFAULT_THEME, read_theme_files, register_themes, variable_defaults
-
-
-def _freeze_start_up() -> None:
-    # What start-up made lives as long as the app: out of the collector's sight, a full
-    # collection while a turn streams scans only what the turn made (it took 150 ms).
-    if not gc.isenabled():  # held off for start-up (cli._tui): clear its garbage before freezing
-        gc.collect()
-        gc.enable()
-    gc.freeze()
 
 
 class R1ChatApp(App):
@@ -70,7 +61,7 @@ class R1ChatApp(App):
         self.css_parsed = True  # composing the chat screen parsed it
         self._stop_on_signals()
         self.call_after_refresh(self._register_other_themes)
-        self.call_after_refresh(_freeze_start_up)
+        self.call_after_refresh(collector.start_up_done)
         settings = self.session.settings
         problems = self.problems
         if settings.keys:

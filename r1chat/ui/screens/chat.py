@@ -32,6 +32,7 @@ from r1chat.session import ChatSession, MissingSetting, NoModel
 from r1chat.store import StoreError
 from r1chat.titles import ask_for_title
 from r1chat.turn import Turn
+from r1chat.ui import collector
 from r1chat.ui.widgets.banner import Banner
 from r1chat.ui.widgets.conversation import ConversationView
 from r1chat.ui.widgets.message import AssistantMessage
@@ -349,6 +350,7 @@ class ChatScreen(Screen):
         await view.add(turn.user)
         answer: AssistantMessage = await view.add(turn.assistant)
         view.scroll_end(animate=False)
+        collector.turn_started()
         loop = asyncio.get_running_loop()
         last_yield = loop.time()
         stats = None
@@ -377,6 +379,7 @@ class ChatScreen(Screen):
         finally:
             # Also on Esc (cancellation): the partial answer stays on screen, settled.
             await asyncio.shield(answer.finish(turn.assistant))
+            self.set_timer(0.2, collector.turn_ended)  # once the answer is on screen
             if stats is not None:  # with the finished answer, not ahead of its last words
                 status.stats = stats
             status.connection = "unreachable" if isinstance(self.last_error, Unreachable) else "connected"

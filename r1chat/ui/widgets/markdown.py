@@ -143,7 +143,7 @@ class _Lines(OnePass, Widget):
         return len(self._render(width))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._render(width))
+        return self.height_at(width)
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width

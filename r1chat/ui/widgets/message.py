@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -99,12 +97,6 @@ class AssistantMessage(OnePass, Vertical):
                 yield FinalAnswer(value)
         yield Block(self._footnote(), classes="footnote")
 
-    def on_mount(self) -> None:
-        if self.streaming:
-            # What exists now outlives the turn: the garbage collector's full passes during the
-            # stream need not walk it (they took up to 50 ms, a stall in the text).
-            gc.freeze()
-
     def _footnote(self) -> Content:
         message = self.message
         if message.status is MessageStatus.ERROR:
@@ -173,15 +165,6 @@ class AssistantMessage(OnePass, Vertical):
             if value := final_answer(message.content):
                 await self.mount(FinalAnswer(value), before=footnote)
             self.query_one(".footnote", Block).update(self._footnote())
-        self.set_timer(0.2, _collect_garbage)  # once the answer is on screen
-
-
-def _collect_garbage() -> None:
-    """After a turn, while nobody waits: collect what any object left (the turn's and the older
-    ones frozen while it streamed), then freeze the rest again for the next turn."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def trace_statistics(message: Message) -> list[str]:
