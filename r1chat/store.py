@@ -212,6 +212,21 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _use_wal(db: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch to write-ahead logging. Switching needs the file to itself for a moment, and SQLite
+    answers "locked" at once instead of waiting as the busy timeout says: two windows opening a
+    new database together met it. Try again until the same patience is spent."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -247,7 +262,7 @@ class Store:
         try:
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA journal_mode = WAL")
+            _use_wal(db)
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             self._migrate(db)

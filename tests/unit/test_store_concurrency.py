@@ -92,3 +92,31 @@ def test_two_processes_streaming_into_one_database_lose_nothing(tmp_path):
         [hit] = store.search(f"{name}trace{len(conversations) - 1}")
         assert (hit.conversation_id, hit.where) == (last["id"], "trace")
     store.close()
+
+
+_OPENER = """
+import sys, time
+from r1chat.store import Store
+
+start_at = float(sys.argv[2])
+while time.time() < start_at:
+    pass  # no sleep: all start within a few microseconds
+store = Store(sys.argv[1])
+store.list_conversations()
+store.close()
+"""
+
+
+def test_windows_opening_a_new_database_at_the_same_moment_all_open_it(tmp_path):
+    # Switching a new file to write-ahead logging needs it alone for a moment; SQLite said
+    # "locked" at once to whoever came second (about one opener in ten, before the retry).
+    for round_ in range(8):
+        path = tmp_path / f"round{round_}.db"
+        start_at = time.time() + 0.5
+        openers = [
+            subprocess.Popen([sys.executable, "-c", _OPENER, str(path), str(start_at)], stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        for opener in openers:
+            _, err = opener.communicate(timeout=60)
+            assert opener.returncode == 0, err
