@@ -57,6 +57,7 @@ class ThemePalette(CommandPalette):
         self.before = ""
         self.chosen: str | None = None
         self._preview: Timer | None = None
+        self._gone = False  # dismissed: a preview asked for after that (a late highlight) must not land
 
     def on_mount(self) -> None:
         self.before = self.app.theme
@@ -71,7 +72,7 @@ class ThemePalette(CommandPalette):
         self._preview = self.set_timer(PREVIEW_DELAY, partial(self._show, option.hit.text))
 
     def _show(self, name: str) -> None:
-        if self.chosen is None and self.app.theme != name:
+        if self.chosen is None and not self._gone and self.app.theme != name:
             self.app.theme = name
 
     @on(OptionList.OptionSelected)
@@ -80,6 +81,7 @@ class ThemePalette(CommandPalette):
             self.chosen = str(event.option.hit.text)
 
     def dismiss(self, result=None):
+        self._gone = True
         if self._preview is not None:
             self._preview.stop()
         if self.chosen is None and self.app.theme != self.before:
