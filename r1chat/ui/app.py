@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
@@ -13,6 +14,7 @@ from r1chat.pulls import Pull, Pulls, PullState
 from r1chat.session import ChatSession
 from r1chat.ui import collector
 from r1chat.ui.themes import DEFAULT_THEME, read_theme_files, register_themes, variable_defaults
+from r1chat.ui.widgets import markdown
 
 
 class R1ChatApp(App):
@@ -62,6 +64,7 @@ class R1ChatApp(App):
         self._stop_on_signals()
         self.call_after_refresh(self._register_other_themes)
         self.call_after_refresh(collector.start_up_done)
+        self.call_after_refresh(self._warm_up)
         settings = self.session.settings
         problems = self.problems
         if settings.keys:
@@ -77,6 +80,10 @@ class R1ChatApp(App):
         if problems:
             self.notify("\n".join(problems), title="Settings",
                         severity="warning", timeout=30, markup=False)
+
+    def _warm_up(self) -> None:
+        # In a thread: keys typed meanwhile are not held up. Nothing waits for it.
+        asyncio.get_running_loop().run_in_executor(None, markdown.warm_up)
 
     def _register_other_themes(self) -> None:
         self.theme_problems += register_themes(self, self.themes_unchecked)

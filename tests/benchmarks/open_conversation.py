@@ -2,10 +2,10 @@
 
 The conversation is written through ``r1chat.store.Store`` into an isolated data directory:
 prompts, and answers with Markdown and a long reasoning trace each (so half of the messages
-carry one). r1chat has no way yet to open a given conversation from the command line or the
-chat screen, so ``probe.py`` does what one would: with the app started on an empty chat in a
-pty, it loads the conversation from the store and shows it in the chat screen's
-``ConversationView``; the time runs from the load until the screen has been redrawn.
+carry one). With the app started on an empty chat in a pty, ``probe.py`` opens it as the
+history screen does; the time runs from there until the screen has been redrawn with the
+conversation's end. The rest of the window of 40 messages is mounted above it after that
+frame: the detail says when it was all in, and how late the event loop ran meanwhile.
 """
 
 from __future__ import annotations
@@ -100,13 +100,19 @@ def measure(plan: Plan) -> list[Figure]:
     load = median([r["load_seconds"] for r in reports])
     show = median([r["show_seconds"] for r in reports])
     runs = f"median of {len(reports)}"
+    first = median([r["mounted_first"] for r in reports])
+    filled = median([r["filled_seconds"] for r in reports])
+    window = median([r["mounted"] for r in reports])
+    filling_lag = median([r["lag_filling"].get("max", 0) for r in reports]) * 1000
     rss = median([r["memory_settled"]["VmRSS"] for r in reports])
     peak = median([r["memory_settled"]["VmHWM"] for r in reports])
     before = median([r["memory_before"]["VmRSS"] for r in reports])
     return [
         OPEN.measured(
             median([r["open_seconds"] for r in reports]),
-            f"{n:,} messages; store load {load:.3f} s, view.show {show:.3f} s, then drawn; {runs}",
+            f"{n:,} messages; store load {load:.3f} s, view.show {show:.3f} s, then drawn with the last "
+            f"{first:.0f}; all {window:.0f} of the window in at {filled:.3f} s, the loop late by at most "
+            f"{filling_lag:.0f} ms meanwhile; {runs}",
         ),
         OPEN_RSS.measured(rss, f"VmRSS 1 s after opening (before {before:.0f} MB, peak {peak:.0f} MB); {runs}"),
     ]

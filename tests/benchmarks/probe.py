@@ -12,9 +12,10 @@ also run under cProfile and its stats written to FILE (``python -m pstats FILE``
         Waits for a turn (the benchmark types the prompt), notes when the first token reaches the
         answer widget and when the finished answer has been drawn, and the loop's lateness.
     python -m tests.benchmarks.probe open REPORT CONVERSATION_ID -- [r1chat options]
-        Once the chat screen is up and idle, opens the stored conversation the way the chat screen
-        shows one (load it from the store, then ``ConversationView.show``) and notes when the
-        screen has been drawn with it, and the process's memory.
+        Once the chat screen is up and idle, opens the stored conversation the way the history
+        screen does (``ChatScreen.open_conversation``) and notes when the
+        screen has been drawn with its end, when the rest of the window has gone in above it, how
+        late the loop ran meanwhile, and the process's memory.
 """
 
 from __future__ import annotations
@@ -181,27 +182,49 @@ def probe_open(report_path: str, conversation_id: int) -> None:
         report = {"memory_before": memory_mb()}
         profile = Profile()
         profile.start()
+        store = screen.session.store
+        load = store.load_conversation
+        loaded = []
+
+        def timed_load(conversation_id: int):
+            conversation = load(conversation_id)
+            loaded.append(time.perf_counter())
+            return conversation
+
+        store.load_conversation = timed_load
         started = time.perf_counter()
-        # What opening a conversation takes with today's pieces (there is no entry point yet).
-        conversation = screen.session.store.load_conversation(conversation_id)
-        loaded = time.perf_counter()
-        screen.session.conversation = conversation
-        await screen.view.show(conversation)
+        # What the history screen does when a conversation is chosen.
+        await screen.open_conversation(conversation_id)
         shown = time.perf_counter()
+        first = mounted(screen.view)  # what the next frame draws
         drawn = await after_refresh(app)
         profile.stop()
+        conversation = screen.session.conversation
         report.update(
             messages=len(conversation.messages),
-            load_seconds=loaded - started,
-            show_seconds=shown - loaded,
+            mounted_first=first,
+            load_seconds=loaded[0] - started,
+            show_seconds=shown - loaded[0],
             open_seconds=drawn - started,
             memory_opened=memory_mb(),
         )
+        # The rest of the window goes in above after the first frame: when it is all there, and
+        # how long the loop (keys typed meanwhile) waited at most while it went in.
+        window = min(screen.view.WINDOW, len(conversation.messages))
+        while mounted(screen.view) < window:
+            await asyncio.sleep(0.005)
+        filled = await after_refresh(app)
+        report.update(mounted=mounted(screen.view), filled_seconds=filled - started,
+                      lag_filling=percentiles(lag.between(drawn, filled)))
         await asyncio.sleep(1.0)
         report["memory_settled"] = memory_mb()
         _finish(app, report_path, report)
 
-    _after_mount(R1ChatApp, lambda app: _start_task(app, open_conversation(app)))
+    def mounted(view) -> int:
+        return len(view.query_children(".user-message, .assistant-message"))
+
+    lag = LoopLag()
+    _after_mount(R1ChatApp, lambda app: (lag.start(), _start_task(app, open_conversation(app))))
 
 
 def _start_task(app, coroutine) -> None:

@@ -16,7 +16,7 @@ from r1chat.session import ChatSession
 from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.connect import ConnectScreen
 from r1chat.ui.screens.pull import PullScreen
-from r1chat.ui.widgets.conversation import HiddenMessages, EmptyConversation
+from r1chat.ui.widgets.conversation import ConversationView, EmptyConversation, HiddenMessages
 from r1chat.ui.widgets.markdown import LiveText
 from r1chat.ui.widgets.message import AssistantMessage, UserMessage
 from r1chat.ui.widgets.trace import Trace, TraceTitle
@@ -912,6 +912,13 @@ def long_conversation(settings, store, ollama_provider):
     return make
 
 
+async def window_filled(pilot) -> None:
+    """The rest of an opened conversation's window has gone in above its end, and been laid out."""
+    await wait_until(pilot, lambda: len(shown(pilot)) == ConversationView.WINDOW, "the window to fill")
+    await pilot.app.workers.wait_for_complete()  # the last batch's marker and drawing
+    await pilot.pause()
+
+
 def shown(pilot) -> list[str]:
     widgets = chat(pilot).view.query_children(".user-message, .assistant-message")
     return [w.message.content for w in widgets]
@@ -919,13 +926,42 @@ def shown(pilot) -> list[str]:
 
 async def test_a_long_conversation_mounts_only_the_newest_40_messages_and_a_marker(run_app, long_conversation):
     async with run_app(long_conversation(50)) as pilot:
+        await window_filled(pilot)
         assert shown(pilot) == [f"message {n}" for n in range(10, 50)]
         marker = chat(pilot).query_one(HiddenMessages)
         assert "10 earlier messages" in text_of(marker)
 
 
+async def test_an_opened_conversation_shows_its_end_first_and_the_rest_of_the_window_after(run_app, long_conversation):
+    async with run_app() as pilot:
+        view = chat(pilot).view
+        await view.show(long_conversation(50).conversation)
+        # What the first frame draws: the end, and a marker for all the rest.
+        assert shown(pilot) == [f"message {n}" for n in range(50 - view.FIRST, 50)]
+        assert [m.count for m in chat(pilot).query(HiddenMessages)] == [50 - view.FIRST]
+        await window_filled(pilot)
+        assert shown(pilot) == [f"message {n}" for n in range(10, 50)]
+        assert [m.count for m in chat(pilot).query(HiddenMessages)] == [10]
+        assert view.is_vertical_scroll_end  # it stayed at the end while the rest went in above
+
+
+async def test_opening_another_conversation_while_the_window_fills_shows_only_that_one(run_app, long_conversation, store):
+    async with run_app() as pilot:
+        view = chat(pilot).view
+        await view.show(long_conversation(50).conversation)
+        other = long_conversation(30).conversation
+        for message in other.messages:
+            message.content = message.content.replace("message", "other")
+        await view.show(other)
+        await wait_until(pilot, lambda: len(shown(pilot)) == 30, "the other conversation")
+        await pilot.pause(0.2)  # nothing of the first one lands later
+        assert shown(pilot) == [f"other {n}" for n in range(30)]
+        assert not chat(pilot).query(HiddenMessages)
+
+
 async def test_clicking_earlier_messages_mounts_them(run_app, long_conversation):
     async with run_app(long_conversation(50)) as pilot:
+        await window_filled(pilot)
         chat(pilot).view.scroll_home(animate=False)
         await pilot.pause()
         await pilot.click(HiddenMessages)

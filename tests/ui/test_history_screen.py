@@ -342,6 +342,7 @@ async def test_a_thousand_message_conversation_mounts_only_a_window(run_app, sto
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
         assert chat(pilot).session.conversation.id == long.id
         assert len(chat(pilot).session.conversation.messages) == 1000
+        await wait_until(pilot, lambda: len(shown(pilot)) == 40, "the window to fill")
         assert shown(pilot) == [m for n in range(480, 500) for m in (f"q{n}", f"a{n}")]
         assert "960 earlier messages" in text_of(chat(pilot).query_one(HiddenMessages))
         assert len(chat(pilot).query(AssistantMessage)) == 20

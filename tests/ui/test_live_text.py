@@ -3,10 +3,14 @@ the width and the theme, lines repainted only where they changed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from r1chat.ui.widgets.markdown import LiveText, _Lines, whole_blocks
+from r1chat.ui.widgets.markdown import LiveText, Lines, rendered, whole_blocks
 from tests.ui.conftest import lines_of, screen_text, text_of, wait_until
 
 PARAGRAPHS = [f"Paragraph {n:03d} says something about caches and memory, then stops." for n in range(400)]
@@ -107,10 +111,10 @@ async def test_lines_a_block_no_longer_has_are_blanked_on_screen():
     # repainted, and a line that is gone is one of them.
     class Room(App):
         def compose(self) -> ComposeResult:
-            yield _Lines(id="lines")
+            yield Lines(id="lines")
 
     async with Room().run_test(size=(40, 10)) as pilot:
-        lines = pilot.app.query_one("#lines", _Lines)
+        lines = pilot.app.query_one("#lines", Lines)
         lines.styles.height = 6
         await pilot.pause()
         assert lines.show(Text("\n".join(f"old line {n}" for n in range(5))), 40) == 5
@@ -119,3 +123,59 @@ async def test_lines_a_block_no_longer_has_are_blanked_on_screen():
         assert lines.show(Text("new"), 40) == 1
         await pilot.pause()
         assert "old line" not in screen_text(pilot) and "new" in screen_text(pilot)
+
+
+def test_warming_up_prepares_what_the_first_answer_would_wait_for():
+    # In a fresh interpreter: this one has drawn Markdown already.
+    script = (
+        "import sys, threading\n"
+        "from r1chat.ui.widgets.markdown import warm_up\n"
+        "names = ('rich.markdown', 'markdown_it', 'pygments.lexers.python')\n"
+        "before = [n for n in names if n in sys.modules]\n"
+        "thread = threading.Thread(target=warm_up); thread.start(); thread.join()\n"
+        "from pygments.lexers.python import PythonLexer\n"
+        "print(before, [n for n in names if n in sys.modules], '_tokens' in PythonLexer.__dict__)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["[]", "['rich.markdown',", "'markdown_it',", "'pygments.lexers.python']", "True"]
+
+
+async def test_the_app_warms_up_in_a_thread_once_the_chat_screen_is_drawn(run_app, monkeypatch):
+    from r1chat.ui.widgets import markdown
+
+    on_main_thread = []
+    monkeypatch.setattr(markdown, "warm_up", lambda: on_main_thread.append(threading.current_thread() is threading.main_thread()))
+    async with run_app() as pilot:
+        await wait_until(pilot, lambda: on_main_thread, "the warm-up")
+        assert on_main_thread == [False]
+
+
+async def test_blocks_drawn_as_separate_pieces_are_spaced_as_in_the_whole_text(monkeypatch):
+    monkeypatch.setattr(LiveText, "PIECE", 1)  # every block its own piece
+    blocks = [
+        "Some words.\n\n", "| a | b |\n|---|---|\n| 1 | 2 |\n\n", "- one\n- two\n\n", "> a quote\n\n",
+        "```python\nx = 1\n```\n", "## A heading\n\n", "Words after a heading.\n\n", "1. first\n", "\nThe end.\n",
+    ]
+
+    class Both(App):
+        def compose(self) -> ComposeResult:
+            yield LiveText(id="live")
+            yield Lines(rendered("".join(blocks)), id="whole")
+
+    def shown(widget) -> list[str]:
+        lines = [line.rstrip() for line in text_of(widget).splitlines()]
+        while lines and not lines[-1]:
+            lines.pop()
+        return lines
+
+    async with Both().run_test(size=(60, 80)) as pilot:
+        await pilot.pause()
+        text = live(pilot)
+        for block in blocks:  # each block in a frame of its own
+            text.write(block)
+            text._flush()
+        await text.finish()
+        await pilot.pause()
+        assert len(text.query(".live-piece")) == len(blocks)
+        assert shown(text) == shown(pilot.app.query_one("#whole"))

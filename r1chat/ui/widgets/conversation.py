@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from textual import work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -53,6 +56,12 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
     """
 
     WINDOW = 40
+    # Opened at its end, a conversation shows its last ``FIRST`` messages in the first frame;
+    # the rest of the window is mounted above them after it, ``FILL`` at a time. (All 40 at
+    # once took about 0.25 s before the first frame; each batch is a few tens of milliseconds,
+    # so keys typed meanwhile are not held up. Anchored at the bottom, nothing on screen moves.)
+    FIRST = 12
+    FILL = 6
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -92,6 +101,10 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         else:
             self._end = min(len(messages), max(index + 1 + self.WINDOW // 2, self.WINDOW))
         self._start = max(0, self._end - self.WINDOW)
+        self.workers.cancel_group(self, "fill")
+        window_start = self._start
+        if index is None:
+            self._start = max(self._start, self._end - self.FIRST)
         widgets = self._widgets_for(messages[self._start:self._end])
         if self._start:
             widgets.insert(0, HiddenMessages(self._start))
@@ -103,8 +116,30 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         if index is None:
             self.scroll_end(animate=False)
             self.anchor()
+            if self._start > window_start:
+                self.call_after_refresh(self._fill, window_start)
         else:
             self.anchor(False)
+
+    @work(group="fill", exclusive=True, exit_on_error=False)
+    async def _fill(self, window_start: int) -> None:
+        """Mount the rest of the window above what the first frame showed, a batch at a time."""
+        while self._start > window_start:
+            marker = self.query_children("HiddenMessages.earlier").first()
+            batch = self._messages[max(window_start, self._start - self.FILL):self._start]
+            self._start -= len(batch)
+            mounted = self.mount_all(self._widgets_for(batch), after=marker)
+            if self._start:
+                marker.set_count(self._start)  # with the batch, not a frame after it
+            else:
+                marker.remove()
+            await mounted
+            await self._drawn()  # the batch is laid out and drawn before the next
+
+    def _drawn(self) -> asyncio.Future[None]:
+        drawn = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
+        return drawn
 
     def widget_of(self, message_id: int) -> UserMessage | AssistantMessage | None:
         for widget in self.query_children(".user-message, .assistant-message"):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.console import Group
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -36,6 +37,16 @@ def _markdown(text: str) -> RichMarkdown:
     from rich.markdown import Markdown as RichMarkdown
 
     return RichMarkdown(text, hyperlinks=False, code_theme="monokai")
+
+
+def warm_up() -> None:
+    """Import and prepare what drawing Markdown takes (markdown-it, Rich's Markdown, Pygments and
+    its Python lexer: about 40 ms), so that it is not a pause in the first answer's first words.
+    Meant for a thread, while the app is idle: a Console of its own, writing nowhere."""
+    from rich.console import Console
+
+    sample = "# a\n\n- b\n\n> c\n\n| d |\n|---|\n| e |\n\n```python\nf = 1\n```\n"
+    Console(file=io.StringIO(), width=40).print(_markdown(sample))
 
 
 def whole_blocks(text: str, limit: int | None = None) -> tuple[int, int | None]:
@@ -78,20 +89,39 @@ def _with_plain_fence(text: str, fence_at: int) -> str:
     return text[:fence_at] + line[: line.index(marker) + len(marker)] + text[line_end:]
 
 
+class _AfterPiece:
+    """Markdown that goes on from the piece above it. Pieces are blocks of one text, so one blank
+    line goes between them, as Rich puts between any two blocks; Rich starts a list, a quote or
+    a table with that line itself, and then it is not added again."""
+
+    def __init__(self, markdown: RichMarkdown) -> None:
+        self.markdown = markdown
+
+    def __rich_console__(self, console, options):
+        segments = iter(console.render(self.markdown, options))
+        first = next(segments, None)
+        if first is None:
+            return
+        if first.text != "\n":
+            yield Segment.line()
+        yield first
+        yield from segments
+
+
 def _spaced(markdown: RichMarkdown, *, after_piece: bool):
-    """Pieces are blocks of one text: a blank line between them, as between any two blocks."""
-    return Group(Text(""), markdown) if after_piece else markdown
+    return _AfterPiece(markdown) if after_piece else markdown
 
 
-class _Lines(OnePass, Widget):
+class Lines(OnePass, Widget):
     """Text rendered to lines once for its width: measuring it and drawing it share them. (A
-    Static renders its Markdown to measure it, and again to draw it.)"""
+    Static renders its Markdown to measure it, and again to draw it.) A finished answer or
+    trace is one; so are the pieces of a streaming text."""
 
-    DEFAULT_CSS = "_Lines { height: auto; }"
+    DEFAULT_CSS = "Lines { height: auto; }"
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, renderable=None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._renderable = Text("")
+        self._renderable = Text("") if renderable is None else renderable
         self._lines: list[Strip] = []
         self._width: int | None = None  # what the lines were rendered for
 
@@ -179,6 +209,8 @@ class LiveText(OnePass, Vertical):
         self._tail_height = 0
         self._timer = None
         self._on_frame = on_frame
+        self._catching_up = False  # a backlog is being drawn, a part after each screen update
+        self._finishing = False  # finish draws the rest: frames draw nothing
         self._start()
         if text:
             self.write(text)
@@ -189,7 +221,7 @@ class LiveText(OnePass, Vertical):
         self._readable = ReadableStream()
         self._pending: list[str] = []
         self._open = ""  # readable text not yet in a piece: the block being written
-        self._pieces: list[_Lines] = []  # whole blocks go into the last
+        self._pieces: list[Lines] = []  # whole blocks go into the last
         self._piece_text = ""
         self._piece_full = False
         self._stale = False  # text arrived that is not drawn yet
@@ -200,7 +232,7 @@ class LiveText(OnePass, Vertical):
         return "".join(self._written)
 
     def compose(self) -> ComposeResult:
-        tail = _Lines(classes="live-tail")
+        tail = Lines(classes="live-tail")
         tail.display = False  # shown with the first words
         yield tail
 
@@ -226,9 +258,16 @@ class LiveText(OnePass, Vertical):
     def _frame(self) -> None:
         if self._on_frame is not None:
             self._on_frame()
+        if not self._catching_up:  # its next part is on its way
+            self._flush()
+
+    def _catch_up(self) -> None:
+        self._catching_up = False
         self._flush()
 
     def _flush(self) -> None:
+        if self._finishing:
+            return
         if self._pending:
             self._open += "".join(self._pending)
             self._pending.clear()
@@ -239,7 +278,7 @@ class LiveText(OnePass, Vertical):
             self._draw()
 
     def _draw(self) -> None:
-        tail = self.query_one(".live-tail", _Lines)
+        tail = self.query_one(".live-tail", Lines)
         width = self.content_size.width
         if not width:  # drawn on the first frame that has a size
             self._stale = True
@@ -254,7 +293,9 @@ class LiveText(OnePass, Vertical):
             self._stale = True
             if tail.display:
                 tail.show(Text(""), width)
-            self.call_after_refresh(self._flush)
+            if not self._catching_up:
+                self._catching_up = True
+                self.call_after_refresh(self._catch_up)
             return
         lines = self._draw_tail(tail, fence_at, width)
         # The text grows a few lines at a time, the block being written taking up the slack:
@@ -273,12 +314,13 @@ class LiveText(OnePass, Vertical):
         text, self._open = self._open[:length], self._open[length:]
         if not text:
             return
-        new = not self._pieces or self._piece_full or len(self._piece_text) >= self.PIECE
+        # A piece is drawn again whole when text joins it: at most about PIECE characters at a time.
+        new = not self._pieces or self._piece_full or len(self._piece_text) + len(text) > self.PIECE
         self._piece_text = text if new else self._piece_text + text
         self._piece_full = any(fence_marker(line) for line in text.splitlines())
         drawn = _spaced(_markdown(self._piece_text), after_piece=len(self._pieces) > int(not new))
         if new:
-            piece = _Lines(classes="live-piece")
+            piece = Lines(classes="live-piece")
             self._pieces.append(piece)
             self.mount(piece, before=self.query_one(".live-tail"))
         piece = self._pieces[-1]
@@ -287,7 +329,7 @@ class LiveText(OnePass, Vertical):
         else:
             piece.show(drawn, width, self.rich_style)
 
-    def _draw_tail(self, tail: _Lines, fence_at: int | None, width: int) -> int:
+    def _draw_tail(self, tail: Lines, fence_at: int | None, width: int) -> int:
         """Draw the text not yet in a piece; returns its number of lines."""
         text = self._open if fence_at is None else _with_plain_fence(self._open, fence_at)
         if not text.strip():
@@ -309,6 +351,7 @@ class LiveText(OnePass, Vertical):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        self._finishing = True
         if text is not None and (text := strip_controls(text)) != self.text:
             for piece in self._pieces:
                 piece.remove()
@@ -322,5 +365,8 @@ class LiveText(OnePass, Vertical):
             whole = whole_blocks(self._open, self.BUDGET)[0]
             self._take(whole if whole >= self.BUDGET else len(self._open), width)
             if self._open:
-                await asyncio.sleep(0)  # a backlog: other work gets a turn between two pieces
+                # A backlog: other work gets a turn between two pieces. A timer, not sleep(0),
+                # which would go before timers already due (a key's repeat, a clock).
+                await asyncio.sleep(0.001)
         self.query_one(".live-tail").display = False
+        self._finishing = False

@@ -11,7 +11,7 @@ from r1chat.conversation import Message, MessageStatus
 from r1chat.latex import final_answer, math_to_text
 from r1chat.loops import Loop, LoopDetector
 from r1chat.sanitize import ControlFilter, strip_controls
-from r1chat.ui.widgets.markdown import LiveText, rendered
+from r1chat.ui.widgets.markdown import Lines, LiveText, rendered
 from r1chat.ui.widgets.one_pass import Block, OnePass
 from r1chat.ui.widgets.trace import Trace
 
@@ -92,7 +92,7 @@ class AssistantMessage(OnePass, Vertical):
         if self.streaming:
             yield LiveText(classes="answer")
         else:
-            yield Block(rendered(message.content), classes="answer")
+            yield Lines(rendered(message.content), classes="answer")
             if value := final_answer(message.content):
                 yield FinalAnswer(value)
         yield Block(self._footnote(), classes="footnote")

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from r1chat.sanitize import ControlFilter
-from r1chat.ui.widgets.markdown import LiveText, rendered
+from r1chat.ui.widgets.markdown import Lines, LiveText, rendered
 from r1chat.ui.widgets.one_pass import Block, OnePass
 
 # What the live title's seconds are counted on; snapshot tests replace it to freeze them.
@@ -92,7 +92,7 @@ class Trace(OnePass, Vertical):
         else:
             # A folded trace is drawn when first unfolded: a long conversation opens with tens
             # of long traces that nobody may unfold (their Markdown took half the opening time).
-            yield Block(Content("") if self.collapsed else rendered(self.text), classes="trace-body")
+            yield Lines(None if self.collapsed else rendered(self.text), classes="trace-body")
             self._drawn = not self.collapsed
 
     def _title(self) -> Content:
@@ -112,7 +112,7 @@ class Trace(OnePass, Vertical):
     def watch_collapsed(self, collapsed: bool) -> None:
         if not collapsed and not self._drawn and self.is_mounted:
             self._drawn = True
-            self.query_one(".trace-body", Block).update(rendered(self.text))
+            self.query_one(".trace-body", Lines).show_later(rendered(self.text))
         self.set_class(collapsed, "-collapsed")
         self.refresh_title()
 
