@@ -26,26 +26,27 @@ def start_up_done() -> None:
 # Full passes come after this many passes over the middle generation, at most: while a turn
 # streams, never (the passes over young objects go on as usual).
 _NO_FULL_PASS = 1_000_000
-_usual_full_pass: int | None = None
+_usual_full_pass = gc.get_threshold()[2]
+_streaming = 0  # turns started and not ended (a turn can start before the last one's end is due)
 
 
 def turn_started() -> None:
-    global _usual_full_pass
+    global _streaming
+    _streaming += 1
     gc.freeze()
-    young, middle, full = gc.get_threshold()
-    if _usual_full_pass is None:
-        _usual_full_pass = full
+    young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, _NO_FULL_PASS)
 
 
 def turn_ended() -> None:
     """While nobody waits: collect what any object left (the turn's, and the older ones frozen
-    while it streamed), then freeze the rest again."""
-    global _usual_full_pass
-    if _usual_full_pass is not None:
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, _usual_full_pass)
-        _usual_full_pass = None
+    while it streamed), then freeze the rest again. Not while another turn streams."""
+    global _streaming
+    _streaming = max(0, _streaming - 1)
+    if _streaming:
+        return
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, _usual_full_pass)
     gc.unfreeze()
     gc.collect()
     gc.freeze()

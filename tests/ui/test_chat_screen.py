@@ -945,18 +945,18 @@ async def test_an_opened_conversation_shows_its_end_first_and_the_rest_of_the_wi
         assert view.is_vertical_scroll_end  # it stayed at the end while the rest went in above
 
 
-async def test_opening_another_conversation_while_the_window_fills_shows_only_that_one(run_app, long_conversation, store):
+async def test_opening_another_conversation_while_the_window_fills_shows_only_that_one(run_app, long_conversation):
     async with run_app() as pilot:
         view = chat(pilot).view
-        await view.show(long_conversation(50).conversation)
-        other = long_conversation(30).conversation
+        first, other = long_conversation(50).conversation, long_conversation(300).conversation
         for message in other.messages:
             message.content = message.content.replace("message", "other")
-        await view.show(other)
-        await wait_until(pilot, lambda: len(shown(pilot)) == 30, "the other conversation")
-        await pilot.pause(0.2)  # nothing of the first one lands later
-        assert shown(pilot) == [f"other {n}" for n in range(30)]
-        assert not chat(pilot).query(HiddenMessages)
+        with pilot.app.batch_update():  # one right after the other, before the first one has filled
+            await view.show(first)
+            await view.show(other, around=other.messages[150].id)  # a search hit
+        await pilot.pause(0.5)  # a fill left over from the first would have mounted more by now
+        assert shown(pilot) == [f"other {n}" for n in range(131, 171)]
+        assert [(m.later, m.count) for m in chat(pilot).query(HiddenMessages)] == [(False, 131), (True, 129)]
 
 
 async def test_clicking_earlier_messages_mounts_them(run_app, long_conversation):

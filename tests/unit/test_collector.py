@@ -26,9 +26,21 @@ SCRIPT = textwrap.dedent("""
     during = drawn_text()
     while_streaming = len(full_passes)
     collector.turn_ended()
+    when_it_ends = len(full_passes)
+    after = gc.get_threshold()
+
+    # A turn that starts before the last one's end is due: the end leaves it alone.
+    full_passes.clear()
+    collector.turn_started()
+    collector.turn_started()
+    collector.turn_ended()
+    more = drawn_text()
+    while_the_second_streams = len(full_passes)
+    collector.turn_ended()
     print(json.dumps({
-        "without_a_turn": without_a_turn, "while_streaming": while_streaming,
-        "when_it_ends": len(full_passes), "usual": usual, "after": gc.get_threshold(),
+        "without_a_turn": without_a_turn, "while_streaming": while_streaming, "when_it_ends": when_it_ends,
+        "usual": usual, "after": after, "while_the_second_streams": while_the_second_streams,
+        "when_both_ended": len(full_passes), "after_both": gc.get_threshold(),
     }))
 """)
 
@@ -41,3 +53,12 @@ def test_no_full_collection_runs_while_a_turn_streams_and_one_runs_when_it_ends(
     assert seen["while_streaming"] == 0
     assert seen["when_it_ends"] == 1
     assert seen["after"] == seen["usual"]  # the usual thresholds are back
+
+
+def test_the_end_of_a_turn_leaves_a_turn_that_started_meanwhile_alone():
+    run = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["while_the_second_streams"] == 0
+    assert seen["when_both_ended"] == 1
+    assert seen["after_both"] == seen["usual"]

@@ -378,8 +378,10 @@ class ChatScreen(Screen):
             self.banner.show_problem(str(error), "Answers cannot be saved until this is fixed")
         finally:
             # Also on Esc (cancellation): the partial answer stays on screen, settled.
-            await asyncio.shield(answer.finish(turn.assistant))
-            self.set_timer(0.2, collector.turn_ended)  # once the answer is on screen
+            try:
+                await asyncio.shield(answer.finish(turn.assistant))
+            finally:
+                self.set_timer(0.2, collector.turn_ended)  # once the answer is on screen
             if stats is not None:  # with the finished answer, not ahead of its last words
                 status.stats = stats
             status.connection = "unreachable" if isinstance(self.last_error, Unreachable) else "connected"

@@ -69,6 +69,7 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         self.empty_hint = Content("Type a prompt below and press Enter.")
         self._messages: list[Message] = []
         self._start = self._end = 0  # the mounted window: self._messages[_start:_end]
+        self._shown = 0  # conversations shown so far: a fill asked for by an earlier one stops
 
     def compose(self):
         yield EmptyConversation(self.empty_hint)
@@ -102,6 +103,7 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             self._end = min(len(messages), max(index + 1 + self.WINDOW // 2, self.WINDOW))
         self._start = max(0, self._end - self.WINDOW)
         self.workers.cancel_group(self, "fill")
+        self._shown += 1
         window_start = self._start
         if index is None:
             self._start = max(self._start, self._end - self.FIRST)
@@ -117,14 +119,14 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             self.scroll_end(animate=False)
             self.anchor()
             if self._start > window_start:
-                self.call_after_refresh(self._fill, window_start)
+                self.call_after_refresh(self._fill, window_start, self._shown)
         else:
             self.anchor(False)
 
     @work(group="fill", exclusive=True, exit_on_error=False)
-    async def _fill(self, window_start: int) -> None:
+    async def _fill(self, window_start: int, shown: int) -> None:
         """Mount the rest of the window above what the first frame showed, a batch at a time."""
-        while self._start > window_start:
+        while self._start > window_start and self._shown == shown:
             marker = self.query_children("HiddenMessages.earlier").first()
             batch = self._messages[max(window_start, self._start - self.FILL):self._start]
             self._start -= len(batch)
