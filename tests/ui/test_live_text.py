@@ -7,8 +7,10 @@ import subprocess
 import sys
 import threading
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.color import Color
 
 from r1chat.ui.widgets.markdown import LiveText, Lines, rendered, whole_blocks
 from tests.ui.conftest import lines_of, screen_text, text_of, wait_until
@@ -179,3 +181,30 @@ async def test_blocks_drawn_as_separate_pieces_are_spaced_as_in_the_whole_text(m
         await pilot.pause()
         assert len(text.query(".live-piece")) == len(blocks)
         assert shown(text) == shown(pilot.app.query_one("#whole"))
+
+
+async def test_markdown_takes_its_colours_from_the_theme_light_or_dark():
+    class Answer(App):
+        def compose(self) -> ComposeResult:
+            yield Lines(rendered("Run `make` first.\n\n- a point\n\n```python\nx = 1\n```\n"), id="answer")
+
+    def painted(pilot) -> dict[str, Style]:
+        strips = pilot.app.screen._compositor.render_strips()
+        return {seg.text.strip(): seg.style for strip in strips for seg in strip if seg.text.strip()}
+
+    async with Answer().run_test(size=(60, 12)) as pilot:
+        pilot.app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        light = painted(pilot)
+        panel = Color.parse(pilot.app.theme_variables["panel"]).rich_color
+        assert light["make"].bgcolor == panel  # not Rich's own black patch
+        assert light["•"].color != light["a point"].color
+        pilot.app.theme = "textual-dark"
+        await pilot.pause()
+        await pilot.pause()
+        dark = painted(pilot)
+        # Code blocks: a light Pygments style in a light theme, a dark one in a dark theme.
+        assert min(light["x"].bgcolor.get_truecolor()) > 200
+        assert max(dark["x"].bgcolor.get_truecolor()) < 60
+        assert dark["make"].bgcolor == Color.parse(pilot.app.theme_variables["panel"]).rich_color != panel

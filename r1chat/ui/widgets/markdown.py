@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from rich.theme import Theme as RichTheme
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Vertical
 from textual.geometry import Region, Size
 from textual.strip import Strip
@@ -112,6 +114,41 @@ def _spaced(markdown: RichMarkdown, *, after_piece: bool):
     return _AfterPiece(markdown) if after_piece else markdown
 
 
+_styles_of_theme: dict[str, tuple[RichTheme, str]] = {}
+
+
+def _styles(app) -> tuple[RichTheme, str]:
+    """Rich's Markdown styles in the colours of the app's theme, and the Pygments style of code
+    blocks. Rich's own are made for a dark terminal (inline code bold cyan on black, yellow
+    bullets, magenta quotes): in a light theme inline code was a black patch in the text."""
+    name = app.theme
+    if (styles := _styles_of_theme.get(name)) is None:
+        variables = app.theme_variables
+        background = Color.parse(variables["background"])
+
+        def colour(variable: str) -> str:
+            return (background + Color.parse(variables[variable])).hex  # any alpha, on the background
+
+        accent, primary = colour("text-accent"), colour("text-primary")
+        rich_theme = RichTheme({
+            "markdown.code": f"bold {accent} on {colour('panel')}",
+            "markdown.item.bullet": f"bold {accent}",
+            "markdown.item.number": f"bold {accent}",
+            "markdown.block_quote": colour("text-secondary"),
+            "markdown.hr": colour("text-secondary"),
+            "markdown.link": primary,
+            "markdown.link_url": f"underline {primary}",
+            "markdown.h1": f"bold {colour('markdown-h1-color')}",
+            "markdown.h1.border": colour("markdown-h1-color"),
+            "markdown.h2": f"bold underline {colour('markdown-h2-color')}",
+            "markdown.h3": f"bold {colour('markdown-h3-color')}",
+            "markdown.table.header": f"bold {primary}",
+            "markdown.table.border": colour("text-secondary"),
+        })
+        styles = _styles_of_theme[name] = (rich_theme, "monokai" if app.current_theme.dark else "friendly")
+    return styles
+
+
 class Lines(OnePass, Widget):
     """Text rendered to lines once for its width: measuring it and drawing it share them. (A
     Static renders its Markdown to measure it, and again to draw it.) A finished answer or
@@ -156,7 +193,13 @@ class Lines(OnePass, Widget):
             console = self.app.console
             options = console.options.update_width(width)
             style = self.rich_style if style is None else style
-            self._lines = [Strip(line, width) for line in console.render_lines(self._renderable, options, style=style)]
+            rich_theme, code_theme = _styles(self.app)
+            markdown = self._renderable.markdown if isinstance(self._renderable, _AfterPiece) else self._renderable
+            if hasattr(markdown, "code_theme"):  # read when its code blocks are drawn
+                markdown.code_theme = code_theme
+            with console.use_theme(rich_theme):
+                lines = console.render_lines(self._renderable, options, style=style)
+            self._lines = [Strip(line, width) for line in lines]
             self._width = width
         return self._lines
 
