@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Input, RadioButton
 
 from r1chat.conversation import Conversation, Message, MessageStatus, Role
 from r1chat.session import ChatSession
 from r1chat.ui.screens.chat import ChatScreen
-from r1chat.ui.screens.history import ConfirmDeleteConversation, ExportScreen, HistoryScreen, RenameScreen
+from r1chat.ui.screens.history import TITLE_WIDTH, ConfirmDeleteConversation, ExportScreen, HistoryScreen, RenameScreen
 from r1chat.ui.widgets.conversation import HiddenMessages
 from r1chat.ui.widgets.message import AssistantMessage
 from tests.ui.conftest import paste, screen_text, text_of, wait_until
@@ -89,6 +90,19 @@ async def test_the_list_shows_conversations_newest_first_with_models_date_and_co
         footer = screen_text(pilot).splitlines()[-1]
         for key in ("⏎ Open", "f2 Rename", "^d Delete", "^e Export", "esc Back"):
             assert key in footer
+
+
+async def test_titles_in_wide_characters_keep_the_dates_in_one_column(run_app, store):
+    for title in ("Why is the sky blue?", "空はなぜ青いのですか、夕焼けはなぜ赤いのですか、詳しく教えてください",
+                  "🙂" * 40, "Ein Titel, der viel zu lang ist, um ganz in die Spalte zu passen"):
+        seed(store, SKY, title=title)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        assert status(screen) == "4 conversations"
+        firsts = [str(option.prompt).splitlines()[0] for option in screen.rows.options]
+        assert all(line.endswith("today " + line[-5:]) for line in firsts), firsts
+        assert {cell_len(line) for line in firsts} == {TITLE_WIDTH + 2 + 12}, firsts
+        assert "空はなぜ青い" in firsts[2] and "…" in firsts[2]
 
 
 async def test_an_empty_history_says_so(run_app):
@@ -223,11 +237,24 @@ async def test_delete_asks_naming_the_conversation_and_its_size_and_n_keeps_it(r
         screen = await open_history(pilot)
         await pilot.press("ctrl+d")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDeleteConversation), "the question")
-        question = text_of(pilot.app.screen.query_one("#question"))
-        assert "Why is the sky blue?" in question and "4 messages" in question
+        assert text_of(pilot.app.screen.query_one("#question")).strip() == "Delete “Why is the sky blue?”?"
+        assert "Removed for good: 4 messages and any reasoning traces." in screen_text(pilot)
+        assert "y Delete" in screen_text(pilot).splitlines()[-1]  # the footer says the keys
         await pilot.press("enter")  # the focused button is Keep
         await wait_until(pilot, lambda: pilot.app.screen is screen, "the history screen")
         assert store.load_conversation(sky.id) is not None and status(screen) == "1 conversation"
+
+
+async def test_the_delete_question_about_a_long_title_is_shown_whole(run_app, store):
+    seed(store, SKY, title="空はなぜ青いのですか、夕焼けはなぜ赤いのですか、詳しく教えてください、お願いします")
+    async with run_app(size=(80, 24)) as pilot:
+        await open_history(pilot)
+        await pilot.press("ctrl+d")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDeleteConversation), "the question")
+        await pilot.pause()
+        shown = screen_text(pilot)
+        assert "Delete “空はなぜ青いのですか" in shown and "…”?" in shown, shown
+        assert "Removed for good: 2 messages and any reasoning traces." in shown, shown
 
 
 async def test_confirmed_delete_removes_it_from_list_store_and_search(run_app, store):

@@ -11,15 +11,17 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widgets import Footer, Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from r1chat.conversation import Conversation
 from r1chat.export import ExportError, export_dir, file_name, render, save, write
 from r1chat.sanitize import strip_controls
+from r1chat.ui.cells import clip, column
+from r1chat.ui.screens.confirm import Confirm
 from r1chat.search import SearchHit
 from r1chat.store import ConversationSummary, Store, StoreError
 from r1chat.units import human_date
@@ -40,10 +42,6 @@ class Opened:
     in_trace: bool = False
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _title(title: str) -> str:
     return strip_controls(title).strip() or "(untitled)"
 
@@ -52,11 +50,11 @@ def conversation_row(summary: ConversationSummary, now: float) -> Content:
     models = ", ".join(strip_controls(m) for m in summary.models) or strip_controls(summary.model or "-")
     count = f"{summary.message_count} message{'s' if summary.message_count != 1 else ''}"
     return Content.assemble(
-        (_clip(_title(summary.title), TITLE_WIDTH).ljust(TITLE_WIDTH), "bold"),
+        (column(_title(summary.title), TITLE_WIDTH), "bold"),
         "  ",
         (human_date(summary.updated_at, now).rjust(12), "$foreground-muted"),
         "\n",
-        (f"{_clip(models, TITLE_WIDTH)}  ·  {count}", "$foreground-muted"),
+        (f"{clip(models, TITLE_WIDTH)}  ·  {count}", "$foreground-muted"),
     )
 
 
@@ -66,7 +64,7 @@ def hit_row(hit: SearchHit, now: float) -> Content:
     for start, end in hit.matches:
         snippet = snippet.stylize("bold reverse", start, end)
     return Content.assemble(
-        (_clip(_title(hit.conversation_title), TITLE_WIDTH).ljust(TITLE_WIDTH), "bold"),
+        (column(_title(hit.conversation_title), TITLE_WIDTH), "bold"),
         "  ",
         (f"in {WHERE_BADGES[hit.where]}".rjust(9), badge_style),
         "  ",
@@ -327,38 +325,22 @@ class RenameScreen(ModalScreen[str | None]):
         self.dismiss(event.value)
 
 
-class ConfirmDeleteConversation(ModalScreen[bool]):
-    """"Delete “Why is the sky blue?” (4 messages)?" — y deletes, n or Esc keeps it."""
+class ConfirmDeleteConversation(Confirm):
+    """"Delete “Why is the sky blue?”?  Removed for good: 4 messages and any reasoning traces." """
 
-    CSS_PATH = "history.tcss"
-    AUTO_FOCUS = "#keep"  # Enter on its own never deletes
     BINDINGS = [
         Binding("y", "answer(True)", "Delete", id="confirm_delete_conversation.yes"),
         Binding("n,escape", "answer(False)", "Keep", id="confirm_delete_conversation.no"),
     ]
 
     def __init__(self, title: str, message_count: int | None) -> None:
-        super().__init__()
-        self.conversation_title = title
-        self.message_count = message_count
-
-    def compose(self) -> ComposeResult:
-        count = self.message_count
-        size = f" ({count} message{'s' if count != 1 else ''})" if count is not None else ""
-        with Vertical(id="dialog", classes="-danger"):
-            question = Content.assemble("Delete ", (f"“{_clip(_title(self.conversation_title), 60)}”", "bold"), f"{size}?  y/n")
-            yield Label(question, id="question")
-            yield Label(Content.styled("Its prompts, answers and traces are removed for good.", "$foreground-muted"))
-            with Horizontal(id="buttons"):
-                yield Button("Delete", variant="error", id="yes")
-                yield Button("Keep", id="keep")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        n = message_count
+        what = "its prompts and answers" if n is None else f"{n} message{'s' if n != 1 else ''}"
+        super().__init__(
+            Content.assemble("Delete ", (f"“{clip(_title(title), TITLE_WIDTH)}”", "bold"), "?"),
+            Content.styled(f"Removed for good: {what} and any reasoning traces.", "$foreground-muted"),
+            yes="Delete", no="Keep",
+        )
 
 
 FORMATS = {"md": "Markdown (traces in <details> blocks)", "json": "JSON"}
@@ -386,7 +368,7 @@ class ExportScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            title = _clip(_title(self.conversation.title), 60)
+            title = clip(_title(self.conversation.title), 60)
             yield Label(Content.assemble(("Export ", "bold"), (f"“{title}”", "bold")))
             with RadioSet(id="format"):
                 for key, label in FORMATS.items():

@@ -9,16 +9,18 @@ from dataclasses import dataclass
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from r1chat.backends import MissingSetting
 from r1chat.backends.base import Backend, BackendError, ModelDetails, ModelInfo
 from r1chat.pulls import Pull, PullState
 from r1chat.sanitize import strip_controls
+from r1chat.ui.cells import column
+from r1chat.ui.screens.confirm import Confirm
 from r1chat.session import ChatSession
 from r1chat.units import human_size
 
@@ -39,10 +41,6 @@ class PickerResult:
 
 def _short(name: str) -> str:
     return name.removesuffix(":latest")
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _haystack(model: ModelInfo) -> str:
@@ -73,7 +71,7 @@ def model_row(model: ModelInfo, width: int, detailed: bool) -> Content:
     return Content.assemble(
         ("●" if model.loaded else " ", "$success"),
         " ",
-        _clip(name, width).ljust(width),
+        column(name, width),
         "  ",
         human_size(model.size).rjust(8),
         "  ",
@@ -381,36 +379,21 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             self.app.push_screen(ModelInfoScreen(self.session.backend, model))
 
 
-class ConfirmDelete(ModalScreen[bool]):
-    """"Delete deepseek-r1:8b (5.2 GB)?" — y deletes, n or Esc keeps it."""
+class ConfirmDelete(Confirm):
+    """"Delete deepseek-r1:8b (5.2 GB)?" """
 
-    CSS_PATH = "model_picker.tcss"
-    AUTO_FOCUS = "#keep"  # Enter on its own never deletes
     BINDINGS = [
         Binding("y", "answer(True)", "Delete", id="confirm_delete.yes"),
         Binding("n,escape", "answer(False)", "Keep", id="confirm_delete.no"),
     ]
 
     def __init__(self, model: ModelInfo) -> None:
-        super().__init__()
-        self.model = model
-
-    def compose(self) -> ComposeResult:
-        size = f" ({human_size(self.model.size)})" if self.model.size is not None else ""
-        with Vertical(id="confirm"):
-            question = Content.assemble("Delete ", (strip_controls(self.model.name), "bold"), f"{size}?  y/n")
-            yield Label(question, id="question")
-            yield Label(Content.styled("It is removed from the server's disk.", "$foreground-muted"))
-            with Horizontal(id="buttons"):
-                yield Button("Delete", variant="error", id="yes")
-                yield Button("Keep", id="keep")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        size = f" ({human_size(model.size)})" if model.size is not None else ""
+        super().__init__(
+            Content.assemble("Delete ", (strip_controls(model.name), "bold"), f"{size}?"),
+            Content.styled("It is removed from the server's disk.", "$foreground-muted"),
+            yes="Delete", no="Keep",
+        )
 
 
 class ModelInfoScreen(ModalScreen[None]):

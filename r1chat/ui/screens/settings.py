@@ -42,6 +42,7 @@ from r1chat.config_write import (
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession, MissingSetting
 from r1chat.setting_input import BadInput, parse, provider_name, show
+from r1chat.ui.screens.confirm import Confirm
 
 COLLAPSE = [("fold when the answer starts", "on-answer"), ("always folded", "always"), ("never folded", "never")]
 LAYOUT = [("beside the answer on wide terminals", "auto"), ("above the answer", "inline"), ("beside the answer", "side")]
@@ -75,39 +76,22 @@ class ProviderForm:
         return f"p{self.index}-{what}"
 
 
-class ConfirmReplace(ModalScreen[bool]):
+class ConfirmReplace(Confirm):
     """config.toml is not TOML: replacing it needs a yes, and the old file is kept beside it."""
 
-    CSS_PATH = "settings.tcss"
     BINDINGS = [
         Binding("y", "answer(True)", "Replace", id="confirm_replace.yes"),
         Binding("n,escape", "answer(False)", "Keep it", id="confirm_replace.no"),
     ]
 
     def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm"):
-            yield Label(Content.styled("The config file cannot be read", "bold"))
-            yield Static(Content(self.reason), id="reason")
-            yield Static(Content("Replace it with these settings? The broken file is kept beside it as "
-                                 "config.toml.broken, so you can copy back what you need."))
-            with Horizontal(id="buttons"):
-                yield Button("Replace (y)", variant="error", id="yes")
-                yield Button("Keep it (n)", id="no")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        super().__init__(
+            Content.styled("The config file cannot be read", "bold"),
+            Content(reason),
+            Content("Replace it with these settings? The broken file is kept beside it as "
+                    "config.toml.broken, so you can copy back what you need."),
+            yes="Replace", no="Keep it",
+        )
 
 
 class SettingsScreen(ModalScreen[None]):
