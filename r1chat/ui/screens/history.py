@@ -20,10 +20,10 @@ from textual.widgets.option_list import Option
 from r1chat.conversation import Conversation
 from r1chat.export import ExportError, export_dir, file_name, render, save, write
 from r1chat.sanitize import strip_controls
-from r1chat.ui.cells import clip, column
-from r1chat.ui.screens.confirm import Confirm
 from r1chat.search import SearchHit
 from r1chat.store import ConversationSummary, Store, StoreError
+from r1chat.ui.cells import clip, column
+from r1chat.ui.screens.confirm import Confirm
 from r1chat.units import human_date
 
 PAGE = 200  # conversations listed at once; the search reaches every one

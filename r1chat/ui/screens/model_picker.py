@@ -19,9 +19,9 @@ from r1chat.backends import MissingSetting
 from r1chat.backends.base import Backend, BackendError, ModelDetails, ModelInfo
 from r1chat.pulls import Pull, PullState
 from r1chat.sanitize import strip_controls
+from r1chat.session import ChatSession
 from r1chat.ui.cells import column
 from r1chat.ui.screens.confirm import Confirm
-from r1chat.session import ChatSession
 from r1chat.units import human_size
 
 MODEL, PROVIDER, PULL = "model", "provider", "pull"
