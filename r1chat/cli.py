@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from r1chat import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from r1chat.backends.base import Backend
     from r1chat.config import ProviderConfig, Settings
     from r1chat.store import Store
@@ -145,8 +147,9 @@ def _store(*, recover: bool = True) -> Store:
         store = Store(default_path())
     except StoreError as exc:
         raise Failure(str(exc)) from None
-    if store.open_notice:
-        print(f"r1chat: {store.open_notice}", file=sys.stderr)
+    for notice in (store.open_notice, store.upgrade_notice):
+        if notice:
+            print(f"r1chat: {notice}", file=sys.stderr)
     if recover:
         store.recover_interrupted()
     return store
@@ -168,7 +171,8 @@ def _read_prompt(args: argparse.Namespace) -> str:
 
 
 class _AnswerPrinter:
-    """Streams the answer to stdout and, when asked, the trace to stderr (dim on a terminal)."""
+    """Streams the answer to stdout and, when asked, the trace to stderr (dim on a terminal);
+    warnings go to stderr on a line of their own."""
 
     def __init__(self, show_reasoning: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
         self.show_reasoning = show_reasoning
@@ -177,6 +181,7 @@ class _AnswerPrinter:
         self.last_out = "\n"
         self.last_err = "\n"
         self.in_trace = False
+        self.printed = 0  # characters of the answer printed
         from r1chat.sanitize import ControlFilter
 
         self.answer_filter, self.trace_filter = ControlFilter(), ControlFilter()
@@ -207,11 +212,26 @@ class _AnswerPrinter:
 
     def content(self, text: str) -> None:
         self._end_trace()
+        self.printed += len(text)
         text = self.answer_filter.feed(text)
         self.out.write(text)
         self.out.flush()
         if text:
             self.last_out = text[-1]
+
+    def warning(self, text: str) -> None:
+        """One line on stderr, after whatever the trace was in the middle of."""
+        from r1chat.sanitize import strip_controls
+
+        if self.in_trace and self.dim:
+            self.err.write("\x1b[0m")
+        if self.last_err != "\n":
+            self.err.write("\n")
+        self.err.write(f"r1chat: {strip_controls(text)}\n")
+        if self.in_trace and self.dim:
+            self.err.write("\x1b[2m")
+        self.last_err = "\n"
+        self.err.flush()
 
     def finish(self) -> None:
         try:
@@ -226,9 +246,10 @@ class _AnswerPrinter:
 
 async def _ask(args: argparse.Namespace) -> int:
     from r1chat.backends.base import BackendError, Content, Reasoning
-    from r1chat.conversation import Conversation
-    from r1chat.session import ChatSession, MissingSetting, NoModel
+    from r1chat.conversation import Conversation, MessageStatus
+    from r1chat.session import ChatSession, MissingSetting, NoModel, SessionEvent, TurnEnded
     from r1chat.store import StoreError
+    from r1chat.turn import LoopNoticed
     from r1chat.units import human_duration
 
     settings = _settings(args)
@@ -251,40 +272,52 @@ async def _ask(args: argparse.Namespace) -> int:
         store.close()
         raise Failure(str(exc)) from None
     printer = _AnswerPrinter(args.show_reasoning)
-    turn = None
+    warned: set[str] = set()
+    ended: list[TurnEnded] = []
+
+    def hear(event: SessionEvent) -> None:
+        if isinstance(event, Reasoning):
+            printer.reasoning(event.text)
+        elif isinstance(event, Content):
+            printer.content(event.text)
+        elif isinstance(event, LoopNoticed) and not event.stopped and event.where not in warned:
+            warned.add(event.where)  # once: it grows by one repeat at a time
+            printer.warning(f"warning: the {event.where} is going round in circles ({event.loop.describe()}); "
+                            "Ctrl+C stops it, [ui] loop_guard = \"stop\" stops such turns by itself.")
+        elif isinstance(event, TurnEnded):
+            ended.append(event)
+            answer = event.turn.assistant
+            if answer.stats.reasoning_was_answer:
+                printer.content(answer.content[printer.printed:])  # what streamed as a trace
+
+    session.subscribe(hear)
     try:
-        turn = await session.turn(
+        answer = await session.send(
             prompt,
             system_prompt=args.system,
             temperature=args.temperature,
             top_p=args.top_p,
             num_ctx=args.num_ctx,
         )
-        trace: list[str] = []
-        async for event in turn.stream():
-            if isinstance(event, Reasoning):
-                trace.append(event.text)
-                printer.reasoning(event.text)
-            elif isinstance(event, Content):
-                printer.content(event.text)
-            elif event.stats.reasoning_was_answer:
-                printer.content("".join(trace))
         printer.finish()
-        message = turn.assistant
-        if message.stats.reasoning_truncated and not message.content:
+        error = ended[-1].error if ended else None
+        saved = f"What arrived is saved (conversation {conversation.id})."
+        if error is not None:
+            raise Failure(f"{error} {saved}" if answer.content or answer.reasoning else str(error))
+        if answer.status is MessageStatus.INTERRUPTED:
+            raise Failure(f"{answer.error} {saved}")
+        if answer.stats.reasoning_truncated and not answer.content:
             print("r1chat: the reasoning was cut off before an answer; raise --num-ctx and try again.", file=sys.stderr)
         if args.stats:
-            stats = message.stats
+            stats = answer.stats
             rate = f"{stats.tokens_per_second:.1f} tok/s" if stats.tokens_per_second else "-"
             print(
-                f"[{turn.model} · {stats.completion_tokens or '?'} tokens · {rate} · "
+                f"[{answer.model} · {stats.completion_tokens or '?'} tokens · {rate} · "
                 f"{human_duration(stats.total_seconds)} · conversation {conversation.id}]",
                 file=sys.stderr,
             )
-    except BackendError as exc:
-        saved = turn.assistant if turn is not None else None
-        if saved is not None and (saved.content or saved.reasoning):
-            raise Failure(f"{exc} What arrived is saved (conversation {conversation.id}).") from None
+        await session.settle()  # a title the model is writing ([ui] titles = "model")
+    except BackendError as exc:  # before anything was stored: no model could be found
         raise Failure(str(exc)) from None
     except (StoreError, NoModel) as exc:
         raise Failure(str(exc)) from None
@@ -304,7 +337,7 @@ async def _ask(args: argparse.Namespace) -> int:
 def _table(rows: list[list[str]], out: TextIO) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 async def _models(args: argparse.Namespace) -> int:
@@ -323,7 +356,7 @@ async def _models(args: argparse.Namespace) -> int:
     finally:
         await backend.aclose()
     if args.json:
-        rows = [
+        entries = [
             {
                 "name": m.name,
                 "size": m.size,
@@ -335,7 +368,7 @@ async def _models(args: argparse.Namespace) -> int:
             }
             for m in models
         ]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(entries, indent=2))
         return EXIT_OK
     if not models:
         print(f"No models on {backend.url}. Pull one with: r1chat pull deepseek-r1:8b", file=sys.stderr)
@@ -353,7 +386,8 @@ async def _models(args: argparse.Namespace) -> int:
                 strip_controls(m.parameter_size or "-"),
                 strip_controls(m.quantization or "-"),
                 yes_no(m.thinking),
-                "yes" if m.loaded else ("no" if backend.provider == "ollama" else "-"),
+                # Only a server that manages its models says which are loaded.
+                "yes" if m.loaded else ("no" if backend.models is not None else "-"),
             ]
         )
     _table(rows, sys.stdout)
@@ -450,6 +484,9 @@ async def _rm(args: argparse.Namespace) -> int:
     settings = _settings(args)
     backend = _backend(_provider(args, settings), settings)
     try:
+        models = backend.models
+        if models is None:
+            raise Failure(f"Deleting models is an Ollama feature; {backend.provider} serves its own models.")
         if not args.yes:
             if not sys.stdin.isatty():
                 raise Failure(f"Not deleting {args.name} without confirmation: run with --yes to delete from a script.")
@@ -461,7 +498,7 @@ async def _rm(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print("Nothing deleted.")
                 return EXIT_FAIL
-        await backend.delete(args.name)
+        await models.delete(args.name)
     except BackendError as exc:
         raise Failure(str(exc)) from None
     except EOFError:
@@ -537,13 +574,15 @@ def _export(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if conversation is None:
-        raise Failure(f"No conversation {args.id}." if args.id is not None else "No conversations yet: start one with r1chat ask.")
+        raise Failure(
+            f"No conversation {args.id}." if args.id is not None else "No conversations yet: start one with r1chat ask."
+        )
     output = Path(args.output).expanduser() if args.output and args.output != "-" else None
     if output is None and not args.save:
         sys.stdout.write(render(conversation, args.format))
         return EXIT_OK
     try:
-        if args.save or output.is_dir():
+        if args.save or output is None or output.is_dir():
             path = save(conversation, args.format, output)
         else:
             path = output
@@ -558,7 +597,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _tui(args: argparse.Namespace) -> int:
-    from r1chat.ui import collector
+    from r1chat import collector
 
     collector.hold_for_start_up()  # until the first frame (R1ChatApp.on_mount)
     from r1chat.session import ChatSession, MissingSetting
@@ -575,7 +614,7 @@ def _tui(args: argparse.Namespace) -> int:
 
     reopen = _cut_off_conversation(store, recovered)
     try:
-        R1ChatApp(session, notice=store.open_notice, reopen=reopen).run()
+        R1ChatApp(session, notice=store.open_notice, info=store.upgrade_notice, reopen=reopen).run()
     finally:
         store.close()
     return EXIT_OK
@@ -606,7 +645,7 @@ class _Stopped(Exception):
         self.signal_name = signal.Signals(signal_number).name
 
 
-async def _stoppable(command: Any) -> int:
+async def _stoppable(command: Awaitable[int]) -> int:
     """Run a verb so that SIGTERM and SIGHUP (terminal closed) stop it like Ctrl+C does: the
     stream is cancelled and the partial answer saved, instead of the process just vanishing."""
     import asyncio
@@ -614,6 +653,7 @@ async def _stoppable(command: Any) -> int:
 
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
+    assert task is not None  # asyncio.run runs the verb in a task
     received: list[int] = []
 
     def stop(number: int) -> None:

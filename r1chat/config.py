@@ -19,6 +19,24 @@ DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 DEEPSEEK_URL = "https://api.deepseek.com"
 DEEPSEEK_MODEL = "deepseek-v4-flash"
 PROVIDER_KINDS = ("ollama", "openai")
+# The kind a provider added in the settings screen has: any OpenAI-compatible server.
+NEW_PROVIDER_KIND = "openai"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderKind:
+    """What a form says and asks of a provider of one kind: only config code knows the kinds."""
+
+    label: str
+    url_label: str
+    url_placeholder: str
+    takes_key: bool
+
+
+KINDS: dict[str, ProviderKind] = {
+    "ollama": ProviderKind("Ollama", "Host", "http://127.0.0.1:11434", takes_key=False),
+    "openai": ProviderKind("OpenAI-compatible", "Base URL", "https://host/v1", takes_key=True),
+}
 
 
 @dataclass(slots=True)
@@ -358,8 +376,9 @@ def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> None:
 
 def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = None) -> Settings:
     environ = os.environ if environ is None else environ
-    settings = Settings(providers=default_providers(), path=path or config_path(environ))
-    _apply_file(settings, settings.path)
+    path = path or config_path(environ)
+    settings = Settings(providers=default_providers(), path=path)
+    _apply_file(settings, path)
     _apply_environment(settings, environ)
     return settings
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from r1chat import __version__
-from r1chat.conversation import Conversation, Message, MessageStatus, Role
+from r1chat.conversation import Conversation, Message, MessageStatus, Role, Version
 
 
 def _when(timestamp: float | None) -> str:
@@ -36,7 +36,45 @@ def _fence_safe(text: str) -> str:
     return text.replace("</details>", "&lt;/details&gt;")
 
 
+def _answer_lines(message: Message, *, folded: bool = False) -> list[str]:
+    """An answer's trace (folded), text and how it ended; ``folded``: inside a ``<details>`` block."""
+    lines: list[str] = []
+    if message.reasoning:
+        lines += [
+            "<details>",
+            f"<summary>{html.escape(thought_label(message))}</summary>",
+            "",
+            _fence_safe(message.reasoning.strip("\n")),
+            "",
+            "</details>",
+            "",
+        ]
+    if message.content:
+        lines += [_fence_safe(message.content) if folded else message.content, ""]
+    if message.status is MessageStatus.INTERRUPTED:
+        lines += ["> *Interrupted before the answer was finished.*", ""]
+    elif message.status is MessageStatus.ERROR:
+        lines += [f"> **Error:** {message.error or 'unknown error'}", ""]
+    elif message.status is MessageStatus.STREAMING:
+        lines += ["> *Still streaming when exported.*", ""]
+    return lines
+
+
+def _other_version(number: int, count: int, version: Version, shown: Version) -> list[str]:
+    """A version that is not the current one, folded: an earlier answer, a failed retry, an edit."""
+    answer, prompt = version.answer, version.prompt
+    what = [answer.model or "assistant", str(answer.status)] if answer is not None else ["no answer"]
+    lines = ["<details>", f"<summary>Version {number} of {count} (not sent): {html.escape(', '.join(what))}</summary>", ""]
+    if prompt is not None and prompt is not shown.prompt:
+        lines += ["**You:**", "", _fence_safe(prompt.content), ""]
+    if answer is not None:
+        lines += _answer_lines(answer, folded=True)
+    return lines + ["</details>", ""]
+
+
 def to_markdown(conversation: Conversation) -> str:
+    """The conversation as it reads (each turn's current version), with the other versions of a
+    retried or edited turn folded under it."""
     models = sorted({m.model for m in conversation.messages if m.role is Role.ASSISTANT and m.model})
     lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
     meta = [", ".join(models) if models else None, _when(conversation.created_at)]
@@ -44,33 +82,22 @@ def to_markdown(conversation: Conversation) -> str:
     for message in conversation.messages:
         if message.role is Role.SYSTEM:
             lines += ["## System", "", message.content, ""]
-        elif message.role is Role.USER:
-            lines += ["## You", "", message.content, ""]
-        else:
-            lines += [f"## {message.model or 'Assistant'}", ""]
-            if message.reasoning:
-                lines += [
-                    "<details>",
-                    f"<summary>{html.escape(thought_label(message))}</summary>",
-                    "",
-                    _fence_safe(message.reasoning.strip("\n")),
-                    "",
-                    "</details>",
-                    "",
-                ]
-            if message.content:
-                lines += [message.content, ""]
-            if message.status is MessageStatus.INTERRUPTED:
-                lines += ["> *Interrupted before the answer was finished.*", ""]
-            elif message.status is MessageStatus.ERROR:
-                lines += [f"> **Error:** {message.error or 'unknown error'}", ""]
-            elif message.status is MessageStatus.STREAMING:
-                lines += ["> *Still streaming when exported.*", ""]
+    for exchange in conversation.exchanges():
+        shown = exchange.shown
+        if shown.prompt is not None:
+            lines += ["## You", "", shown.prompt.content, ""]
+        if shown.answer is not None:
+            lines += [f"## {shown.answer.model or 'Assistant'}", ""] + _answer_lines(shown.answer)
+        count = len(exchange.versions)
+        for number, version in enumerate(exchange.versions, 1):
+            if version is not shown:
+                lines += _other_version(number, count, version, shown)
     return "\n".join(lines).rstrip() + "\n"
 
 
 def to_json(conversation: Conversation) -> str:
-    data = {"format": "r1chat-conversation", "version": 1, "exported_by": f"r1chat {__version__}"}
+    # Version 2: messages carry their parts, exchange, prompt (reply_to) and whether they are current.
+    data = {"format": "r1chat-conversation", "version": 2, "exported_by": f"r1chat {__version__}"}
     data.update(conversation.to_dict())
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 

@@ -49,8 +49,8 @@ _DROPPED = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl
 _BLACKBOARD = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ"}
 _ESCAPED = {",": " ", ";": " ", ":": " ", "!": "", " ": " ", "{": "{", "}": "}", "%": "%", "$": "$",
             "_": "_", "#": "#", "&": "&", "|": "‖"}
-_SUPER = dict(zip("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ"))
-_SUB = dict(zip("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ"))
+_SUPER = dict(zip("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", strict=True))
+_SUB = dict(zip("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ", strict=True))
 # Commands worth turning into text even outside math delimiters (R1 writes a bare \boxed{}).
 _BARE = {"boxed", "frac", "dfrac", "tfrac", "sqrt", "cdot", "times", "pm", "le", "leq", "ge",
          "geq", "neq", "approx", "infty"} | {k for k, v in _SYMBOLS.items() if "α" <= v <= "ω" or "Γ" <= v <= "Ω"}
@@ -348,7 +348,7 @@ def _prose(text: str, *, final: bool) -> tuple[str, int]:
         pos = end
 
 
-def _construct(text: str, match: re.Match, *, final: bool) -> tuple[str, int]:
+def _construct(text: str, match: re.Match[str], *, final: bool) -> tuple[str, int]:
     token = match.group()
     start, after = match.start(), match.end()
     if token[0] == "`":
@@ -364,16 +364,16 @@ def _construct(text: str, match: re.Match, *, final: bool) -> tuple[str, int]:
         raise _Incomplete
     if token in ("$$", "\\[", "\\("):
         closer = {"$$": "$$", "\\[": "\\]", "\\(": "\\)"}[token]
-        close = text.find(closer, after)
+        close_at = text.find(closer, after)
         paragraph_end = text.find("\n\n", after) if token == "\\(" else -1
-        if close >= 0 and (paragraph_end < 0 or close < paragraph_end):
-            inner = text[after:close]
+        if close_at >= 0 and (paragraph_end < 0 or close_at < paragraph_end):
+            inner = text[after:close_at]
             if token == "\\(":
-                return _math_span(inner), close + len(closer)
+                return _math_span(inner), close_at + len(closer)
             # Display math keeps its own lines: "\[\nx\n\]" stays a paragraph of its own.
             before, after_ = inner[: len(inner) - len(inner.lstrip())], inner[len(inner.rstrip()) :]
             lead, trail = "\n" * before.count("\n"), "\n" * after_.count("\n")
-            return lead + _math_span(inner) + trail, close + len(closer)
+            return lead + _math_span(inner) + trail, close_at + len(closer)
         if final or paragraph_end >= 0:
             return token, after
         raise _Incomplete

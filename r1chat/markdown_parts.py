@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 # A code fence line: three or more backticks or tildes, indented at most three spaces.
 _FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
@@ -22,11 +26,11 @@ def closes_fence(line: str, marker: str) -> bool:
     """The line ends the code fence ``marker`` opened: the same character, at least as many
     of it, and nothing after."""
     found = _FENCE_LINE.match(line)
-    return bool(found) and found.group(1)[0] == marker[0] and len(found.group(1)) >= len(marker) \
+    return found is not None and found.group(1)[0] == marker[0] and len(found.group(1)) >= len(marker) \
         and not found.group(2).strip()
 
 
-def _tokens(markdown: str) -> list:
+def _tokens(markdown: str) -> list[Token]:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark").parse(markdown)
@@ -41,7 +45,7 @@ def last_code_block(markdown: str) -> str | None:
     return blocks[-1] if blocks else None
 
 
-def _inline_children(markdown: str) -> Iterator:
+def _inline_children(markdown: str) -> Iterator[Token]:
     for token in _tokens(markdown):
         if token.type == "inline":
             yield from token.children or []

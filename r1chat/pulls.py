@@ -99,7 +99,7 @@ class Pull:
         self._moved = 0  # bytes seen arriving since the pull started (resumed bytes excluded)
         self._samples: deque[tuple[float, int]] = deque()
         self._listeners: list[Listener] = []
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[Pull] | None = None
         self._finished = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -146,7 +146,7 @@ class Pull:
         return left / speed if speed and left > 0 else None
 
     @property
-    def task(self) -> asyncio.Task | None:
+    def task(self) -> asyncio.Task[Pull] | None:
         """The task running the pull, once it runs."""
         return self._task
 
@@ -201,7 +201,10 @@ class Pull:
             return self
         self._task = asyncio.current_task()
         try:
-            async with aclosing(self.backend.pull(self.model)) as stream:
+            models = self.backend.models
+            if models is None:
+                raise BackendError(f"Pulling models is an Ollama feature; {self.backend.provider} serves its own models.")
+            async with aclosing(models.pull(self.model)) as stream:
                 async for progress in stream:
                     self._feed(progress)
                     self._changed()
@@ -230,14 +233,14 @@ class Pull:
             self._finish(PullState.DONE)
         return self
 
-    def start(self) -> asyncio.Task:
+    def start(self) -> asyncio.Task[Pull]:
         """Run the pull as a task of the running event loop; ``cancel()`` stops it."""
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name=f"pull {self.model}")
             self._task.add_done_callback(self._task_done)
         return self._task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[Pull]) -> None:
         if task.cancelled():
             if not self.finished:  # cancelled before ``run`` began
                 self._finish(PullState.CANCELLED)
@@ -356,6 +359,18 @@ class Pulls:
     def on_finish(self, listener: Listener) -> Callable[[], None]:
         self._finish_listeners.append(listener)
         return lambda: self._finish_listeners.remove(listener) if listener in self._finish_listeners else None
+
+    def when_done(self, model: str, then: Callable[[], None]) -> None:
+        """Call ``then()`` once the pull of ``model`` ends pulled (not when it fails or is stopped)."""
+
+        def finished(pull: Pull) -> None:
+            if pull.model != model:
+                return
+            forget()
+            if pull.state is PullState.DONE:
+                then()
+
+        forget = self.on_finish(finished)
 
     def _changed(self, pull: Pull) -> None:
         for listener in list(self._change_listeners):

@@ -127,7 +127,7 @@ def search_index(db: sqlite3.Connection, match: str, limit: int, per: int | None
         elif row["message_id"] in traces:
             hits.append(_hit(row, "trace", *excerpt(traces[row["message_id"]], width)))
         elif row["message_id"] in contents:
-            where = "prompt" if row["role"] == "user" else "answer"
+            where: Where = "prompt" if row["role"] == "user" else "answer"
             hits.append(_hit(row, where, *excerpt(contents[row["message_id"]], width)))
     return hits
 
@@ -184,7 +184,7 @@ def search_like(db: sqlite3.Connection, words: list[str], limit: int, per: int |
         elif row["message_id"] in texts:
             content, reasoning = texts[row["message_id"]]
             if all(w.lower() in content.lower() for w in words):
-                where = "prompt" if row["role"] == "user" else "answer"
+                where: Where = "prompt" if row["role"] == "user" else "answer"
                 hits.append(_hit(row, where, *plain_snippet(content, words, width=width)))
             else:
                 hits.append(_hit(row, "trace", *plain_snippet(reasoning, words, width=width)))
@@ -253,7 +253,8 @@ def excerpt(marked: str, width: int = 100) -> tuple[str, tuple[tuple[int, int], 
     for o in opens:
         close = marked.find(CLOSE, o)
         words.append(marked[o + 1 : close if close != -1 else o + 1].lower())
-    best, best_count, counts, right = 0, 0, {}, 0
+    counts: dict[str, int] = {}
+    best, best_count, right = 0, 0, 0
     for left, position in enumerate(opens):
         while right < len(opens) and opens[right] < position + width:
             counts[words[right]] = counts.get(words[right], 0) + 1

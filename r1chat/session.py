@@ -1,22 +1,114 @@
-"""A chat session: which provider, backend and model the conversation talks to, and its turns.
+"""ChatSession: the conversation engine, for the chat screen and ``r1chat ask`` alike.
 
-``r1chat ask`` and the chat screen both start turns through this, so that choosing the model,
-the request options and the system prompt happens in one place.
+It decides; a front end shows. A front end sends intents (``send``, ``retry``, ``edit_last``,
+``stop``, ``keep_going``, ``choose_version``, the model, preset and effort to use) and renders
+the events the session emits to its subscribers, in order:
+
+* ``TurnStarted`` once the prompt and an empty answer are stored;
+* the turn's ``Reasoning`` and ``Content`` pieces, and ``LoopNoticed`` from the loop guard;
+* ``TurnEnded`` with the finished answer, the error if it failed, and whether it became current;
+* ``TitleChanged`` when a title written by the model arrives (``[ui] titles = "model"``).
+
+A listener may be a coroutine function: the session awaits it before going on, so a front end
+that draws each piece keeps pace with the stream instead of queueing it.
+
+Retry and edit add a version to the last exchange and delete nothing; the new version becomes
+current once it finishes ``done``, else the previous one stays current.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 from r1chat import presets
 from r1chat.backends import MissingSetting, backend_url, check_provider, open_backend
-from r1chat.backends.base import Backend, ChatOptions, EffortLevels
+from r1chat.backends.base import (
+    Backend,
+    BackendError,
+    Capabilities,
+    ChatOptions,
+    Content,
+    Done,
+    EffortLevels,
+    ModelInfo,
+    ModelNotFound,
+    Reasoning,
+    Unreachable,
+)
 from r1chat.config import ProviderConfig, Settings
-from r1chat.conversation import Conversation
-from r1chat.store import Store
-from r1chat.turn import Turn
+from r1chat.conversation import (
+    USER_STOPPED,
+    Conversation,
+    Exchange,
+    Message,
+    MessageStatus,
+    Role,
+)
+from r1chat.store import Store, StoreError
+from r1chat.titles import ask_for_title
+from r1chat.turn import LoopGuard, LoopNoticed, Turn
 
 
 class NoModel(Exception):
     """The server has no model to talk to."""
+
+
+class Busy(Exception):
+    """A turn is still streaming; a front end says so and keeps the user's prompt."""
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted:
+    """The prompt and an empty answer are stored. ``turn.user`` is the prompt (a stored one
+    when retried), ``turn.assistant`` the answer that is about to stream."""
+
+    turn: Turn
+
+    @property
+    def new_exchange(self) -> bool:
+        return self.turn.new_exchange
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnded:
+    """The answer finished (``turn.assistant.status``: done, interrupted or error). ``error`` is
+    what went wrong, for a person; ``current``: the answer is now the one shown and sent."""
+
+    turn: Turn
+    error: BackendError | StoreError | None
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TitleChanged:
+    conversation: Conversation
+    title: str
+
+
+SessionEvent = TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged
+Listener = Callable[[SessionEvent], Awaitable[None] | None]
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What a check of the session's server found: whether it answered (a refused key is an
+    answer), the model the next turn would use, or the problem to show."""
+
+    reached: bool
+    model: str | None = None
+    error: BackendError | NoModel | None = None
+    # The model asked for is not on the server (the error says so).
+    missing: bool = False
+
+
+# Buffered stream lines arrive without a wait: every this many seconds the session lets other
+# tasks run (keys, frames); a yield per piece would spend the time on the loop, not the text.
+FAIR_SHARE = 0.01
 
 
 class ChatSession:
@@ -37,6 +129,33 @@ class ChatSession:
         self.model: str | None = None
         check_provider(provider)  # MissingSetting now, not at the first turn
         self._backend: Backend | None = None
+        self._listeners: tuple[Listener, ...] = ()
+        self.turn: Turn | None = None  # the latest turn
+        self._task: asyncio.Task[object] | None = None  # the task running a turn, while it runs
+        self._stopping = False
+        self._ended = asyncio.Event()
+        self._titles: set[asyncio.Task[None]] = set()
+
+    # --- subscribers -------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Hear every event from now on; returns the way to stop hearing them."""
+        self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            self._listeners = tuple(known for known in self._listeners if known is not listener)
+
+        return unsubscribe
+
+    async def _emit(self, event: SessionEvent) -> None:
+        # Once a piece, thousands a second: no copy, no inspection (a listener returns None or
+        # something to await).
+        for listener in self._listeners:
+            result = listener(event)
+            if result is not None:
+                await result
+
+    # --- the backend -------------------------------------------------------------------------
 
     @property
     def backend(self) -> Backend:
@@ -51,41 +170,102 @@ class ChatSession:
         return backend_url(self.provider)
 
     async def aclose(self) -> None:
+        for task in self._titles:
+            task.cancel()
         if self._backend is not None:
             await self._backend.aclose()
 
     async def switch_provider(self, provider: ProviderConfig, model: str | None = None) -> None:
         """Talk to another provider (or another host of the same one) from the next turn on."""
         backend = open_backend(provider, self.settings)  # raises MissingSetting before any change
-        await self.aclose()
+        if self._backend is not None:
+            await self._backend.aclose()
         self._backend, self.provider = backend, provider
         self.chosen_model, self.model = model, None
+
+    async def capabilities(self) -> Capabilities:
+        """What the next turn's backend and model can do."""
+        return await self.backend.capabilities(await self.resolve_model())
+
+    async def effort_levels(self) -> EffortLevels:
+        """The thinking levels the next turn's backend and model take."""
+        return (await self.capabilities()).effort
+
+    async def check(self) -> Connection:
+        """Ask the server for its models: is it there, is the chosen model on it, which model
+        would the next turn use."""
+        try:
+            models = await self.backend.list_models()
+        except BackendError as error:
+            return Connection(reached=not isinstance(error, Unreachable), error=error)
+        chosen = self.chosen_model
+        names = {m.name for m in models} | {m.name.removesuffix(":latest") for m in models}
+        if chosen and models and chosen not in names:
+            hint = None if self.backend.models is not None else "Run 'r1chat models' to see the names this server offers."
+            return Connection(reached=True, error=ModelNotFound(chosen, self.backend.url, hint=hint), missing=True)
+        try:
+            return Connection(reached=True, model=await self.resolve_model())
+        except (BackendError, NoModel) as error:
+            return Connection(reached=True, error=error)
+
+    async def effort_sent(self) -> bool | None:
+        """Whether the conversation's thinking level goes out with the next turn (a level the
+        server or model would reject is not sent); None when the server cannot say now."""
+        level = self.effort
+        if level is None:
+            return True
+        try:
+            levels = (await self.effort_levels()).levels
+        except (BackendError, NoModel):
+            return None
+        return level in levels
+
+    # --- which model and conversation --------------------------------------------------------
 
     def use_model(self, model: str) -> None:
         """Switch the conversation to ``model`` from the next turn on (earlier messages keep theirs)."""
         self.chosen_model = self.model = model
 
+    @property
+    def shown_model(self) -> str:
+        """The model to name before any turn has resolved one."""
+        return self.chosen_model or self.model or self.conversation.model or ""
+
     def new_conversation(self) -> None:
         self.conversation = Conversation()
+        self.turn = None
 
     def open_conversation(self, conversation: Conversation) -> None:
         """Go on with a stored conversation, on the model that wrote it when it was this provider's."""
         self.conversation = conversation
+        self.turn = None
         if conversation.provider == self.provider.name and conversation.model:
             self.chosen_model, self.model = None, None
 
+    def open_stored(self, conversation_id: int) -> Conversation | None:
+        """Load and go on with a stored conversation; None when it is gone."""
+        conversation = self.store.load_conversation(conversation_id)
+        if conversation is not None:
+            self.open_conversation(conversation)
+        return conversation
+
+    def preferred_model(self) -> str | None:
+        """The model the next turn uses, as far as it is known without asking the server: chosen >
+        this conversation's (on this provider) > configured > the provider's default."""
+        conversation = self.conversation
+        return (
+            self.chosen_model
+            or self.model
+            or (conversation.model if conversation.provider == self.provider.name else None)
+            # The top-level `model` setting belongs to the default provider.
+            or (self.settings.model if self.provider.name == self.settings.provider else None)
+            or self.provider.model
+        )
+
     async def resolve_model(self) -> str:
-        """The model for the next turn: chosen > this conversation's > configured > the best local one."""
+        """The model for the next turn: the preferred one, else the best local one."""
         if self.model is None:
-            conversation = self.conversation
-            self.model = (
-                self.chosen_model
-                or (conversation.model if conversation.provider == self.provider.name else None)
-                # The top-level `model` setting belongs to the default provider.
-                or (self.settings.model if self.provider.name == self.settings.provider else None)
-                or self.provider.model
-                or await self._best_local_model()
-            )
+            self.model = self.preferred_model() or await self._best_local_model()
         return self.model
 
     async def _best_local_model(self) -> str:
@@ -94,12 +274,13 @@ class ChatSession:
             raise NoModel(
                 f"No models on {self.backend.url}. Pull one first, for example: r1chat pull deepseek-r1:8b"
             )
-        for preference in (
+        preferences: tuple[Callable[[ModelInfo], bool], ...] = (
             lambda m: m.loaded and "deepseek-r1" in m.name,
             lambda m: "deepseek-r1" in m.name,
             lambda m: bool(m.thinking),
             lambda m: True,
-        ):
+        )
+        for preference in preferences:
             for model in models:
                 if preference(model):
                     return model.name
@@ -134,10 +315,6 @@ class ChatSession:
         if self.conversation.id is not None:
             self.store.update_conversation(self.conversation)
 
-    async def effort_levels(self) -> EffortLevels:
-        """The thinking levels the next turn's backend and model take."""
-        return await self.backend.effort_levels(await self.resolve_model())
-
     def options(self, **overrides: float | int | None) -> ChatOptions:
         settings, local = self.settings, self.conversation.settings
         values = {
@@ -151,24 +328,237 @@ class ChatSession:
         return ChatOptions(**values)
 
     def system_prompt(self) -> str:
-        return self.conversation.settings.get("system_prompt", self.settings.system_prompt)
+        prompt: str = self.conversation.settings.get("system_prompt", self.settings.system_prompt)
+        return prompt
 
     def presets(self) -> dict[str, str]:
         return presets.available(self.settings.presets)
 
-    async def turn(self, prompt: str, *, system_prompt: str | None = None, **overrides: float | int | None) -> Turn:
-        model = await self.resolve_model()
-        if self.preset is not None:
-            prompt = presets.apply(prompt, self.presets().get(self.preset, ""))
-        return Turn(
-            self.store,
-            self.backend,
-            self.conversation,
-            prompt,
-            model=model,
-            options=self.options(**overrides),
-            system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
-        )
+    def _with_preset(self, prompt: str) -> str:
+        if self.preset is None:
+            return prompt
+        return presets.apply(prompt, self.presets().get(self.preset, ""))
+
+    # --- turns -------------------------------------------------------------------------------
+
+    @property
+    def streaming(self) -> bool:
+        """A turn is under way (from the moment it was asked for until its answer settled)."""
+        return self._task is not None
+
+    def last_exchange(self) -> Exchange | None:
+        found = self.conversation.exchanges()
+        return found[-1] if found else None
+
+    def last_prompt(self) -> str | None:
+        """The text of the last exchange's current prompt, as it was sent."""
+        exchange = self.last_exchange()
+        prompt = exchange.shown.prompt if exchange is not None else None
+        return prompt.content if prompt is not None else None
+
+    async def send(
+        self, prompt: str, *, system_prompt: str | None = None, **overrides: float | int | None
+    ) -> Message:
+        """Send ``prompt`` as a new exchange and stream its answer to the end.
+
+        Raises (the prompt is then not stored, or not answered: the caller keeps it) when no model
+        can be found, the server cannot be reached for one, or the prompt cannot be stored.
+        Everything after that is an event; the answer is returned as it finished.
+        """
+        message = Message(Role.USER, self._with_preset(prompt))
+        return await self._answer(message, None, system_prompt=system_prompt, **overrides)
+
+    async def retry(self) -> Message | None:
+        """Answer the last exchange's current prompt again, as a new version; None when there is
+        no prompt yet."""
+        exchange = self.last_exchange()
+        prompt = exchange.shown.prompt if exchange is not None else None
+        if exchange is None or prompt is None or prompt.id is None:
+            return None
+        return await self._answer(prompt, exchange)
+
+    async def edit_last(self, prompt: str) -> Message:
+        """Send ``prompt`` in place of the last exchange's prompt, as a new version of it."""
+        exchange = self.last_exchange()
+        if exchange is None:
+            return await self.send(prompt)
+        message = Message(Role.USER, self._with_preset(prompt), exchange_id=exchange.id, current=False)
+        return await self._answer(message, exchange)
+
+    async def _answer(
+        self,
+        prompt: Message,
+        exchange: Exchange | None,
+        *,
+        system_prompt: str | None = None,
+        **overrides: float | int | None,
+    ) -> Message:
+        if self._task is not None:
+            raise Busy("An answer is still streaming: stop it first. Your prompt is kept.")
+        self._task = asyncio.current_task()  # the session is taken before anything is awaited
+        try:
+            model = await self.resolve_model()
+            prompt.model, prompt.provider = prompt.model or model, prompt.provider or self.backend.provider
+            before = self.conversation.current_messages()
+            if exchange is not None:  # the path up to the exchange answered again
+                kept = {id(m) for m in exchange.shown.messages}
+                before = [m for m in before if id(m) not in kept]
+            turn = Turn(
+                self.store,
+                self.backend,
+                self.conversation,
+                prompt,
+                model=model,
+                options=self.options(**overrides),
+                before=before,
+                system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
+                loop_guard=self._loop_guard(),
+            )
+            turn.start()  # StoreError: nothing was sent
+        except BaseException:
+            self._task = None
+            raise
+        return await self._run(turn)
+
+    def _loop_guard(self) -> LoopGuard:
+        guard = self.settings.ui.loop_guard
+        return guard if guard in ("off", "warn", "stop") else "warn"  # type: ignore[return-value]
+
+    async def _run(self, turn: Turn) -> Message:
+        task = asyncio.current_task()
+        self.turn, self._task, self._stopping = turn, task, False
+        self._ended = asyncio.Event()
+        error: BackendError | StoreError | None = None
+        try:
+            await self._emit(TurnStarted(turn))
+            loop = asyncio.get_running_loop()
+            last_yield = loop.time()
+            # aclosing: a stop can land between two events, outside the turn's stream; the turn
+            # must still record the interruption before the answer settles.
+            async with contextlib.aclosing(turn.stream()) as events:
+                async for event in events:
+                    if not isinstance(event, Done):
+                        await self._emit(event)
+                    if (now := loop.time()) - last_yield > FAIR_SHARE:
+                        last_yield = now
+                        await asyncio.sleep(0)
+        except (BackendError, StoreError) as exc:
+            error = exc
+        except asyncio.CancelledError:
+            # A stop asked for through stop() ends the turn as interrupted, an ordinary end;
+            # any other cancellation (the app quitting) goes on once the answer is settled.
+            if not self._stopping or task is None or task.uncancel() > 0:
+                await asyncio.shield(self._end(turn, None))
+                raise
+        except BaseException:  # a listener failed (stdout closed, say): the turn is stored already
+            self._task = None
+            self._ended.set()
+            raise
+        await self._end(turn, error)
+        return turn.assistant
+
+    async def _end(self, turn: Turn, error: BackendError | StoreError | None) -> None:
+        self._task = None
+        try:
+            if turn.assistant.status is MessageStatus.STREAMING:  # stopped before its stream began
+                try:
+                    turn.abandon()
+                except StoreError as exc:
+                    error = error or exc
+            current = turn.assistant.current
+            if turn.assistant.status is MessageStatus.DONE and not current:
+                try:
+                    current = self._make_current(turn.assistant)
+                except StoreError as exc:
+                    error = error or exc
+            await self._emit(TurnEnded(turn, error, current))
+            if current and turn.assistant.status is MessageStatus.DONE:
+                self._maybe_ask_for_title(turn)
+        finally:
+            self._ended.set()
+
+    def _make_current(self, message: Message) -> bool:
+        for exchange in reversed(self.conversation.exchanges()):
+            index = exchange.index_of(message)
+            if index is not None:
+                self.store.make_current(exchange, index)
+                return True
+        return False
+
+    def stop(self, reason: str | None = None) -> bool:
+        """Stop the streaming answer; it is kept, interrupted, with ``reason`` (default: the user
+        stopped it). A turn still finding its model or storing its prompt is simply not sent.
+        False when nothing streams."""
+        if self._task is None:
+            return False
+        if self._stopping:  # asked already (Esc twice): one cancellation, or it reads as another's
+            return True
+        turn = self.turn
+        if turn is not None and turn.assistant.status is MessageStatus.STREAMING:
+            turn.stop_reason = reason or USER_STOPPED
+            self._stopping = True
+        self._task.cancel()
+        return True
+
+    async def stop_and_wait(self, reason: str | None = None) -> None:
+        """Stop the streaming answer and wait until it is stored and settled."""
+        if self.stop(reason):
+            await self._ended.wait()
+
+    def keep_going(self) -> bool:
+        """Let a turn the loop guard warned about go on without more warnings."""
+        if self.turn is None or not self.streaming:
+            return False
+        self.turn.keep_going = True
+        return True
+
+    def choose_version(self, exchange: Exchange, index: int) -> bool:
+        """Show version ``index`` of ``exchange``; a finished one also becomes the one sent in
+        later history. Returns whether it is current. Raises StoreError if that cannot be stored."""
+        version = exchange.versions[index]
+        answer = version.answer
+        if answer is None or answer.status is not MessageStatus.DONE or self.streaming:
+            return False
+        self.store.make_current(exchange, index)
+        return True
+
+    # --- titles ------------------------------------------------------------------------------
+
+    def _maybe_ask_for_title(self, turn: Turn) -> None:
+        """``[ui] titles = "model"``: after the first answer, the model titles the conversation."""
+        if self.settings.ui.titles != "model" or len(self.conversation.exchanges()) != 1:
+            return
+        task = asyncio.get_running_loop().create_task(self._title_by_model(turn))
+        self._titles.add(task)
+        task.add_done_callback(self._titles.discard)
+
+    async def _title_by_model(self, turn: Turn) -> None:
+        conversation = turn.conversation
+        title = await ask_for_title(turn.backend, turn.model, turn.user.content)
+        if title is None or conversation.id is None:
+            return
+        try:
+            replaced = self.store.replace_title(conversation.id, conversation.title, title)
+        except StoreError:
+            return  # the prompt's title stays; the store's own trouble shows on the next turn
+        if replaced:
+            conversation.title = title
+            await self._emit(TitleChanged(conversation, title))
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Wait for work that outlives a turn (a title being written), at most ``timeout``."""
+        if self._titles:
+            await asyncio.wait(list(self._titles), timeout=timeout)
 
 
-__all__ = ["ChatSession", "MissingSetting", "NoModel"]
+__all__ = [
+    "Busy",
+    "ChatSession",
+    "Connection",
+    "MissingSetting",
+    "NoModel",
+    "SessionEvent",
+    "TitleChanged",
+    "TurnEnded",
+    "TurnStarted",
+]

@@ -7,6 +7,7 @@ the same things with the same words.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 # Ollama reads keep_alive as a Go duration ("10m", "1h30m", "-1m") or a number of seconds (-1: forever).
@@ -44,7 +45,7 @@ def _keep_alive(text: str) -> str | int:
     raise BadInput(f"Keep alive: a duration like 10m, 1h30m or 300s, or seconds (-1: forever), not '{text}'")
 
 
-def _number(label: str, low: float, high: float):
+def _number(label: str, low: float, high: float) -> Callable[[str], float]:
     def parse_number(text: str) -> float:
         try:
             value = float(text)

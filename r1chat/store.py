@@ -8,6 +8,7 @@ searchable through an FTS5 index kept in step by triggers (``LIKE`` where SQLite
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -21,7 +22,21 @@ from pathlib import Path
 from typing import Any
 
 from r1chat.backends.base import TurnStats
-from r1chat.conversation import APP_STOPPED, Conversation, Message, MessageStatus, Role, clean_title, title_from_prompt
+from r1chat.conversation import (
+    APP_STOPPED,
+    Conversation,
+    Exchange,
+    Message,
+    MessageStatus,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    clean_title,
+    part_from_dict,
+    part_to_dict,
+    title_from_prompt,
+)
 from r1chat.search import SearchHit, fts_query, search_index, search_like, search_terms
 
 DB_NAME = "r1chat.db"
@@ -151,11 +166,24 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
+def _migration_3(db: sqlite3.Connection) -> None:
+    # Versions of an exchange (retry, edit: nothing is deleted) and a message's typed parts. Rows
+    # written before keep NULL exchange and prompt (Conversation.exchanges derives them from the
+    # order, as they were written) and count as current: no row is rewritten, so a year of
+    # traces migrates at once.
+    for column in ("exchange_id INTEGER", "reply_to INTEGER", "current INTEGER NOT NULL DEFAULT 1", "parts TEXT"):
+        db.execute(f"ALTER TABLE messages ADD COLUMN {column}")
+
+
 # Each entry takes the database from version N to N+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _SCHEMA_1),
     _migration_2,
+    _migration_3,
 ]
+SCHEMA = len(MIGRATIONS)
+# Where the copy made before a migration goes, beside the database.
+BACKUP_DIR = "backups"
 
 
 _WRITE_HINT = " Is the disk full, or the folder read-only? Free some space (or fix the permissions) and try again"
@@ -163,6 +191,10 @@ _WRITE_HINT = " Is the disk full, or the folder read-only? Free some space (or f
 
 class StoreError(Exception):
     """The database cannot be used (unwritable directory, full disk, ...)."""
+
+
+class _NoCopy(Exception):
+    """The copy to keep before a migration could not be written: the migration did not run."""
 
 
 @dataclass(slots=True)
@@ -232,6 +264,10 @@ class Store:
         self.path = Path(path)
         # Set when a database that could not be opened was moved out of the way.
         self.moved_aside: Path | None = None
+        # Set when the database is open read-only, saying why (a migration found no room for its copy).
+        self.read_only: str | None = None
+        # The copy kept before the last migration, when this open migrated.
+        self.upgraded_from: tuple[int, Path] | None = None
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +275,8 @@ class Store:
             raise StoreError(f"Cannot create the data directory {self.path.parent}: {exc.strerror or exc}") from exc
         try:
             self._db = self._open()
+        except _NoCopy as exc:
+            self._db = self._open_read_only(str(exc))
         except sqlite3.DatabaseError as exc:
             if not self.path.exists() or isinstance(exc, sqlite3.OperationalError) and not _is_corruption(exc):
                 raise StoreError(f"Cannot open the database {self.path}: {exc}.{_WRITE_HINT}") from exc
@@ -249,19 +287,34 @@ class Store:
                 raise StoreError(
                     f"Cannot open the database {self.path} ({exc}) nor start a fresh one: {again}"
                 ) from again
+        self._schema = self._db.execute("PRAGMA user_version").fetchone()[0]
 
     @property
     def open_notice(self) -> str | None:
         """What to tell the user once after opening, or None: the CLI prints it, the UI shows it."""
+        if self.read_only is not None:
+            return self.read_only
         if self.moved_aside is None:
             return None
         return f"The database could not be opened and was moved to {self.moved_aside}; starting with a fresh one."
 
-    def _open(self) -> sqlite3.Connection:
+    @property
+    def upgrade_notice(self) -> str | None:
+        """One line after a migration: where the copy of the database as it was is kept."""
+        if self.upgraded_from is None:
+            return None
+        version, copy = self.upgraded_from
+        return f"Upgraded the database to this version of r1chat; a copy of it as it was is kept at {copy}"
+
+    def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 30000")
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        db = self._connect()
         try:
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA busy_timeout = 30000")
             _use_wal(db)
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
@@ -273,6 +326,20 @@ class Store:
             raise
         return db
 
+    def _open_read_only(self, why: str) -> sqlite3.Connection:
+        """Open without writing anything, so what is stored can still be read."""
+        try:
+            db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=30.0
+            )
+            db.row_factory = sqlite3.Row
+            db.execute("SELECT count(*) FROM messages").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{why} It cannot be read either: {exc}") from exc
+        self.read_only = why
+        self._full_text = len(_search_objects(db)) == len(_SEARCH_TABLES) + len(_SEARCH_TRIGGERS)
+        return db
+
     def _move_aside(self) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
@@ -282,27 +349,68 @@ class Store:
                 source.rename(Path(str(target) + suffix))
         return target
 
-    @staticmethod
-    def _migrate(db: sqlite3.Connection) -> None:
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Bring the schema to ``SCHEMA``, in one transaction.
+
+        A database that holds anything is first copied whole (SQLite's backup API, so what is still
+        in the write-ahead log is in the copy too) into ``backups/`` beside it, while a second
+        connection holds the write lock: nothing can change between the copy and the migration, and
+        another r1chat opening the file meanwhile waits, then finds it migrated. No copy, no
+        migration: the database then opens read-only.
+        """
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
+        if version > SCHEMA:
             raise StoreError(
                 f"The database was written by a newer r1chat (schema {version}); upgrade r1chat to open it."
             )
-        for number in range(version, len(MIGRATIONS)):
-            db.execute("BEGIN IMMEDIATE")
+        if version == SCHEMA:
+            return
+        lock = self._connect()
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            # A second process may have migrated while we waited for the lock.
+            version = lock.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA:
+                copy = self._copy_before_migrating(db, version) if version > 0 else None
+                for number in range(version, SCHEMA):
+                    MIGRATIONS[number](lock)
+                lock.execute(f"PRAGMA user_version = {SCHEMA}")
+            lock.execute("COMMIT")
+            if version < SCHEMA and copy is not None:
+                self.upgraded_from = (version, copy)
+        except BaseException:
+            if lock.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                lock.execute("ROLLBACK")
+            raise
+        finally:
+            lock.close()
+
+    def _copy_before_migrating(self, db: sqlite3.Connection, version: int) -> Path:
+        folder = self.path.parent / BACKUP_DIR
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = folder / f"{self.path.stem}-schema{version}-{stamp}.db"
+        for number in range(2, 100):
+            if not target.exists():
+                break
+            target = folder / f"{self.path.stem}-schema{version}-{stamp}-{number}.db"
+        partial = target.with_name(target.name + ".part")
+        try:
+            folder.mkdir(exist_ok=True)
+            copy = sqlite3.connect(partial)
             try:
-                # A second process may have migrated while we waited for the lock.
-                if db.execute("PRAGMA user_version").fetchone()[0] != number:
-                    db.execute("ROLLBACK")
-                    continue
-                MIGRATIONS[number](db)
-                db.execute(f"PRAGMA user_version = {number + 1}")
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
-                    db.execute("ROLLBACK")
-                raise
+                db.backup(copy)
+            finally:
+                copy.close()
+            os.replace(partial, target)
+        except (OSError, sqlite3.Error) as exc:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise _NoCopy(
+                f"The database {self.path} needs an upgrade, and the copy to keep first could not be written "
+                f"in {folder} ({reason}): it is open read-only, and nothing new is saved until there is room."
+            ) from exc
+        return target
 
     @staticmethod
     def _check_search_index(db: sqlite3.Connection) -> bool:
@@ -333,6 +441,11 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only is not None:
+            raise StoreError(
+                f"Nothing can be saved: {self.path} is open read-only, as its upgrade could not copy it first. "
+                "Make room for the copy, then start r1chat again."
+            )
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -369,6 +482,7 @@ class Store:
                     conversation.updated_at,
                 ),
             )
+        assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
         conversation.id = cursor.lastrowid
         return conversation.id
 
@@ -517,12 +631,15 @@ class Store:
                 "INSERT INTO messages (conversation_id, role, status, created_at) VALUES (?, ?, ?, ?)",
                 (conversation.id, str(message.role), str(message.status), message.created_at),
             )
+            assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
             message.id = cursor.lastrowid
+            if message.role is Role.USER and message.exchange_id is None:
+                message.exchange_id = message.id  # a new exchange is known by its first prompt
             self._update_message(db, message)
         return message.id
 
     def save_message(self, message: Message) -> None:
-        """Write the message's current text, status, timings and stats."""
+        """Write the message's current parts, status, timings and stats."""
         if message.id is None:
             raise ValueError("save_message needs a message that was added first")
         if message.status is not MessageStatus.STREAMING:
@@ -535,7 +652,7 @@ class Store:
         db.execute(
             "UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ?, error = ?,"
             " reasoning_started_at = ?, reasoning_ended_at = ?, first_token_at = ?, finished_at = ?,"
-            " stats = ?, writer_pid = ? WHERE id = ?",
+            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ? WHERE id = ?",
             (
                 message.content,
                 message.reasoning,
@@ -549,23 +666,38 @@ class Store:
                 message.finished_at,
                 json.dumps(message.stats.to_dict()),
                 message.writer_pid,
+                message.exchange_id,
+                message.reply_to,
+                int(message.current),
+                _parts_layout(message.parts),
                 message.id,
             ),
         )
         db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), message.conversation_id))
 
-    def delete_messages(self, ids: list[int]) -> None:
-        """Remove messages the user chose to replace (a regenerated or edited turn)."""
-        if not ids:
-            return
+    def make_current(self, exchange: Exchange, index: int) -> None:
+        """Make version ``index`` the one shown and sent; the others stay stored as they are."""
+        chosen = exchange.versions[index]
+        members = {m.id: m for version in exchange.versions for m in version.messages if m.id is not None}
+        current = {m.id for m in chosen.messages}
+        key = exchange.id if exchange.id is not None else min(members, default=None)
         with self._write() as db:
-            db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+            db.executemany(
+                "UPDATE messages SET exchange_id = ?, current = ? WHERE id = ?",
+                [(key, int(i in current), i) for i in members],
+            )
+        for message_id, message in members.items():
+            message.exchange_id = key
+            message.current = message_id in current
+        exchange.current = index
 
     def recover_interrupted(self) -> int:
         """Mark messages left ``streaming`` by a dead process as ``interrupted``; keep their text.
 
         A message whose writer is still alive (another r1chat window) is left alone.
         """
+        if self.read_only is not None:
+            return 0
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, writer_pid FROM messages WHERE status = ?", (str(MessageStatus.STREAMING),)
@@ -591,13 +723,68 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     return any(s in text for s in ("not a database", "malformed", "corrupt", "disk image"))
 
 
+# A message's parts are stored as a layout (JSON): the text of its text and reasoning parts stays in
+# the content and reasoning columns, which search indexes, and the layout says how many characters
+# of them each part takes; other parts are stored whole.
+_TEXT_KINDS = {"text": "content", "reasoning": "reasoning"}
+
+
+def _parts_layout(parts: list[Part]) -> str | None:
+    if len(parts) <= 1 and not any(isinstance(p, ReasoningPart) and p.tokens is not None for p in parts):
+        return None  # one text: the columns say it all
+    layout: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            layout.append({"type": "text", "chars": len(part.text)})
+        elif isinstance(part, ReasoningPart):
+            layout.append({"type": "reasoning", "chars": len(part.text), "started_at": part.started_at,
+                           "ended_at": part.ended_at, "tokens": part.tokens})
+        else:
+            layout.append(part_to_dict(part))
+    return json.dumps(layout)
+
+
+def _parts_from_layout(layout: str | None, content: str, reasoning: str) -> list[Part] | None:
+    """The parts a layout describes, or None when it is missing or does not fit the text (written
+    by another program): then the text columns make one part each."""
+    if not layout:
+        return None
+    try:
+        entries = json.loads(layout)
+        texts = {"content": content, "reasoning": reasoning}
+        taken = {"content": 0, "reasoning": 0}
+        parts: list[Part] = []
+        for entry in entries:
+            kind = entry["type"]
+            if kind in _TEXT_KINDS:
+                column = _TEXT_KINDS[kind]
+                start, end = taken[column], taken[column] + int(entry["chars"])
+                text = texts[column][start:end]
+                taken[column] = end
+                if kind == "text":
+                    parts.append(TextPart(text))
+                else:
+                    parts.append(ReasoningPart(text, entry.get("started_at"), entry.get("ended_at"), entry.get("tokens")))
+            else:
+                parts.append(part_from_dict(entry))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if taken["content"] != len(content) or taken["reasoning"] != len(reasoning):
+        return None
+    return parts
+
+
 def _message_from_row(row: sqlite3.Row) -> Message:
+    columns = row.keys()
+    versions = "current" in columns  # not in a database opened read-only before its migration
+    content, reasoning = row["content"], row["reasoning"]
     return Message(
+        Role(row["role"]),
+        content,
+        reasoning,
+        parts=_parts_from_layout(row["parts"], content, reasoning) if versions else None,
         id=row["id"],
         conversation_id=row["conversation_id"],
-        role=Role(row["role"]),
-        content=row["content"],
-        reasoning=row["reasoning"],
         status=MessageStatus(row["status"]),
         model=row["model"],
         provider=row["provider"],
@@ -609,4 +796,7 @@ def _message_from_row(row: sqlite3.Row) -> Message:
         finished_at=row["finished_at"],
         stats=TurnStats.from_dict(json.loads(row["stats"] or "{}")),
         writer_pid=row["writer_pid"],
+        exchange_id=row["exchange_id"] if versions else None,
+        reply_to=row["reply_to"] if versions else None,
+        current=bool(row["current"]) if versions else True,
     )

@@ -48,7 +48,8 @@ class ThemeFile:
 
     @property
     def name(self) -> str:
-        return self.data["name"]
+        name: str = self.data["name"]  # a str: read_themes checks every field against FIELDS
+        return name
 
 
 def builtin_theme_dir() -> Path:

@@ -13,7 +13,7 @@ import asyncio
 import re
 
 from r1chat.backends.base import Backend, BackendError, ChatOptions, Content
-from r1chat.conversation import title_from_prompt
+from r1chat.conversation import History, Message, Role, title_from_prompt
 from r1chat.latex import readable
 
 REQUEST = (
@@ -40,12 +40,12 @@ def title_from_reply(reply: str) -> str | None:
 
 async def ask_for_title(backend: Backend, model: str, prompt: str) -> str | None:
     """The model's title for a conversation that starts with ``prompt``, or None."""
-    messages = [{"role": "user", "content": REQUEST + prompt[:PROMPT_LIMIT]}]
+    history = History("", (Message(Role.USER, REQUEST + prompt[:PROMPT_LIMIT]),))
     options = ChatOptions(think=False, num_predict=REPLY_TOKENS, temperature=0.3)
 
     async def answer() -> str:
         # Only the answer counts: a trace is the model thinking about the title.
-        return "".join([event.text async for event in backend.chat(model, messages, options) if isinstance(event, Content)])
+        return "".join([event.text async for event in backend.chat(model, history, options) if isinstance(event, Content)])
 
     try:
         reply = await asyncio.wait_for(answer(), TIMEOUT)

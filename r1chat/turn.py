@@ -2,35 +2,79 @@
 
 The prompt is stored before anything is sent; the answer is stored as a ``streaming`` message
 before the first token, saved at least once a second and on every change of state, and finished
-as ``done``, ``interrupted`` (cancelled, Ctrl+C) or ``error``. A crash leaves it ``streaming``,
-which the next start turns into ``interrupted`` (``Store.recover_interrupted``).
+as ``done``, ``interrupted`` (cancelled, Ctrl+C, the loop guard) or ``error``. A crash leaves it
+``streaming``, which the next start turns into ``interrupted`` (``Store.recover_interrupted``).
+
+The answer's parts follow the stream: a reasoning segment while the trace streams, a text part
+once the answer begins, a new segment if the model thinks again.
+
+The loop guard is a policy of the turn: small distills fall into loops, and ``warn`` reports each
+loop as it appears or grows (``LoopNoticed``), ``stop`` ends the turn as interrupted with the
+reason stored, ``off`` does nothing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
 
-from r1chat.backends.base import Backend, BackendError, ChatOptions, Content, Done, Reasoning, StreamEvent
-from r1chat.conversation import Conversation, Message, MessageStatus, Role, build_history, title_from_prompt
+from r1chat.backends.base import Backend, BackendError, ChatOptions, Content, Done, Reasoning
+from r1chat.conversation import (
+    USER_STOPPED,
+    Conversation,
+    History,
+    Message,
+    MessageStatus,
+    ReasoningPart,
+    Role,
+    TextPart,
+    build_history,
+    title_from_prompt,
+)
+from r1chat.loops import Loop, LoopDetector
 from r1chat.store import Store
 
 # Periodic saves run off the event loop; one worker keeps them in order.
 _saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="r1chat-save")
 
+LoopGuard = Literal["off", "warn", "stop"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoopNoticed:
+    """The trace (``where="trace"``) or the answer keeps repeating a passage; ``stopped``: the
+    guard ends the turn for it."""
+
+    loop: Loop
+    where: str
+    stopped: bool
+
+    def describe(self) -> str:
+        return f"the {self.where} repeated {self.loop.describe()}"
+
+
+TurnEvent = Reasoning | Content | Done | LoopNoticed
+
 
 class Turn:
+    """One answer to ``prompt``: a new message, or one already stored that is answered again
+    (a retry). ``before`` is the conversation as the model should read it before the prompt."""
+
     def __init__(
         self,
         store: Store,
         backend: Backend,
         conversation: Conversation,
-        prompt: str,
+        prompt: Message | str,
         *,
         model: str,
         options: ChatOptions,
+        before: Sequence[Message] | None = None,
         system_prompt: str = "",
+        loop_guard: LoopGuard = "warn",
         save_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -39,25 +83,38 @@ class Turn:
         self.conversation = conversation
         self.model = model
         self.options = options
+        self.before = list(conversation.current_messages() if before is None else before)
         self.system_prompt = system_prompt
+        self.loop_guard = loop_guard
         self.save_interval = save_interval
         self.clock = clock
-        self.user = Message(Role.USER, prompt, model=model, provider=backend.provider)
+        self.user = Message(Role.USER, prompt, model=model, provider=backend.provider) if isinstance(prompt, str) else prompt
+        # A new exchange's answer is current at once; another version becomes current when done.
+        self.new_exchange = self.user.id is None and self.user.exchange_id is None
         self.assistant = Message(
-            Role.ASSISTANT, status=MessageStatus.STREAMING, model=model, provider=backend.provider
+            Role.ASSISTANT,
+            status=MessageStatus.STREAMING,
+            model=model,
+            provider=backend.provider,
+            current=self.new_exchange,
         )
-        self._reasoning: list[str] = []
-        self._content: list[str] = []
+        self._part: TextPart | ReasoningPart | None = None
+        self._pieces: list[str] = []  # the text of the part being written, as it came
+        self._reasoning_pieces = 0
         self._last_save = 0.0
         self._pending: Future[None] | None = None
+        self._started = False
         # Said in the stored answer when it is cut off (by default: the user stopped it).
-        self.stop_reason = "Stopped before the answer was finished."
+        self.stop_reason = USER_STOPPED
+        self.trace_loops = LoopDetector()
+        self.answer_loops = LoopDetector()
+        self.keep_going = False  # the reader chose to let a looping turn go on
 
     # --- saving ------------------------------------------------------------------------------
 
     def _sync_text(self) -> None:
-        self.assistant.reasoning = "".join(self._reasoning)
-        self.assistant.content = "".join(self._content)
+        if self._part is not None:
+            self._part.text = "".join(self._pieces)
 
     def _save_soon(self) -> None:
         """Save in the background unless a save is still running."""
@@ -82,15 +139,31 @@ class Turn:
         message.status = status
         message.error = error
         message.finished_at = now
-        if message.reasoning_started_at is not None and message.reasoning_ended_at is None:
-            message.reasoning_ended_at = now
+        if isinstance(self._part, ReasoningPart) and self._part.ended_at is None:
+            self._part.ended_at = now
         self._save_now()
+
+    # --- the answer's parts ------------------------------------------------------------------
+
+    def _begin(self, part: TextPart | ReasoningPart, now: float) -> None:
+        self._sync_text()
+        if isinstance(self._part, ReasoningPart) and isinstance(part, TextPart):
+            self._part.ended_at = now
+        self._part = part
+        self._pieces = []
+        self.assistant.parts.append(part)
+        self._last_save = 0.0  # a change of state: save now
 
     # --- running -----------------------------------------------------------------------------
 
-    def _start(self) -> list[dict[str, str]]:
+    def history(self) -> History:
+        return build_history([*self.before, self.user], system_prompt=self.system_prompt)
+
+    def start(self) -> History:
+        """Store the prompt (unless it is a stored one answered again) and the empty answer; the
+        request's history. Raises StoreError when they cannot be stored: nothing is sent then."""
         conversation = self.conversation
-        history = build_history([*conversation.messages, self.user], system_prompt=self.system_prompt)
+        history = self.history()
         if not conversation.title:
             conversation.title = title_from_prompt(self.user.content)
         conversation.model = self.model
@@ -99,40 +172,53 @@ class Turn:
             self.store.create_conversation(conversation)
         else:
             self.store.update_conversation(conversation)
-        self.store.add_message(conversation, self.user)
-        conversation.messages.append(self.user)
+        if self.user.id is None:
+            self.store.add_message(conversation, self.user)
+            conversation.messages.append(self.user)
+        self.assistant.exchange_id = self.user.exchange_id
+        self.assistant.reply_to = self.user.id
         self.assistant.created_at = self.clock()
         self.store.add_message(conversation, self.assistant)
         conversation.messages.append(self.assistant)
+        self._started = True
         return history
 
-    async def stream(self) -> AsyncIterator[StreamEvent]:
-        """Yield the backend's events while recording them; raises the backend's errors."""
-        history = self._start()
+    async def stream(self) -> AsyncGenerator[TurnEvent, None]:
+        """Yield the backend's events (and the loop guard's) while recording them; raises the
+        backend's errors."""
+        history = self.history() if self._started else self.start()
         message = self.assistant
         events = self.backend.chat(self.model, history, self.options)
+        stopped = False
         try:
             async for event in events:
                 now = self.clock()
                 if message.first_token_at is None and not isinstance(event, Done):
                     message.first_token_at = now
+                notice = None
                 if isinstance(event, Reasoning):
-                    if message.reasoning_started_at is None:
-                        message.reasoning_started_at = now
-                        self._last_save = 0.0  # a change of state: save now
-                    self._reasoning.append(event.text)
+                    part = self._part
+                    if not isinstance(part, ReasoningPart):
+                        part = ReasoningPart(started_at=now, tokens=0)
+                        self._begin(part, now)
+                    self._pieces.append(event.text)
+                    self._reasoning_pieces += 1
+                    part.tokens = (part.tokens or 0) + 1
+                    notice = self._watch(self.trace_loops, event.text, "trace")
                 elif isinstance(event, Content):
-                    if not self._content:
-                        if message.reasoning_started_at is not None and message.reasoning_ended_at is None:
-                            message.reasoning_ended_at = now
-                        self._last_save = 0.0
-                    self._content.append(event.text)
-                elif isinstance(event, Done):
-                    if event.stats.reasoning_was_answer:
-                        self._reasoning_was_answer()
-                    self._fill_stats(event, now)
-                    message.stats = event.stats
+                    if not isinstance(self._part, TextPart):
+                        self._begin(TextPart(), now)
+                    self._pieces.append(event.text)
+                    notice = self._watch(self.answer_loops, event.text, "answer")
+                else:
+                    self._done(event, now)
                 yield event
+                if notice is not None:
+                    yield notice
+                    if notice.stopped:
+                        self.stop_reason = f"Stopped: {notice.describe()}."
+                        stopped = True
+                        break
                 if now - self._last_save >= self.save_interval:
                     self._save_soon()
         except BackendError as exc:
@@ -143,24 +229,42 @@ class Turn:
             raise
         finally:
             await events.aclose()
-        self._finish(MessageStatus.DONE)
+        if stopped:
+            self._finish(MessageStatus.INTERRUPTED, self.stop_reason)
+        else:
+            self._finish(MessageStatus.DONE)
 
-    def _reasoning_was_answer(self) -> None:
-        self._content[:0] = self._reasoning
-        self._reasoning.clear()
-        self.assistant.reasoning_started_at = self.assistant.reasoning_ended_at = None
+    def abandon(self) -> None:
+        """Finish a turn stopped before its stream began: interrupted, with the stop's reason."""
+        self._finish(MessageStatus.INTERRUPTED, self.stop_reason)
 
-    def _fill_stats(self, event: Done, now: float) -> None:
+    def _watch(self, detector: LoopDetector, text: str, where: str) -> LoopNoticed | None:
+        loop = detector.feed(text)
+        if loop is None or self.loop_guard == "off" or self.keep_going:
+            return None
+        return LoopNoticed(loop, where, stopped=self.loop_guard == "stop")
+
+    def _done(self, event: Done, now: float) -> None:
+        self._sync_text()
         stats, message = event.stats, self.assistant
+        if stats.reasoning_was_answer:
+            # What streamed as a guessed opener-less trace was the whole answer.
+            answer = TextPart(message.reasoning + message.content)
+            message.parts = [answer]
+            self._part, self._pieces = answer, [answer.text]
         if stats.total_seconds is None:
             stats.total_seconds = now - message.created_at
         if stats.eval_seconds is None and message.first_token_at is not None:
             stats.eval_seconds = max(now - message.first_token_at, 1e-6)
-        if stats.reasoning_tokens is None and self._reasoning:
+        segments = message.segments
+        if stats.reasoning_tokens is None and segments:
             # Ollama counts no trace tokens apart; it streams a token a piece (as tokens_counted).
-            stats.reasoning_tokens = len(self._reasoning)
+            stats.reasoning_tokens = self._reasoning_pieces
+        elif stats.reasoning_tokens is not None and len(segments) == 1:
+            segments[0].tokens = stats.reasoning_tokens
+        message.stats = stats
 
-    async def run(self, on_event: Callable[[StreamEvent], None] | None = None) -> Message:
+    async def run(self, on_event: Callable[[TurnEvent], None] | None = None) -> Message:
         async for event in self.stream():
             if on_event is not None:
                 on_event(event)

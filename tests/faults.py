@@ -55,11 +55,14 @@ CASES = [
     Case("openai-429", "deepseek", OpenAIFault(status=429, retry_after=7), ("rate limiting", "7 s"), "none"),
     Case("openai-503", "deepseek", OpenAIFault(status=503), ("overloaded (503", "Try again"), "none"),
     # Failures mid-stream: what arrived is kept.
-    Case("ollama-error-line", "ollama", OllamaFault(error_after=THOUGHTS + 2), ("stopped mid-answer", "Try again"), "answer", True),
-    Case("ollama-unloaded", "ollama", OllamaFault(error_after=5, error=UNLOADED), ("unexpectedly stopped", "Try again"), "trace", True),
+    Case("ollama-error-line", "ollama", OllamaFault(error_after=THOUGHTS + 2), ("stopped mid-answer", "Try again"),
+         "answer", True),
+    Case("ollama-unloaded", "ollama", OllamaFault(error_after=5, error=UNLOADED), ("unexpectedly stopped", "Try again"),
+         "trace", True),
     Case("ollama-closed", "ollama", OllamaFault(close_after=THOUGHTS + 2), ("broke mid-answer", "Try again"), "answer", True),
     Case("ollama-stall", "ollama", OllamaFault(stall_after=4), ("stopped sending for 1 s", "read_timeout"), "trace", True),
-    Case("openai-error-event", "deepseek", OpenAIFault(error_after=THOUGHTS + 2), ("stopped mid-answer", "Try again"), "answer", True),
+    Case("openai-error-event", "deepseek", OpenAIFault(error_after=THOUGHTS + 2), ("stopped mid-answer", "Try again"),
+         "answer", True),
     Case("openai-closed", "deepseek", OpenAIFault(close_after=THOUGHTS + 2), ("broke mid-answer", "Try again"), "answer", True),
     Case("openai-stall", "deepseek", OpenAIFault(stall_after=4), ("stopped sending for 1 s", "read_timeout"), "trace", True),
 ]

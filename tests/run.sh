@@ -6,6 +6,9 @@
 # up and run by default. It needs a C++ toolchain and cmake (installed with apt-get when missing),
 # and its first install compiles llama.cpp for several minutes; pip caches the built wheel, so later
 # runs reuse it. R1CHAT_SKIP_INTEGRATION=1 leaves the tier out.
+#
+# Before the tests, the guards run once: ruff (lint and import order), mypy (types), lint-imports
+# (the layers: the core never imports the UI). R1CHAT_SKIP_GUARDS=1 leaves them out, for quick reruns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,5 +47,14 @@ if [ "$integration" = 1 ]; then
 else
     .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
     unset R1CHAT_INTEGRATION
+fi
+
+if [ "${R1CHAT_SKIP_GUARDS:-}" != 1 ]; then
+    echo "tests/run.sh: ruff check r1chat tests" >&2
+    .venv/bin/ruff check r1chat tests
+    echo "tests/run.sh: mypy (settings in pyproject.toml)" >&2
+    .venv/bin/mypy
+    echo "tests/run.sh: lint-imports (contracts in pyproject.toml)" >&2
+    .venv/bin/lint-imports --no-logo
 fi
 exec .venv/bin/python -m pytest "$@"

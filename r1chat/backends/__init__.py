@@ -83,7 +83,7 @@ def open_backend(provider: ProviderConfig, settings: Settings) -> Backend:
     from r1chat.backends.openai import OpenAIBackend
 
     return OpenAIBackend(
-        provider.url,
+        backend_url(provider),
         provider.api_key,
         provider=provider.name,
         extra_body=provider.extra_body,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import re
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import datetime
-import re
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from r1chat.conversation import History
 
 
 # --- stream events ---------------------------------------------------------------------------
@@ -202,7 +206,7 @@ class ChatOptions:
     num_ctx: int | None = None
     num_predict: int | None = None
     keep_alive: str | int | None = None
-    # A level ("low", "high", ...) goes out only where ``Backend.effort_levels`` lists it.
+    # A level ("low", "high", ...) goes out only where ``Capabilities.effort`` lists it.
     think: bool | str | None = None
 
 
@@ -229,22 +233,68 @@ class EffortLevels:
     why_not: str = ""
 
 
+class Support(StrEnum):
+    """Whether a server or model can do something. ``UNKNOWN`` means: try, and remember a refusal."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+    def __bool__(self) -> bool:  # "if caps.tools:" reads as "not known to be refused"
+        return self is not Support.NO
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do, for one model. Callers ask this, never which provider it is."""
+
+    thinking: Support = Support.UNKNOWN  # streams a trace
+    thinking_off: Support = Support.UNKNOWN  # a request can turn the trace off
+    effort: EffortLevels = EffortLevels()  # the thinking levels it takes, or why none
+    tools: Support = Support.UNKNOWN
+    images: Support = Support.UNKNOWN
+    list_models: Support = Support.YES
+    manage_models: Support = Support.NO  # pull, delete, show, loaded: Backend.models
+    usage_in_stream: Support = Support.UNKNOWN  # token counts arrive with the stream
+    context_length: int | None = None  # the model's own window, when the server says
+
+
+class Refusals:
+    """Features a server refused for a model, remembered for the backend's life: where support is
+    unknown a request tries, and a recognised refusal makes it ``NO`` for that model from then on.
+    Features are named as ``Capabilities`` fields (``"thinking"``, ``"tools"``, ``"images"``)."""
+
+    def __init__(self) -> None:
+        self._by_model: dict[str, set[str]] = {}
+
+    def remember(self, model: str, feature: str) -> None:
+        self._by_model.setdefault(model, set()).add(feature)
+
+    def refused(self, model: str, feature: str) -> bool:
+        return feature in self._by_model.get(model, ())
+
+
+class ModelManager(Protocol):
+    """Model management, where the server does it (Ollama): ``Backend.models`` is None elsewhere."""
+
+    def pull(self, model: str) -> AsyncGenerator[PullProgress, None]: ...
+
+    async def delete(self, model: str) -> None: ...
+
+
 class Backend(Protocol):
     provider: str
     url: str
+    # Pull and delete; None where the server serves its own models.
+    @property
+    def models(self) -> ModelManager | None: ...
 
-    def chat(
-        self, model: str, messages: Sequence[dict[str, str]], options: ChatOptions
-    ) -> AsyncIterator[StreamEvent]: ...
+    def chat(self, model: str, history: History, options: ChatOptions) -> AsyncGenerator[StreamEvent, None]: ...
 
     async def list_models(self) -> list[ModelInfo]: ...
 
     async def show(self, model: str) -> ModelDetails: ...
 
-    async def effort_levels(self, model: str) -> EffortLevels: ...
-
-    def pull(self, model: str) -> AsyncIterator[PullProgress]: ...
-
-    async def delete(self, model: str) -> None: ...
+    async def capabilities(self, model: str) -> Capabilities: ...
 
     async def aclose(self) -> None: ...

@@ -3,36 +3,38 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from r1chat import __version__
 from r1chat.backends.base import (
+    OLLAMA_LEVELS_SINCE,
     BackendError,
     BadResponse,
+    Capabilities,
     ChatOptions,
-    Content,
     Done,
     EffortLevels,
     ModelDetails,
     ModelInfo,
     ModelNotFound,
-    OLLAMA_LEVELS_SINCE,
-    PullProgress,
-    Reasoning,
     StreamBroken,
     StreamEvent,
+    Support,
     TurnStats,
     looks_like_r1,
     version_number,
 )
+from r1chat.backends.demux import Demux
 from r1chat.backends.openai_errors import OpenAIErrors, error_message
 from r1chat.backends.sse import aiter_events, aiter_lines
-from r1chat.reasoning import ThinkSplitter
+
+if TYPE_CHECKING:
+    from r1chat.conversation import History
 
 _SSE_FIELDS = (":", "data:", "event:", "id:", "retry:")
 
@@ -67,7 +69,24 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def encode(history: History) -> list[dict[str, Any]]:
+    """The history as chat completions messages (protocols.md F.4).
+
+    Of a trace, nothing goes back on plain turns (the pass-back table in DESIGN.md): R1-era
+    DeepSeek answers 400 to ``reasoning_content`` in input, later eras ignore it (B.4). Tool turns
+    will send it (DeepSeek thinking mode, F.5) or ``reasoning_details`` (OpenRouter, F.6) on
+    assistant messages with tool calls; that belongs here.
+    """
+    messages = [{"role": "system", "content": history.system}] if history.system else []
+    for message in history.messages:
+        messages.append({"role": message.role.value, "content": message.content})
+    return messages
+
+
 class OpenAIBackend:
+    # The server serves its own models: nothing to pull or delete.
+    models = None
+
     def __init__(
         self,
         base_url: str,
@@ -101,11 +120,10 @@ class OpenAIBackend:
             else None
         )
         self._efforts: dict[str, EffortLevels] = {}
+        self._contexts: dict[str, int | None] | None = None  # context length by model, once listed
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-    # --- errors ------------------------------------------------------------------------------
 
     # --- models ------------------------------------------------------------------------------
 
@@ -136,13 +154,47 @@ class OpenAIBackend:
                 return ModelDetails(name=model, context_length=info.context_length)
         raise ModelNotFound(model, hint="Run 'r1chat models' to see the names this server offers.")
 
-    # --- thinking effort ---------------------------------------------------------------------
+    # --- capabilities ------------------------------------------------------------------------
+
+    async def capabilities(self, model: str) -> Capabilities:
+        known = self.family in ("deepseek", "openrouter")
+        return Capabilities(
+            thinking=self._thinking(model),
+            # DeepSeek takes `thinking: {type: disabled}` (protocols.md B.1, F.5).
+            thinking_off=Support.YES if self.family == "deepseek" else Support.UNKNOWN,
+            effort=await self._effort_levels(model),
+            list_models=Support.YES,
+            manage_models=Support.NO,
+            # Both send usage when asked (stream_options); llama-cpp-python's server never does.
+            usage_in_stream=Support.YES if known else Support.UNKNOWN,
+            context_length=await self._context_length(model),
+        )
+
+    def _thinking(self, model: str) -> Support:
+        """Whether the model streams a trace, where the family says so: R1 always thinks; on the
+        DeepSeek API thinking is on by default, off for ``deepseek-chat`` (protocols.md B.1)."""
+        if self.family == "deepseek":
+            thinking = self.extra_body.get("thinking")
+            mode = thinking.get("type") if isinstance(thinking, dict) else None
+            if mode in ("enabled", "disabled"):
+                return Support.YES if mode == "enabled" else Support.NO
+            return Support.NO if model == "deepseek-chat" else Support.YES
+        return Support.YES if looks_like_r1(model) else Support.UNKNOWN
+
+    async def _context_length(self, model: str) -> int | None:
+        """The window ``GET /models`` gives (OpenRouter, vLLM), asked once; None where it gives none."""
+        if self._contexts is None:
+            try:
+                self._contexts = {info.name: info.context_length for info in await self.list_models()}
+            except BackendError:
+                return None  # no listing (yet): asked again next time
+        return self._contexts.get(model)
 
     @property
     def _effort_field(self) -> str:
         return "reasoning" if self.family == "openrouter" else "reasoning_effort"
 
-    async def effort_levels(self, model: str) -> EffortLevels:
+    async def _effort_levels(self, model: str) -> EffortLevels:
         if self._effort_field in self.extra_body:
             return EffortLevels(why_not=f"The {self.provider} provider's extra_body sets {self._effort_field} "
                                         "itself (config.toml), and it wins.")
@@ -184,26 +236,17 @@ class OpenAIBackend:
         if not isinstance(think, str):
             return None
         try:
-            levels = (await self.effort_levels(model)).levels
+            levels = (await self._effort_levels(model)).levels
         except BackendError:
             return None
         return think if think in levels else None
 
-    async def pull(self, model: str) -> AsyncIterator[PullProgress]:
-        raise BackendError(f"Pulling models is an Ollama feature; {self.provider} serves its own models.")
-        yield  # pragma: no cover - makes this an async generator
-
-    async def delete(self, model: str) -> None:
-        raise BackendError(f"Deleting models is an Ollama feature; {self.provider} serves its own models.")
-
     # --- chat --------------------------------------------------------------------------------
 
-    def _body(
-        self, model: str, messages: Sequence[dict[str, str]], options: ChatOptions, effort: str | None = None
-    ) -> dict[str, Any]:
+    def _body(self, model: str, history: History, options: ChatOptions, effort: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+            "messages": encode(history),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -219,20 +262,16 @@ class OpenAIBackend:
         body.update(self.extra_body)  # the user's own field wins
         return body
 
-    async def chat(
-        self, model: str, messages: Sequence[dict[str, str]], options: ChatOptions
-    ) -> AsyncIterator[StreamEvent]:
+    async def chat(self, model: str, history: History, options: ChatOptions) -> AsyncGenerator[StreamEvent, None]:
         assume = self.assume_thinking if self.assume_thinking is not None else looks_like_r1(model)
-        splitter: ThinkSplitter | None = None
-        structured = False
-        answered = False
+        demux = Demux(assume, guessed=self.assume_thinking is None)
         responded = False
         started = False
         finished = False
         pieces = 0  # deltas that carried text, for servers that send no usage
         heard: list[str] = []  # the stream's first line, once one arrives
         stats = TurnStats()
-        body = self._body(model, messages, options, await self._effort(model, options.think))
+        body = self._body(model, history, options, await self._effort(model, options.think))
         try:
             async with self._client.stream("POST", "chat/completions", json=body) as response:
                 responded = True
@@ -262,19 +301,13 @@ class OpenAIBackend:
                                 continue
                             reasoning = _reasoning_of(delta)
                             content = delta.get("content")
-                            pieces += bool(reasoning) or (isinstance(content, str) and bool(content))
-                            if reasoning:
-                                started = structured = True
-                                yield Reasoning(reasoning)
-                            if isinstance(content, str) and content:
-                                started = answered = True
-                                if structured and splitter is None:
-                                    yield Content(content)
-                                else:
-                                    # No reasoning field on this server: the trace may be inline.
-                                    splitter = splitter or ThinkSplitter(assume_thinking=assume)
-                                    for d in splitter.feed(content):
-                                        yield Reasoning(d.text) if d.kind == "reasoning" else Content(d.text)
+                            if not isinstance(content, str):
+                                content = None
+                            if reasoning or content:
+                                started = True
+                                pieces += 1
+                                for event in demux.feed(reasoning, content):
+                                    yield event
         except httpx.HTTPError as exc:
             raise self._errors.transport(exc, responded=responded, started=started) from None
         if not finished and stats.finish_reason is None:
@@ -290,18 +323,14 @@ class OpenAIBackend:
             raise StreamBroken(f"{self.url} closed the stream before the answer was finished. Try again.")
         if stats.completion_tokens is None and pieces:
             stats.completion_tokens, stats.tokens_counted = pieces, True
-        if splitter is not None:
-            for d in splitter.close():
-                yield Reasoning(d.text) if d.kind == "reasoning" else Content(d.text)
-            stats.reasoning_was_answer = self.assume_thinking is None and splitter.held_answer(stats.finish_reason)
-            stats.reasoning_truncated = splitter.truncated and not stats.reasoning_was_answer
-        if stats.finish_reason == "length" and structured and not answered:
-            stats.reasoning_truncated = True
+        for event in demux.close():
+            yield event
+        demux.finish(stats)
         if stats.finish_reason == "insufficient_system_resource":
             raise StreamBroken(f"{self.provider} stopped the answer: insufficient system resources on its side. Try again.")
         yield Done(stats)
 
-    async def _chunks(self, response: httpx.Response, heard: list[str]) -> AsyncIterator[dict[str, Any] | None]:
+    async def _chunks(self, response: httpx.Response, heard: list[str]) -> AsyncGenerator[dict[str, Any] | None, None]:
         """The JSON objects of a 200 answer, then ``None`` if the server said it was done.
 
         The first non-blank line is put in ``heard`` as soon as it arrives."""

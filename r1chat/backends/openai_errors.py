@@ -173,7 +173,9 @@ class OpenAIErrors:
         )):
             return ModelNotFound(model, text, hint="Run 'r1chat models' to see the names this server offers.")
         if status == 404:
-            return BackendError(f"{self.url} has no such endpoint ({said}). Check --base-url (it usually ends in /v1).", status=404)
+            return BackendError(
+                f"{self.url} has no such endpoint ({said}). Check --base-url (it usually ends in /v1).", status=404
+            )
         if status == 503:
             return ServerError(f"{self.provider} is overloaded ({said}). Try again shortly.", status=status)
         if status is None or status >= 500:

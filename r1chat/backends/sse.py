@@ -7,7 +7,7 @@ event's data means is the caller's business.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 _BOM = "\ufeff"
@@ -131,7 +131,7 @@ async def aiter_lines(chunks: AsyncIterable[str]) -> AsyncIterator[str]:
 
 async def aiter_events(
     lines: AsyncIterable[str], decoder: SSEDecoder | None = None
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncGenerator[ServerSentEvent, None]:
     """Events from lines such as ``httpx.Response.aiter_lines()``.
 
     Pass your own ``decoder`` to watch its ``comments`` count while the stream runs.

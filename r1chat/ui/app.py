@@ -1,18 +1,25 @@
-"""R1ChatApp: themes, keys, the command palette, and the chat screen."""
+"""R1ChatApp: themes, keys, the command palette, and the chat screen: the one module that creates
+it, and routes what other screens return to it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
+from r1chat import collector
 from r1chat.config import describe_setting
 from r1chat.pulls import Pull, Pulls, PullState
 from r1chat.session import ChatSession
-from r1chat.ui import collector
+from r1chat.ui.commands import Commands
+
+if TYPE_CHECKING:
+    from r1chat.conversation import Conversation
+    from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.themes import DEFAULT_THEME, read_theme_files, register_themes, variable_defaults
 from r1chat.ui.widgets import markdown
 
@@ -22,17 +29,21 @@ class R1ChatApp(App):
     # screen (get_default_screen), and read when a screen is pushed, a sheet makes it parse every
     # sheet read so far a second time.
     CSS_PATH = ["app.tcss", "screens/chat.tcss"]
+    COMMANDS = {Commands}  # one list, in one order (Textual's own commands last)
     TITLE = "r1chat"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
         Binding("f1", "help", "Help", id="help"),
     ]
 
-    def __init__(self, session: ChatSession, *, notice: str | None = None, reopen: int | None = None) -> None:
+    def __init__(
+        self, session: ChatSession, *, notice: str | None = None, info: str | None = None, reopen: int | None = None
+    ) -> None:
         super().__init__()
         self.css_parsed = False
         self.session = session
         self.notice = notice  # said once at start (e.g. where a broken database was moved)
+        self.info = info  # said once at start, as news (where the copy made before an upgrade is)
         self.reopen = reopen
         # Pulls outlive the screen that started them: the app holds them.
         self.pulls = Pulls()
@@ -75,6 +86,8 @@ class R1ChatApp(App):
             self.set_keymap(keymap)
         if self.notice:
             self.notify(self.notice, title="Database", severity="warning", timeout=20, markup=False)
+        if self.info:
+            self.notify(self.info, title="Database", timeout=10, markup=False)
         # One message for the config file, one for theme files (_register_other_themes): each line
         # names a file and line.
         if problems:
@@ -104,9 +117,16 @@ class R1ChatApp(App):
         # The chat screen is the first screen, not one pushed from on_mount: Textual holds every
         # frame back while the app's Mount handler runs, and that waits for a pushed screen to be
         # mounted, so its first frame was dropped and the prompt showed a frame later (~60 ms).
+        self.chat = self.chat_screen_class()(self.session, reopen=self.reopen)
+        return self.chat
+
+    @staticmethod
+    def chat_screen_class() -> type[ChatScreen]:
+        """The chat screen's class, imported when first asked for (this module is the one that
+        imports it)."""
         from r1chat.ui.screens.chat import ChatScreen
 
-        return ChatScreen(self.session, reopen=self.reopen)
+        return ChatScreen
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # r1chat's own colours (trace-title, ...) for themes that do not set them, Textual's among them.
@@ -121,12 +141,88 @@ class R1ChatApp(App):
         from r1chat.ui.screens.settings import SettingsScreen
 
         if not isinstance(self.screen, SettingsScreen):
-            self.push_screen(SettingsScreen(self.session))
+            self.push_screen(SettingsScreen(self.session), self._settings_saved)
+
+    def _settings_saved(self, saved: Any) -> None:
+        if saved is not None:
+            self.chat.apply_settings(saved.changed)
+            if saved.reconnected:
+                self.chat.check_connection()
 
     def action_conversation_settings(self) -> None:
         from r1chat.ui.screens.conversation_settings import ConversationSettingsScreen
 
-        self.push_screen(ConversationSettingsScreen(self.session))
+        self.push_screen(
+            ConversationSettingsScreen(self.session), lambda model: self.chat.status.show(self.session) if model else None
+        )
+
+    def action_history(self) -> None:
+        from r1chat.ui.screens.history import HistoryScreen
+
+        self.push_screen(HistoryScreen(self.session.store, current=self.session.conversation.id), self._from_history)
+
+    async def _from_history(self, visit: Any) -> None:
+        """Open what the history chose, or keep up with what it changed."""
+        chat, current = self.chat, self.session.conversation
+        if visit.opened is not None:
+            opened = visit.opened
+            await chat.open_conversation(opened.conversation_id, message_id=opened.message_id, in_trace=opened.in_trace)
+        elif current.id is not None and current.id in visit.deleted:
+            await chat.action_new_chat()  # the conversation on screen is gone
+            self.notify("The conversation you were in was deleted: this is a new one.", timeout=4)
+        elif current.id in visit.renamed:
+            current.title = visit.renamed[current.id]
+
+    def action_pick_model(self) -> None:
+        from r1chat.ui.screens.model_picker import MODEL, PULL, ModelPicker
+
+        provider = self.session.provider.name
+
+        def picked(result: Any) -> None:
+            chosen = result.value if result is not None and result.action == MODEL else None
+            self.chat.model_picked(chosen, provider_switched=self.session.provider.name != provider)
+            if result is not None and result.action == PULL:
+                self.pull(result.value)
+
+        self.push_screen(ModelPicker(self.session), picked)
+
+    def action_connect(self) -> None:
+        from r1chat.ui.screens.connect import ConnectScreen
+
+        self.push_screen(ConnectScreen(self.session), lambda switched: self.chat.provider_switched() if switched else None)
+
+    def export(self, conversation: Conversation) -> None:
+        from r1chat.ui.screens.history import ExportScreen
+
+        self.push_screen(ExportScreen(conversation))
+
+    def pick_link(self, links: list[tuple[str, str]]) -> None:
+        """Links are never followed by themselves: the reader picks one of these to open."""
+        from r1chat.ui.screens.links import LinkPicker
+
+        self.push_screen(LinkPicker(links), lambda url: self.open_url(url) if url else None)
+
+    def pick_effort(self, levels: tuple[str, ...], current: str | None, choose: Callable[[str | None], None]) -> None:
+        from r1chat.ui.screens.effort import EffortPalette
+
+        self.push_screen(EffortPalette(levels, current, choose))
+
+    def action_pull(self, model: str | None = None) -> None:
+        self.pull(model)
+
+    def pull(self, model: str | None, *, start: bool = False, then: Callable[[], None] | None = None) -> None:
+        """Open the pull screen (a pull outlives it: the app holds them); ``start``: pull ``model``
+        at once; ``then`` is called once it is there."""
+        from r1chat.ui.screens.pull import PullScreen
+
+        backend = self.session.backend
+        if backend.models is None:
+            self.notify(f"Pulling is an Ollama feature; {self.session.provider.name} serves its own models.",
+                        severity="warning", markup=False)
+            return
+        if then is not None and model is not None:
+            self.pulls.when_done(model, then)
+        self.push_screen(PullScreen(self.pulls, backend, model, start=start or then is not None))
 
     async def on_unmount(self) -> None:
         await self.pulls.cancel_all()
@@ -147,12 +243,9 @@ class R1ChatApp(App):
 
     def _stop_for_signal(self) -> None:
         from r1chat.conversation import APP_STOPPED
-        from r1chat.ui.screens.chat import ChatScreen
 
         async def stop() -> None:
-            for screen in self.screen_stack:
-                if isinstance(screen, ChatScreen):
-                    await screen._stop_streaming(APP_STOPPED)
+            await self.session.stop_and_wait(APP_STOPPED)
             self.exit(return_code=1)
 
         self.call_later(stop)
@@ -170,44 +263,3 @@ class R1ChatApp(App):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        from r1chat.ui.screens.chat import ChatScreen
-
-        if not isinstance(screen, ChatScreen):
-            return
-        yield SystemCommand("New chat", "Start a new conversation (ctrl+n)", screen.action_new_chat)
-        yield SystemCommand("Settings", "Providers, keys, model options, traces, theme (ctrl+s)", self.action_settings)
-        yield SystemCommand("Conversation settings", "This conversation's model, temperature, num_ctx, system prompt",
-                            self.action_conversation_settings)
-        yield SystemCommand("History", "Open, search, rename, delete or export past conversations (ctrl+g)", screen.action_history)
-        yield SystemCommand("Export conversation", "Write this conversation to Markdown or JSON", screen.export_conversation)
-        yield SystemCommand("Stop", "Stop the answer that is streaming (esc)", screen.action_stop)
-        yield SystemCommand("Retry", "Send the last prompt again (ctrl+r)", screen.action_retry)
-        yield SystemCommand("Edit last prompt", "Change the last prompt and send it again (f2)", screen.action_edit_last)
-        yield SystemCommand("Copy answer", "Copy the last answer to the clipboard (f3)", screen.action_copy_answer)
-        yield SystemCommand("Copy trace", "Copy the last reasoning trace to the clipboard", screen.copy_trace)
-        yield SystemCommand("Copy code block", "Copy the last code block of the last answer", screen.copy_code)
-        yield SystemCommand("Copy final answer", "Copy just the boxed value (final answer) of the last answer", screen.copy_final_answer)
-        yield SystemCommand("Open a link", "Pick a web link of the last answer to open in the browser", screen.open_link)
-        yield SystemCommand("Toggle latest trace", "Fold or unfold the newest trace (ctrl+t)", screen.action_toggle_trace)
-        yield SystemCommand("Expand all traces", "Unfold every reasoning trace", lambda: screen.set_all_traces(False))
-        yield SystemCommand("Collapse all traces", "Fold every reasoning trace", lambda: screen.set_all_traces(True))
-        if screen.has_class("-hide-traces"):
-            yield SystemCommand("Show all traces", "Show the reasoning traces again", screen.toggle_hidden_traces)
-        else:
-            yield SystemCommand("Hide all traces", "Answers only, for a clean read", screen.toggle_hidden_traces)
-        yield SystemCommand("Toggle trace layout", "Traces above or beside their answers (ctrl+l)", screen.action_toggle_layout)
-        yield SystemCommand("Connect", "Change host or provider (f4)", screen.action_connect)
-        from textual.markup import escape  # palette names and help are markup; presets are the user's text
-
-        for name, directive in self.session.presets().items():
-            yield SystemCommand(escape(f"Prompt preset: {name}"), escape(f"End each prompt with: {directive}"),
-                                lambda name=name: screen.use_preset(name))
-        if self.session.preset is not None:
-            yield SystemCommand("Prompt preset: none", "Send prompts as typed", lambda: screen.use_preset(None))
-        yield SystemCommand("Thinking effort", "How hard the model thinks in this conversation, where the server "
-                            "takes levels (DeepSeek, OpenRouter, Ollama 0.18+)", screen.choose_effort)
-        yield SystemCommand("Switch model", "Pick a model for the next answers (ctrl+o)", screen.action_pick_model)
-        yield SystemCommand("Pull a model", "Download a model into Ollama", lambda: screen.open_pull(None))

@@ -54,7 +54,6 @@ def scopes() -> list[Scope]:
     from textual.widgets import Button, OptionList, Select
 
     from r1chat.ui.app import R1ChatApp
-    from r1chat.ui.screens.chat import ChatScreen
     from r1chat.ui.screens.connect import ConnectScreen
     from r1chat.ui.screens.conversation_settings import ConversationSettingsScreen
     from r1chat.ui.screens.history import ConfirmDeleteConversation, ExportScreen, HistoryScreen, RenameScreen
@@ -67,6 +66,7 @@ def scopes() -> list[Scope]:
     from r1chat.ui.widgets.trace import TraceTitle
 
     field = ((Input, "a text field"),)
+    ChatScreen = R1ChatApp.chat_screen_class()
     return [
         Scope("the chat screen", (R1ChatApp, ChatScreen),
               ((Prompt, "the prompt"), (TraceTitle, "a trace's title"), (HiddenMessages, "the hidden-messages line"))),
@@ -152,7 +152,8 @@ def check_keymap(keymap: dict[str, str], path: Path | None) -> tuple[dict[str, s
             problems.append(describe_setting(path, "keys", binding_id, f"has an empty key in '{keys}'; ignored"))
         elif unknown := [key for key in listed if not known_key(key)]:
             problems.append(describe_setting(
-                path, "keys", binding_id, f"names a key Textual does not know: '{unknown[0]}' (like ctrl+k, f6, alt+up, escape); ignored"
+                path, "keys", binding_id,
+                f"names a key Textual does not know: '{unknown[0]}' (like ctrl+k, f6, alt+up, escape); ignored",
             ))
         else:
             good[binding_id] = ",".join(listed)
@@ -179,11 +180,11 @@ def _check_key(key: str, claims: list[_Claim], scope: Scope, widget: type[DOMNod
     remapped = [claim for claim in claims if claim.remapped]
     if not remapped:
         return
-    first = remapped[0]
-    if first.binding.id in bad:
+    binding_id = remapped[0].binding.id  # a remapped binding has an id: the keymap names it so
+    if binding_id is None or binding_id in bad:
         return
-    others = [claim for claim in claims if claim.binding.id != first.binding.id]
+    others = [claim for claim in claims if claim.binding.id != binding_id]
     if others:
-        bad[first.binding.id] = f"claims {key}, which {others[0].says()} already has on {scope.name}; not applied"
+        bad[binding_id] = f"claims {key}, which {others[0].says()} already has on {scope.name}; not applied"
     elif issubclass(widget, (Input, TextArea)) and (character := key_to_character(key)) and character.isprintable():
-        bad[first.binding.id] = f"claims '{key}', which would be typed into {name} on {scope.name}; not applied"
+        bad[binding_id] = f"claims '{key}', which would be typed into {name} on {scope.name}; not applied"

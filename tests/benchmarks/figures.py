@@ -76,7 +76,8 @@ def table(figures: list[Figure]) -> str:
     widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(4)]
     lines = []
     for n, row in enumerate([head, *rows]):
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        # widths covers four of the five columns: the detail (row[4]) is last and is not padded.
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
         lines.append("  ".join([*cells, row[4]]).rstrip())
         if n == 0:
             lines.append("  ".join("-" * width for width in widths) + "  " + "-" * 6)

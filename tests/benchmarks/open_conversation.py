@@ -62,7 +62,7 @@ def write_conversation(env: dict[str, str], messages: int) -> int:
             stats = TurnStats(prompt_tokens=40 * n, completion_tokens=TRACE_TOKENS + ANSWER_TOKENS,
                               reasoning_tokens=TRACE_TOKENS, eval_seconds=20.0, finish_reason="stop")
             store.add_message(conversation, Message(
-                Role.ASSISTANT, answer, reasoning, MessageStatus.DONE, model=MODEL, provider="openai",
+                Role.ASSISTANT, answer, reasoning, status=MessageStatus.DONE, model=MODEL, provider="openai",
                 created_at=clock + 1, reasoning_started_at=clock + 1.5, reasoning_ended_at=clock + 14,
                 first_token_at=clock + 1.5, finished_at=clock + 21, stats=stats,
             ))

@@ -45,13 +45,13 @@ def test_pull_shows_a_live_line_per_layer_with_speed_and_eta(terminal, ollama):
     ollama.delay = 0.08
     term = terminal("pull", "deepseek-r1:14b")
     screen = term.wait_for("ETA")
-    line = next(l for l in screen.splitlines() if "ETA" in l)
+    line = next(row for row in screen.splitlines() if "ETA" in row)
     assert "%" in line and "GB/" in line and "/s" in line
     screen = term.wait_for("Pulled deepseek-r1:14b.", timeout=30)
-    layers = [l for l in screen.splitlines() if l.startswith("pulling ") and l != "pulling manifest"]
+    layers = [row for row in screen.splitlines() if row.startswith("pulling ") and row != "pulling manifest"]
     # One line per layer, each rewritten in place, not one line per progress event.
     assert len(layers) == len(ollama.registry["deepseek-r1:14b"])
-    assert all("100.0%" in l for l in layers)
+    assert all("100.0%" in layer for layer in layers)
 
 
 def test_ask_shows_the_trace_dimmed_then_the_answer(terminal, ollama):

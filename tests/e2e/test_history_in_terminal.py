@@ -86,8 +86,10 @@ def test_a_turn_killed_mid_stream_comes_back_marked_interrupted_and_can_be_regen
     second.keys("C-r")
     second.wait_for("tok/s", timeout=20)
     messages = stored_messages()
-    assert [m.status for m in messages] == [MessageStatus.DONE, MessageStatus.DONE]
-    assert messages[-1].reasoning == "A short thought this time."
+    # Regenerated as a second version: the cut-off answer is kept, the new one is current.
+    assert [m.status for m in messages] == [MessageStatus.DONE, MessageStatus.INTERRUPTED, MessageStatus.DONE]
+    assert messages[1].reasoning == killed[-1].reasoning
+    assert messages[-1].reasoning == "A short thought this time." and messages[-1].current and not messages[1].current
 
 
 def test_ctrl_g_searches_traces_and_opens_the_hit(ollama, terms):

@@ -23,6 +23,7 @@ import pytest
 
 from r1chat.backends.base import ChatOptions, Content, Done
 from r1chat.backends.openai import OpenAIBackend
+from r1chat.conversation import History, Message, Role
 from tests.conftest import REPO, cli_command
 from tests.integration.conftest import ANSWER_TOKENS
 from tests.integration.llama_server import CONTEXT, MODEL_ID
@@ -54,7 +55,7 @@ async def test_the_answer_arrives_token_by_token(llama):
     arrivals: list[float] = []
     events = []
     try:
-        async for event in backend.chat(MODEL_ID, [{"role": "user", "content": QUESTION}], ChatOptions(temperature=0)):
+        async for event in backend.chat(MODEL_ID, History("", (Message(Role.USER, QUESTION),)), ChatOptions(temperature=0)):
             events.append(event)
             if isinstance(event, Content):
                 arrivals.append(time.monotonic())

@@ -14,9 +14,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 _GONE_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
@@ -31,6 +32,7 @@ class RecordedRequest:
     json: Any
     body: bytes = b""
     query: str = ""
+    peer: tuple = ()  # the client's (host, port): one per connection
 
 
 class ClientGone(Exception):
@@ -173,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.fake.verbose:
-            sys.stderr.write("%s %s\n" % (self.log_date_time_string(), format % args))
+            sys.stderr.write(f"{self.log_date_time_string()} {format % args}\n")
 
     def _dispatch(self) -> None:
         fake = self.server.fake
@@ -190,6 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
             json=parsed,
             body=body,
             query=parts.query,
+            peer=tuple(self.client_address),
         )
         fake.requests.append(request)
         exchange = Exchange(self, fake, request)

@@ -221,7 +221,7 @@ class FakeOllama(FakeHTTPServer):
             send({"error": "pull model manifest: file does not exist"})
             return ex.end_stream()
         present = self.find(key) is not None
-        for digest, total in zip(layer_digests(key, len(layers)), layers):
+        for digest, total in zip(layer_digests(key, len(layers)), layers, strict=True):
             progress = {"status": f"pulling {digest[:12]}", "digest": f"sha256:{digest}", "total": total}
             ex.pause()
             if present:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .http import compact_json
@@ -26,7 +26,7 @@ def rfc3339(moment: datetime | int) -> str:
     """Go's RFC3339Nano: nanoseconds without trailing zeros, "Z" for UTC (ints are UTC ns)."""
     if isinstance(moment, int):
         seconds, nanos = divmod(moment, 1_000_000_000)
-        moment = datetime.fromtimestamp(seconds, timezone.utc)
+        moment = datetime.fromtimestamp(seconds, UTC)
     else:
         nanos = moment.microsecond * 1000
     fraction = f".{nanos:09d}".rstrip("0").rstrip(".")

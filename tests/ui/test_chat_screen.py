@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 
 import pytest
 from textual import events
@@ -17,7 +18,7 @@ from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.connect import ConnectScreen
 from r1chat.ui.screens.pull import PullScreen
 from r1chat.ui.widgets.conversation import ConversationView, EmptyConversation, HiddenMessages
-from r1chat.ui.widgets.markdown import LiveText
+from r1chat.ui.widgets.markdown import Lines, LiveText
 from r1chat.ui.widgets.message import AssistantMessage, UserMessage
 from r1chat.ui.widgets.trace import Trace, TraceTitle
 from tests.conftest import ANSWER, REASONING
@@ -49,7 +50,7 @@ def answers(pilot) -> list[AssistantMessage]:
 
 def finished(pilot, count: int) -> bool:
     done = [a for a in answers(pilot) if not a.streaming]
-    return not chat(pilot).streaming and len(done) >= count
+    return not chat(pilot).session.streaming and len(done) >= count
 
 
 async def wait_for_turns(pilot, count: int = 1) -> None:
@@ -86,6 +87,21 @@ def stored(session: ChatSession) -> list[Message]:
     return session.store.load_conversation(session.conversation.id).messages
 
 
+def footnote(answer: AssistantMessage) -> str:
+    return text_of(answer.footnote).strip()
+
+
+def answer_next(server, text: str) -> None:
+    """Every model of the fake answers ``text`` from now on."""
+    for model in server.models.values():
+        model.answer = text
+
+
+def current(session: ChatSession) -> list[Message]:
+    """The conversation as stored and as it reads: each exchange's current version."""
+    return session.store.load_conversation(session.conversation.id).current_messages()
+
+
 def chats(server) -> list:
     return [r for r in server.requests if r.path in ("/api/chat", "/chat/completions", "/v1/chat/completions")]
 
@@ -94,8 +110,9 @@ def notes(pilot, severity: str | None = None) -> list[str]:
     return [n.message for n in pilot.app._notifications if severity is None or n.severity == severity]
 
 
-async def run_command(pilot, name: str) -> None:
-    """Run a command from the palette as a user does: ctrl+p, its name, Enter on the top hit."""
+async def run_command(pilot, name: str, *, back: bool = True) -> None:
+    """Run a command from the palette as a user does: ctrl+p, its name, Enter on the top hit;
+    ``back``: wait until the chat screen is back (not for a command that opens a dialog)."""
     await pilot.press("ctrl+p")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette), "the command palette")
     await paste(pilot, name)
@@ -109,7 +126,8 @@ async def run_command(pilot, name: str) -> None:
 
     await wait_until(pilot, lambda: highlighted().startswith(name), f"'{name}' in the palette")
     await pilot.press("enter")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the palette to close")
+    if back:
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the palette to close")
     await pilot.pause()
 
 
@@ -178,7 +196,7 @@ async def test_trace_settles_to_thought_for_and_collapses_when_the_answer_begins
         await wait_until(pilot, lambda: answers(pilot) and answers(pilot)[-1].answer_text, "the answer to begin")
         trace = answers(pilot)[-1].trace
         await wait_until(pilot, lambda: not trace.live, "the trace to settle")
-        assert chat(pilot).streaming
+        assert chat(pilot).session.streaming
         assert re.fullmatch(rf"▶ Thought for \d+\.\ds · {THOUGHTS} tokens", title(trace)), title(trace)
         assert trace.collapsed
         assert trace.text == REASONING
@@ -334,7 +352,7 @@ async def test_trace_toggled_by_hand_while_streaming_stays_as_the_user_left_it(
         for _ in range(toggles):
             before = trace.collapsed
             await click_on(pilot, TraceTitle)
-            await wait_until(pilot, lambda: trace.collapsed is not before, "the click to fold or unfold it")
+            await wait_until(pilot, lambda before=before: trace.collapsed is not before, "the click to fold or unfold it")
         assert trace.live and trace.collapsed is not left_open
         ollama.delay = 0
         await wait_for_turns(pilot)
@@ -475,7 +493,7 @@ async def test_escape_closes_the_stream_at_once(run_app, ollama):
         await send(pilot)
         trace = await five_tokens_in(pilot)
         await pilot.press("escape")
-        assert not chat(pilot).streaming
+        assert not chat(pilot).session.streaming
         assert await asyncio.to_thread(ollama.wait_for_disconnect, 5)
         await wait_for_turns(pilot)
         assert not trace.live
@@ -516,19 +534,88 @@ async def test_after_a_stop_the_next_prompt_is_sent_and_answered(run_app, sessio
 # --- the last turn ---------------------------------------------------------------------------
 
 
-async def test_ctrl_r_sends_the_last_prompt_again_in_place_of_the_last_turn(run_app, session, ollama):
+async def test_ctrl_r_answers_the_last_prompt_again_as_a_second_version(run_app, session, ollama):
     async with run_app(session) as pilot:
         await ask(pilot, "one")
         first = await ask(pilot, "two")
+        answer_next(ollama, "A second answer.")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: first not in answers(pilot) and finished(pilot, 2), "the new answer")
         assert [str(u.render()) for u in chat(pilot).query(UserMessage)] == ["one", "two"]
-        assert [m.content for m in stored(session) if m.role is Role.USER] == ["one", "two"]
-        assert len(stored(session)) == 4
+        latest = answers(pilot)[-1]
+        assert "A second answer." in answer_text(latest)
+        assert footnote(latest).startswith("‹ 2/2 ›")
+        assert [m.content for m in stored(session) if m.role is Role.ASSISTANT] == [ANSWER, ANSWER, "A second answer."]
+        assert [m.content for m in current(session)] == ["one", ANSWER, "two", "A second answer."]
         assert [r.json["messages"][-1]["content"] for r in chats(ollama)] == ["one", "two", "two"]
 
 
-async def test_f2_edits_the_last_prompt_and_enter_replaces_the_last_turn(run_app, session, ollama):
+async def test_alt_left_and_right_move_between_versions_and_the_one_shown_is_sent(run_app, session, ollama):
+    async with run_app(session) as pilot:
+        await ask(pilot, "one")
+        answer_next(ollama, "A second answer.")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: "A second answer." in answer_text(answers(pilot)[-1]), "the second version")
+        await wait_for_turns(pilot)
+        await pilot.press("alt+left")
+        await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 1/2 ›"), "version 1")
+        assert "17 * 23 = 391." in answer_text(answers(pilot)[-1])
+        assert [m.content for m in current(session)] == ["one", ANSWER]  # chosen: sent from now on
+        await pilot.press("alt+right")
+        await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 2/2 ›"), "version 2")
+        await pilot.press("alt+left")
+        await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 1/2 ›"), "version 1 again")
+        await ask(pilot, "next")
+        assert [m["content"] for m in chats(ollama)[-1].json["messages"]] == ["one", ANSWER, "next"]
+
+
+async def test_clicking_the_arrows_under_an_answer_moves_between_versions(run_app, session, ollama):
+    async with run_app(session) as pilot:
+        await ask(pilot, "one")
+        answer_next(ollama, "A second answer.")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: "A second answer." in answer_text(answers(pilot)[-1]), "the second version")
+        await wait_for_turns(pilot)
+        await pilot.click(answers(pilot)[-1].footnote, offset=(2, 0))  # the ‹
+        await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 1/2 ›"), "version 1")
+        await pilot.click(answers(pilot)[-1].footnote, offset=(8, 0))  # the ›
+        await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 2/2 ›"), "version 2")
+
+
+async def test_with_the_server_stopped_ctrl_r_keeps_the_finished_answer_current_and_on_screen(run_app, session, ollama):
+    async with run_app(session) as pilot:
+        answer = await ask(pilot, "one")
+        ollama.stop()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: ollama.url in banner_text(pilot), "the banner")
+        await wait_for_turns(pilot)
+        assert "The earlier answer stays current" in banner_text(pilot)
+        assert "17 * 23 = 391." in answer_text(answers(pilot)[-1])
+        assert footnote(answers(pilot)[-1]).startswith("‹ 1/2 ›")
+        assert answers(pilot)[-1].message is answer.message
+        assert [m.content for m in current(session)] == ["one", ANSWER]
+        assert [m.status for m in stored(session)] == [MessageStatus.DONE, MessageStatus.DONE, MessageStatus.ERROR]
+        await pilot.press("alt+right")  # the failed attempt is there to read
+        await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 2/2 ›  ⚠ Cannot reach"), "the attempt")
+        assert [m.content for m in current(session)] == ["one", ANSWER]  # still the one sent
+
+
+async def test_with_the_server_stopped_an_edit_keeps_the_finished_turn_and_gives_the_text_back(run_app, session, ollama):
+    async with run_app(session) as pilot:
+        await ask(pilot, "one")
+        ollama.stop()
+        await pilot.press("f2")
+        await paste(pilot, " and more")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: ollama.url in banner_text(pilot), "the banner")
+        await wait_for_turns(pilot)
+        assert [str(u.render()) for u in chat(pilot).query(UserMessage)] == ["one"]
+        assert "17 * 23 = 391." in answer_text(answers(pilot)[-1])
+        assert [m.content for m in current(session)] == ["one", ANSWER]
+        assert [m.content for m in stored(session) if m.role is Role.USER] == ["one", "one and more"]
+
+
+async def test_f2_edits_the_last_prompt_and_enter_sends_it_as_a_new_version(run_app, session, ollama):
     async with run_app(session) as pilot:
         await ask(pilot, "one")
         await ask(pilot, "two")
@@ -538,9 +625,9 @@ async def test_f2_edits_the_last_prompt_and_enter_replaces_the_last_turn(run_app
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(chats(ollama)) == 3 and finished(pilot, 2), "the new answer")
         assert [str(u.render()) for u in chat(pilot).query(UserMessage)] == ["one", "two and three"]
-        assert [m.content for m in stored(session) if m.role is Role.USER] == ["one", "two and three"]
-        assert len(stored(session)) == 4
-        assert [m["content"] for m in chats(ollama)[-1].json["messages"]][-1] == "two and three"
+        assert [m.content for m in stored(session) if m.role is Role.USER] == ["one", "two", "two and three"]
+        assert [m.content for m in current(session) if m.role is Role.USER] == ["one", "two and three"]
+        assert [m["content"] for m in chats(ollama)[-1].json["messages"]] == ["one", ANSWER, "two and three"]
 
 
 async def test_f3_copies_the_last_answer(run_app):
@@ -588,7 +675,7 @@ async def test_ctrl_n_while_a_turn_streams_stops_it_and_starts_afresh(run_app, s
         first = session.conversation.id
         await pilot.press("ctrl+n")
         assert await asyncio.to_thread(ollama.wait_for_disconnect, 5)
-        await wait_until(pilot, lambda: not chat(pilot).streaming, "the stop")
+        await wait_until(pilot, lambda: not chat(pilot).session.streaming, "the stop")
         await pilot.pause()
         assert chat(pilot).query(EmptyConversation) and not answers(pilot)
         assert store.load_conversation(first).messages[-1].status is MessageStatus.INTERRUPTED
@@ -655,9 +742,10 @@ async def test_unreachable_server_at_start_shows_a_banner_naming_the_url(run_app
 async def test_a_prompt_sent_while_unreachable_stays_in_the_editor(run_app, settings, store, nowhere):
     async with run_app(ChatSession(settings, store, nowhere)) as pilot:
         await send(pilot, "keep me")
-        await wait_until(pilot, lambda: chat(pilot).turn_worker and not chat(pilot).streaming, "the failed send")
-        assert chat(pilot).prompt.text == "keep me"
+        prompt = chat(pilot).prompt
+        await wait_until(pilot, lambda: prompt.sent == ["keep me"] and prompt.text == "keep me", "the prompt back")
         assert nowhere.url in banner_text(pilot)
+        assert store.list_conversations() == []  # nothing was sent, nothing stored
 
 
 async def test_f4_connects_to_another_host_and_sending_then_works(run_app, settings, store, nowhere, ollama):
@@ -694,10 +782,11 @@ async def test_a_server_gone_on_send_is_named_and_ctrl_r_resends_once_it_is_back
         await pilot.pause()
         assert "17 * 23 = 391." in answer_text(answers(pilot)[-1])
         assert "● connected" in status_text(pilot) and not banner_text(pilot)
-        assert [(m.content, m.status) for m in stored(session)] == [
+        assert [(m.content, m.status) for m in current(session)] == [
             (PROMPT, MessageStatus.DONE),
             (ANSWER, MessageStatus.DONE),
         ]
+        assert [m.status for m in stored(session)][-2:] == [MessageStatus.ERROR, MessageStatus.DONE]  # both kept
 
 
 async def test_a_missing_model_banner_names_it_and_how_to_pull_it(run_app, settings, store, ollama_provider):
@@ -731,14 +820,15 @@ async def test_ctrl_r_pulls_exactly_the_missing_model_then_sends_the_prompt_agai
         assert [r.json.get("model") for r in since if r.path == "/api/pull"] == [missing]
         assert [r.json["model"] for r in since if r.path == "/api/chat" and r.json.get("messages")] == [missing]
         assert not banner_text(pilot)
-        assert len(answers(pilot)) == 1  # the failed turn made way for the resent one
+        assert len(answers(pilot)) == 1  # the resent answer is shown in place of the failed one
         answer = stored(session)[-1]
         assert answer.model == missing and answer.content.startswith(f"You asked: {PROMPT}")
         assert "You asked: What is 17 * 23?" in answer_text(answers(pilot)[-1])
-        assert [(m.content, m.status) for m in stored(session)] == [
+        assert [(m.content, m.status) for m in current(session)] == [
             (PROMPT, MessageStatus.DONE),
             (answer.content, MessageStatus.DONE),
         ]
+        assert [m.status for m in stored(session)] == [MessageStatus.DONE, MessageStatus.ERROR, MessageStatus.DONE]
 
 
 async def test_a_stream_that_dies_midway_keeps_the_partial_text_and_shows_the_banner(run_app, session, ollama):
@@ -762,7 +852,8 @@ async def test_ctrl_r_after_a_broken_stream_succeeds_once_the_fault_is_gone(run_
         await wait_until(pilot, lambda: len(chats(ollama)) == 2 and finished(pilot, 1), "the retried turn")
         assert not banner_text(pilot)
         assert "17 * 23 = 391." in answer_text(answers(pilot)[-1])
-        assert [m.status for m in stored(session)] == [MessageStatus.DONE, MessageStatus.DONE]
+        assert [m.status for m in current(session)] == [MessageStatus.DONE, MessageStatus.DONE]
+        assert [m.status for m in stored(session)] == [MessageStatus.DONE, MessageStatus.ERROR, MessageStatus.DONE]
 
 
 async def test_a_bad_api_key_shows_the_auth_message_without_the_key(run_app, settings, store, deepseek):
@@ -837,7 +928,7 @@ async def test_escape_sequences_never_reach_the_widgets_while_streaming(run_app,
         answer = answers(pilot)[-1]
         live = answer.query_one(".answer", LiveText)
         await wait_until(pilot, lambda: "done" in live.text and live.drawn, "the live answer")
-        assert chat(pilot).streaming
+        assert chat(pilot).session.streaming
         for text in (answer.answer_text, live.text, answer.trace.text, screen_text(pilot)):
             no_controls(text)
         assert "Say Ared BCDEF done" in answer.answer_text
@@ -862,8 +953,9 @@ async def test_escape_sequences_never_reach_a_stored_conversation_on_screen(run_
     conversation = Conversation(title=f"Title {ESCAPES}", provider="ollama", model="deepseek-r1:8b")
     store.create_conversation(conversation)
     store.add_message(conversation, Message(Role.USER, f"Prompt {ESCAPES}"))
-    reply = Message(Role.ASSISTANT, f"Say {ESCAPES} done", reasoning=f"Think {ESCAPES}", model=f"m{ESCAPES}")
-    reply.reasoning_started_at, reply.reasoning_ended_at = reply.created_at, reply.created_at + 1.5
+    now = time.time()
+    reply = Message(Role.ASSISTANT, f"Say {ESCAPES} done", reasoning=f"Think {ESCAPES}", model=f"m{ESCAPES}",
+                    created_at=now, reasoning_started_at=now, reasoning_ended_at=now + 1.5)
     store.add_message(conversation, reply)
     session = ChatSession(settings, store, ollama_provider, conversation=store.load_conversation(conversation.id))
     async with run_app(session) as pilot:
@@ -891,7 +983,7 @@ async def test_a_link_in_a_streaming_answer_is_not_followed_by_a_click(run_app, 
         await pilot.click(tail, offset=(line.index("here") + 1, row))
         await pilot.pause()
         assert calls == []  # links open from "Open a link" only (next test)
-        assert chat(pilot).streaming and isinstance(pilot.app.screen, ChatScreen)
+        assert chat(pilot).session.streaming and isinstance(pilot.app.screen, ChatScreen)
 
 
 # --- long conversations ----------------------------------------------------------------------
@@ -980,6 +1072,14 @@ async def test_enter_on_earlier_messages_mounts_the_next_40(run_app, long_conver
         assert "10 earlier messages" in text_of(chat(pilot).query_one(HiddenMessages))
 
 
+async def test_the_palette_shows_earlier_messages_too(run_app, long_conversation):
+    async with run_app(long_conversation(50)) as pilot:
+        await window_filled(pilot)
+        await run_command(pilot, "Show earlier messages")
+        await wait_until(pilot, lambda: len(shown(pilot)) == 50, "all messages")
+        assert not chat(pilot).query(HiddenMessages)
+
+
 async def test_a_finished_answers_web_links_open_only_from_the_link_picker(run_app, ollama, monkeypatch):
     from textual.widgets import OptionList
 
@@ -992,7 +1092,7 @@ async def test_a_finished_answers_web_links_open_only_from_the_link_picker(run_a
         monkeypatch.setattr(pilot.app, "open_url", lambda url, **kw: calls.append(url))
         await ask(pilot)
         assert calls == []
-        chat(pilot).open_link()
+        await run_command(pilot, "Open a link", back=False)
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, LinkPicker), "the link picker")
         await wait_until(pilot, lambda: pilot.app.screen.query(OptionList), "the links")
         options = pilot.app.screen.query_one(OptionList)
@@ -1030,3 +1130,16 @@ async def test_a_paste_below_the_limit_goes_into_the_editor_as_text(run_app):
     async with run_app() as pilot:
         await paste(pilot, "short\npaste")
         assert chat(pilot).prompt.text == "short\npaste"
+
+
+async def test_selecting_text_in_a_finished_answer_copies_what_it_shows(run_app):
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    async with run_app() as pilot:
+        answer = await ask(pilot)
+        lines = next(w for w in answer.query_one(".answer").query(Lines) if w.region.height)  # its first line
+        screen = chat(pilot)
+        screen.selections = {lines: Selection.from_offsets(Offset(0, 0), Offset(8, 0))}
+        await pilot.pause()
+        assert screen.get_selected_text() == "17 * 23 "

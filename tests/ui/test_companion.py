@@ -51,7 +51,7 @@ async def test_a_looping_trace_raises_a_banner_that_leaves_the_turn_running(run_
         assert repeats(pilot) >= 3
         assert "Esc stops it · F8 lets it go on" in banner_text(pilot)
         await pilot.pause(0.2)
-        assert chat(pilot).streaming  # a warning, not a stop
+        assert chat(pilot).session.streaming  # a warning, not a stop
         await pilot.press("escape")
         await wait_for_turns(pilot)
         assert answers(pilot)[-1].message.status.value == "interrupted"
@@ -66,8 +66,8 @@ async def test_f8_lets_a_looping_turn_go_on_without_asking_again(run_app, ollama
         await wait_until(pilot, lambda: "going round in circles" in banner_text(pilot), "the loop banner")
         await pilot.press("f8")
         assert banner_text(pilot) == ""
-        assert answers(pilot)[-1].loop_dismissed
-        assert chat(pilot).streaming
+        assert chat(pilot).session.turn.keep_going
+        assert chat(pilot).session.streaming
         await pilot.press("escape")
         await wait_for_turns(pilot)
 
@@ -77,7 +77,7 @@ async def test_a_looping_turn_that_ends_takes_its_warning_with_it(run_app, ollam
     async with run_app() as pilot:
         answer = await ask(pilot)
         assert answer.message.status.value == "done"
-        assert answer.trace_loops.worst.repeats == 8
+        assert chat(pilot).session.turn.trace_loops.worst.repeats == 8
         assert banner_text(pilot) == ""
 
 
@@ -119,7 +119,7 @@ async def test_the_boxed_value_is_a_final_answer_line_and_copies_as_written(run_
         answer = await ask(pilot)
         line = answer.query_one(FinalAnswer)
         assert text_of(line).endswith("∎ Final answer: 391/2")
-        chat(pilot).copy_final_answer()
+        await run_command(pilot, "Copy final answer")
         assert pilot.app.clipboard == r"\frac{391}{2}"
         pilot.app.copy_to_clipboard("")
         await pilot.click(FinalAnswer)
@@ -160,16 +160,13 @@ async def test_the_footnote_counts_trace_and_answer_tokens_and_when_the_answer_b
 async def test_hide_all_traces_shows_answers_only_and_back(run_app, ollama):
     async with run_app() as pilot:
         answer = await ask(pilot)
-        screen = chat(pilot)
         assert answer.trace.display
-        screen.toggle_hidden_traces()
-        await pilot.pause()
+        await run_command(pilot, "Hide all traces")
         assert not answer.trace.styles.display == "block"
         assert "Thought for" not in text_of(answer)
         second = await ask(pilot, "Again?")
         assert second.trace.styles.display == "none"  # new answers too
-        screen.toggle_hidden_traces()
-        await pilot.pause()
+        await run_command(pilot, "Show all traces")
         assert answer.trace.styles.display == "block"
 
 

@@ -7,7 +7,6 @@ from textual.pilot import Pilot
 
 from r1chat.ui.widgets.markdown import LiveText
 from r1chat.ui.widgets.trace import Trace
-
 from tests.servers import OllamaFault
 from tests.servers.generation import pieces
 from tests.ui import test_snapshots as snapshots

@@ -30,7 +30,7 @@ async def turn_over(pilot, count: int) -> None:
         pilot,
         lambda: screen.session.conversation.id is not None
         and len(stored(screen.session)) >= count
-        and not screen.streaming
+        and not screen.session.streaming
         and stored(screen.session)[-1].status is not MessageStatus.STREAMING,
         "the turn to end",
         timeout=10,
@@ -71,6 +71,9 @@ async def test_the_chat_under_a_fault(case: Case, run_app, settings, store, olla
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: stored(session)[-1].status is MessageStatus.DONE, "the retried turn", 10)
         await turn_over(pilot, 2)
-        assert [(m.content, m.status) for m in stored(session)] == [(PROMPT, MessageStatus.DONE), (ANSWER, MessageStatus.DONE)]
+        reads = session.store.load_conversation(session.conversation.id).current_messages()
+        assert [(m.content, m.status) for m in reads] == [(PROMPT, MessageStatus.DONE), (ANSWER, MessageStatus.DONE)]
+        assert [m.status for m in stored(session)] == [MessageStatus.DONE, MessageStatus.ERROR, MessageStatus.DONE]
+        assert stored(session)[1].content == answer.content  # the failed attempt is kept as it was
         assert not banner(pilot)
         assert len(pilot.app.screen.query(AssistantMessage)) == 1

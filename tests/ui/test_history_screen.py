@@ -16,8 +16,10 @@ from r1chat.ui.screens.history import TITLE_WIDTH, ConfirmDeleteConversation, Ex
 from r1chat.ui.widgets.conversation import HiddenMessages
 from r1chat.ui.widgets.message import AssistantMessage
 from tests.ui.conftest import paste, screen_text, text_of, wait_until
+from tests.ui.test_chat_screen import run_command
 
-SKY = ("Why is the sky blue?", "Air molecules scatter short wavelengths: Rayleigh scattering.", "Because blue light scatters most.")
+SKY = ("Why is the sky blue?", "Air molecules scatter short wavelengths: Rayleigh scattering.",
+       "Because blue light scatters most.")
 PRIME = ("Is 2^31-1 prime?", "Trial division is slow; but Euler proved this Mersenne number prime.", "Yes: 2147483647 is prime.")
 HAIKU = ("Write a haiku about autumn", "Five, seven, five. Leaves and wind.", "Red leaves drift slowly")
 
@@ -136,7 +138,7 @@ async def test_enter_opens_the_conversation_in_the_chat_and_it_goes_on_there(run
 
         await paste(pilot, "And at sunset?")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: len(shown(pilot)) == 4 and not chat(pilot).streaming, "the next turn")
+        await wait_until(pilot, lambda: len(shown(pilot)) == 4 and not chat(pilot).session.streaming, "the next turn")
         stored = store.load_conversation(old.id).messages
         assert [m.content for m in stored][:3] == [SKY[0], SKY[2], "And at sunset?"]
         assert stored[-1].model == "deepseek-r1:1.5b" and stored[-1].status is MessageStatus.DONE
@@ -350,7 +352,7 @@ async def test_export_from_the_palette_writes_the_conversation_on_screen(run_app
     sky = seed(store, SKY)
     session = ChatSession(settings, store, ollama_provider, conversation=store.load_conversation(sky.id))
     async with run_app(session) as pilot:
-        chat(pilot).export_conversation()
+        await run_command(pilot, "Export conversation", back=False)
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportScreen), "the export dialog")
         await pilot.press("enter")
         await wait_until(pilot, lambda: documents.exists() and list(documents.iterdir()), "the file")
@@ -410,10 +412,13 @@ async def test_a_conversation_whose_last_answer_was_interrupted_offers_to_regene
         assert "The last answer was interrupted" in banner and "ctrl+r regenerates it" in banner
         assert "■ interrupted" in screen_text(pilot)
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: len(shown(pilot)) == 2 and not chat(pilot).streaming
+        await wait_until(pilot, lambda: len(shown(pilot)) == 2 and not chat(pilot).session.streaming
                          and chat(pilot).query_one(AssistantMessage).message.status is MessageStatus.DONE, "the new answer")
-        stored = store.load_conversation(chat(pilot).session.conversation.id).messages
-        assert [(m.content == SKY[0], m.status) for m in stored] == [(True, MessageStatus.DONE), (False, MessageStatus.DONE)]
+        conversation = store.load_conversation(chat(pilot).session.conversation.id)
+        reads = conversation.current_messages()
+        assert [(m.content == SKY[0], m.status) for m in reads] == [(True, MessageStatus.DONE), (False, MessageStatus.DONE)]
+        statuses = [m.status for m in conversation.messages]
+        assert statuses == [MessageStatus.DONE, MessageStatus.INTERRUPTED, MessageStatus.DONE]  # the cut-off one is kept
         assert not chat(pilot).banner.display
 
 

@@ -87,7 +87,9 @@ async def test_each_bad_entry_is_named_with_file_line_and_id_and_the_good_ones_a
 def test_clashes_are_found_on_every_screen_not_only_the_chat():
     good, [problem] = check_keymap({"model_picker.pull": "ctrl+d"}, None)
     assert good == {}
-    assert problem == "'keys.model_picker.pull' claims ctrl+d, which 'model_picker.delete' already has on the model picker; not applied"
+    assert problem == (
+        "'keys.model_picker.pull' claims ctrl+d, which 'model_picker.delete' already has on the model picker; not applied"
+    )
     good, problems = check_keymap({"history.open": "ctrl+o", "model_picker.info": "f9"}, None)
     assert (good, problems) == ({"history.open": "ctrl+o", "model_picker.info": "f9"}, [])
 
@@ -99,7 +101,9 @@ def test_every_binding_has_an_id_that_can_be_remapped():
         assert binding_id in ids
 
 
-@pytest.mark.parametrize("key", ["ctrl+k", "f6", "alt+up", "escape", "ctrl+comma", "shift+tab", "x", "question_mark", "ctrl+shift+left"])
+@pytest.mark.parametrize(
+    "key", ["ctrl+k", "f6", "alt+up", "escape", "ctrl+comma", "shift+tab", "x", "question_mark", "ctrl+shift+left"]
+)
 def test_known_keys(key):
     assert known_key(key)
 

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.color import Color
 
-from r1chat.ui.widgets.markdown import LiveText, Lines, rendered, whole_blocks
+from r1chat.ui.widgets.markdown import Lines, LiveText, rendered, whole_blocks
 from tests.ui.conftest import lines_of, screen_text, text_of, wait_until
 
 PARAGRAPHS = [f"Paragraph {n:03d} says something about caches and memory, then stops." for n in range(400)]

@@ -15,6 +15,7 @@ from r1chat.ui.screens.model_picker import (
 )
 from tests.servers import FakeModel, FakeOllama
 from tests.ui.conftest import lines_of, paste, text_of, type_text, wait_until
+from tests.ui.test_chat_screen import send
 
 DEFAULT_MODELS = ["deepseek-r1:8b", "deepseek-r1:1.5b", "llama3.2:latest", "r1-legacy:7b", "r1-openerless:7b"]
 
@@ -328,8 +329,8 @@ async def test_ctrl_o_switches_the_conversation_model_mid_conversation(run_app, 
     session.use_model("deepseek-r1:8b")
     async with run_app(session) as pilot:
         screen = pilot.app.screen
-        screen.send("first")
-        await wait_until(pilot, lambda: not screen.streaming and len(session.conversation.messages) == 2, "turn 1")
+        await send(pilot, "first")
+        await wait_until(pilot, lambda: not screen.session.streaming and len(session.conversation.messages) == 2, "turn 1")
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ModelPicker), "the picker")
         picker = pilot.app.screen
@@ -339,8 +340,8 @@ async def test_ctrl_o_switches_the_conversation_model_mid_conversation(run_app, 
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat again")
         assert screen.status.model == "llama3.2:latest"
-        screen.send("second")
-        await wait_until(pilot, lambda: not screen.streaming and len(session.conversation.messages) == 4, "turn 2")
+        await send(pilot, "second")
+        await wait_until(pilot, lambda: not screen.session.streaming and len(session.conversation.messages) == 4, "turn 2")
     sent = [r.json["model"] for r in ollama.requests if r.path == "/api/chat"]
     assert sent == ["deepseek-r1:8b", "llama3.2:latest"]
     stored = session.store.load_conversation(session.conversation.id).messages

@@ -79,7 +79,7 @@ async def test_suggestions_show_the_deepseek_r1_tags_with_their_download_sizes(r
         listed = shown(screen, "#suggestions")
         for tag, size in [("1.5b", "1.1 GB"), ("7b", "4.7 GB"), ("8b", "5.2 GB"), ("14b", "9.0 GB"),
                           ("32b", "20.0 GB"), ("70b", "43.0 GB"), ("671b", "404.0 GB")]:
-            line = next(l for l in listed.splitlines() if f"deepseek-r1:{tag} " in l)
+            line = next(row for row in listed.splitlines() if f"deepseek-r1:{tag} " in row)
             assert size in line
         await paste(pilot, "deepseek-r1:67")
         await pilot.pause()

@@ -26,7 +26,7 @@ async def test_the_key_never_leaves_the_request(run_app, settings, store, tmp_pa
             await pilot.press("enter")
             await wait_until(
                 pilot,
-                lambda: session.conversation.id is not None and not pilot.app.screen.streaming
+                lambda: session.conversation.id is not None and not pilot.app.screen.session.streaming
                 and len(store.load_conversation(session.conversation.id).messages) == 2,
                 "the first turn",
             )

@@ -290,7 +290,7 @@ async def test_conversation_settings_are_used_for_its_turns_and_stored_with_it(r
         chat = app.screen
         chat.prompt.load_text("Hello?")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: chat.turn_worker is not None and not chat.streaming, "the answer")
+        await wait_until(pilot, lambda: chat.session.turn is not None and not chat.session.streaming, "the answer")
         conversation_id = session.conversation.id
     [request] = [r for r in ollama.requests if r.path == "/api/chat"]
     assert request.json["options"]["temperature"] == 0.2 and request.json["options"]["num_ctx"] == 2048

@@ -17,7 +17,7 @@ import functools
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -163,13 +163,13 @@ async def chat_screen(pilot: Pilot, connection: str = "connected") -> ChatScreen
 async def send(pilot: Pilot, screen: ChatScreen, text: str) -> None:
     screen.prompt.load_text(text)
     await pilot.press("enter")
-    await until(pilot, lambda: screen.turn_worker is not None, "the turn to start")
+    await until(pilot, lambda: screen.session.turn is not None, "the turn to start")
 
 
 async def finished_turn(pilot: Pilot, text: str = PROMPT) -> ChatScreen:
     screen = await chat_screen(pilot)
     await send(pilot, screen, text)
-    await until(pilot, lambda: not screen.streaming, "the turn to finish")
+    await until(pilot, lambda: not screen.session.streaming, "the turn to finish")
     await until(pilot, lambda: screen.status.connection == "connected", "the status bar to settle")
     return screen
 
@@ -263,7 +263,7 @@ PICKER_PORT = 47311
 def test_model_picker(snap_compare, make_app):
     server = FakeOllama(port=PICKER_PORT)
     # Install dates a day apart, at noon UTC, so the dates read the same in any time zone.
-    noon = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    noon = datetime(2026, 11, 20, 12, tzinfo=UTC)
     for age, model in enumerate(server.models.values()):
         model.modified_at = noon - timedelta(days=age)
 
@@ -288,8 +288,8 @@ def test_a_pull_half_done(snap_compare, server, make_app, monkeypatch):
     monkeypatch.setattr("r1chat.ui.app.Pulls", lambda: pulls)
 
     async def steps(pilot: Pilot) -> None:
-        chat = await chat_screen(pilot)
-        chat.open_pull("deepseek-r1:14b", start=True)
+        await chat_screen(pilot)
+        pilot.app.pull("deepseek-r1:14b", start=True)
         await until(pilot, lambda: isinstance(pilot.app.screen, PullScreen), "the pull screen")
         screen: PullScreen = pilot.app.screen
         await until(pilot, lambda: screen.pull and screen.pull.completed * 2 >= 8e9, "half the weights")

@@ -41,7 +41,7 @@ async def one_turn(pilot) -> None:
     screen = pilot.app.screen
     screen.prompt.load_text("What is 17 * 23?")
     await pilot.press("enter")
-    await wait_until(pilot, lambda: screen.turn_worker is not None and not screen.streaming, "the answer")
+    await wait_until(pilot, lambda: screen.session.turn is not None and not screen.session.streaming, "the answer")
     trace = screen.query_one(Trace)
     trace.collapsed = False
     await pilot.pause()

@@ -223,6 +223,32 @@ def test_model_text_cannot_send_escape_sequences_to_the_terminal(cli, ollama):
     assert result.stdout == "safe text red\n"
 
 
+LOOPING_TRACE = "Okay, 17 * 23. " + "Wait, let me compute 17 times 23 again from the start. " * 8 + "\n\nIt is 391."
+
+
+def test_ask_with_the_stop_guard_stops_a_looping_trace_stores_why_and_exits_1(cli, ollama, config_file, data_dir):
+    config_file.write_text('[ui]\nloop_guard = "stop"\n')
+    ollama.find("deepseek-r1:8b")[1].reasoning = LOOPING_TRACE
+    result = cli("ask", "-m", "deepseek-r1:8b", "What is 17 * 23?")
+    line = assert_one_clear_line(result)
+    assert result.returncode == 1
+    assert "Stopped: the trace repeated the same passage" in line and "saved (conversation 1)" in line
+    [(status, error, reasoning)] = db_rows(data_dir, "SELECT status, error, reasoning FROM messages WHERE role = 'assistant'")
+    assert status == "interrupted" and error.startswith("Stopped: the trace repeated the same passage")
+    assert reasoning and len(reasoning) < len(LOOPING_TRACE)
+    assert result.stdout == ""  # the trace never became an answer
+
+
+def test_ask_with_the_warn_guard_says_so_once_on_stderr_and_answers(cli, ollama, data_dir):
+    ollama.find("deepseek-r1:8b")[1].reasoning = LOOPING_TRACE
+    result = cli("ask", "-m", "deepseek-r1:8b", "What is 17 * 23?")
+    assert result.returncode == 0 and result.stdout == ANSWER + "\n"
+    warnings = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1 and warnings[0].startswith("r1chat: warning: the trace is going round in circles")
+    [(status,)] = db_rows(data_dir, "SELECT status FROM messages WHERE role = 'assistant'")
+    assert status == "done"
+
+
 def test_stats_go_to_stderr(cli):
     result = cli("ask", "hi", "-m", "deepseek-r1:8b", "--stats")
     assert result.stdout == ANSWER + "\n"

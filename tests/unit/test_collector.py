@@ -10,7 +10,7 @@ import textwrap
 
 SCRIPT = textwrap.dedent("""
     import gc, json
-    from r1chat.ui import collector
+    from r1chat import collector
 
     full_passes = []
     gc.callbacks.append(lambda phase, info: phase == "start" and info["generation"] == 2 and full_passes.append(1))

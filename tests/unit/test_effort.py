@@ -10,9 +10,11 @@ import pytest
 from r1chat.backends.base import ChatOptions, EffortLevels, version_number
 from r1chat.backends.ollama import OllamaBackend
 from r1chat.backends.openai import OpenAIBackend
+from tests.histories import history
 from tests.servers import FakeOllama, FakeOpenAI
 
 HELLO = [{"role": "user", "content": "What is 17 * 23?"}]
+ASK = history(*HELLO)
 THINKER, PLAIN = "deepseek-r1:8b", "llama3.2:latest"
 
 
@@ -20,7 +22,7 @@ async def levels_on_ollama(version: str, model: str = THINKER) -> EffortLevels:
     with FakeOllama(version=version) as server:
         backend = OllamaBackend(server.url)
         try:
-            return await backend.effort_levels(model)
+            return (await backend.capabilities(model)).effort
         finally:
             await backend.aclose()
 
@@ -30,7 +32,7 @@ async def ollama_chat_body(version: str, think, model: str = THINKER) -> dict:
     with FakeOllama(version=version) as server:
         backend = OllamaBackend(server.url)
         try:
-            events = [event async for event in backend.chat(model, HELLO, ChatOptions(think=think))]
+            events = [event async for event in backend.chat(model, ASK, ChatOptions(think=think))]
         finally:
             await backend.aclose()
         assert events, "the turn produced nothing"
@@ -41,7 +43,7 @@ async def openai_turn(srv: FakeOpenAI, think, *, url: str | None = None, provide
                       extra_body: dict | None = None) -> dict:
     backend = OpenAIBackend(url or srv.url, srv.api_key, provider=provider or srv.style, extra_body=extra_body)
     try:
-        async for _ in backend.chat(srv.model_names[0], HELLO, ChatOptions(think=think)):
+        async for _ in backend.chat(srv.model_names[0], ASK, ChatOptions(think=think)):
             pass
     finally:
         await backend.aclose()
@@ -113,7 +115,7 @@ def test_the_fake_ollama_rejects_levels_as_that_version_does(version, think, err
 async def test_deepseek_takes_low_high_and_max_as_reasoning_effort():
     with FakeOpenAI(style="deepseek", api_key="sk-test-0000") as srv:
         backend = OpenAIBackend(srv.url, srv.api_key, provider="deepseek")
-        assert (await backend.effort_levels("deepseek-v4-flash")).levels == ("low", "high", "max")
+        assert (await backend.capabilities("deepseek-v4-flash")).effort.levels == ("low", "high", "max")
         await backend.aclose()
         assert (await openai_turn(srv, "max"))["reasoning_effort"] == "max"
         assert "reasoning_effort" not in await openai_turn(srv, "medium")  # not one of its levels
@@ -147,7 +149,7 @@ async def test_the_users_extra_body_field_wins_and_no_level_is_offered():
         extra = {"thinking": {"type": "enabled"}, "reasoning_effort": "low"}
         body = await openai_turn(srv, "max", extra_body=extra)
         backend = OpenAIBackend(srv.url, provider="deepseek", extra_body=extra)
-        support = await backend.effort_levels("deepseek-v4-flash")
+        support = (await backend.capabilities("deepseek-v4-flash")).effort
         await backend.aclose()
     assert body["reasoning_effort"] == "low"
     assert support.levels == () and "extra_body sets reasoning_effort" in support.why_not
@@ -157,7 +159,7 @@ async def test_the_users_extra_body_field_wins_and_no_level_is_offered():
 async def test_other_openai_compatible_servers_are_never_sent_a_level(style):
     with FakeOpenAI(style=style) as srv:
         backend = OpenAIBackend(srv.url + "/v1", provider="local")
-        support = await backend.effort_levels(srv.model_names[0])
+        support = (await backend.capabilities(srv.model_names[0])).effort
         await backend.aclose()
         body = await openai_turn(srv, "high", url=srv.url + "/v1", provider="local")
     assert support.levels == () and "only DeepSeek, OpenRouter and Ollama" in support.why_not
@@ -168,8 +170,8 @@ async def test_other_openai_compatible_servers_are_never_sent_a_level(style):
 async def test_ollamas_v1_endpoint_takes_levels_from_0_18(version, levels):
     with FakeOllama(version=version) as server:
         backend = OpenAIBackend(server.url + "/v1", provider="ollama-openai")
-        support = await backend.effort_levels(THINKER)
-        plain = await backend.effort_levels(PLAIN)
+        support = (await backend.capabilities(THINKER)).effort
+        plain = (await backend.capabilities(PLAIN)).effort
         await backend.aclose()
     assert support.levels == levels and plain.levels == ()
     if not levels:

@@ -91,7 +91,9 @@ def test_saving_never_overwrites_a_file(tmp_path):
     assert [p.name for p in (first, second, third)] == ["multiplying-7.md", "multiplying-7-2.md", "multiplying-7.json"]
     assert first.read_text() == second.read_text() == to_markdown(conversation)
     assert json.loads(third.read_text())["id"] == 7
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.md", "multiplying-7-2.md", "multiplying-7.json", "multiplying-7.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "keep.md", "multiplying-7-2.md", "multiplying-7.json", "multiplying-7.md"
+    ]
 
 
 def test_exports_at_the_same_moment_each_get_their_own_file(tmp_path):
@@ -127,3 +129,25 @@ def test_writing_replaces_a_file_at_once_and_leaves_nothing_behind_on_failure(tm
             tmp_path.chmod(0o700)
         assert target.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["out.md"]
+
+
+def test_other_versions_of_a_turn_are_exported_folded_under_the_current_one():
+    from r1chat.conversation import Conversation, Message, MessageStatus, Role
+    from r1chat.export import to_json, to_markdown
+
+    prompt = Message(Role.USER, "What is 17 * 23?", id=1, exchange_id=1)
+    first = Message(Role.ASSISTANT, "It is 391.", reasoning="17*20+17*3", id=2, exchange_id=1, reply_to=1,
+                    current=False, model="deepseek-r1:8b")
+    failed = Message(Role.ASSISTANT, "", id=3, exchange_id=1, reply_to=1, current=False, status=MessageStatus.ERROR,
+                     error="Cannot reach http://127.0.0.1:11434", model="deepseek-r1:8b")
+    second = Message(Role.ASSISTANT, "391, by the grid method.", id=4, exchange_id=1, reply_to=1, model="deepseek-r1:14b")
+    conversation = Conversation(title="Multiply", messages=[prompt, first, failed, second])
+    text = to_markdown(conversation)
+    assert text.count("## You") == 1
+    shown_at, first_at = text.index("391, by the grid method."), text.index("It is 391.")
+    assert shown_at < first_at  # the current answer reads first, the others follow folded
+    assert "Version 1 of 3 (not sent): deepseek-r1:8b, done" in text
+    assert "Version 2 of 3 (not sent): deepseek-r1:8b, error" in text and "Cannot reach" in text
+    data = __import__("json").loads(to_json(conversation))
+    assert data["version"] == 2
+    assert [(m["id"], m["current"]) for m in data["messages"]] == [(1, True), (2, False), (3, False), (4, True)]

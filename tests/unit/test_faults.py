@@ -123,7 +123,8 @@ def test_a_full_disk_is_one_clear_line_and_the_database_still_opens_afterwards(o
             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
         )
         assert again.returncode == 0, again.stderr
-        assert sorted(p.name for p in (home / "data" / "r1chat").iterdir() if not p.name.endswith(("-wal", "-shm"))) == ["r1chat.db"]
+        stored = (home / "data" / "r1chat").iterdir()
+        assert sorted(p.name for p in stored if not p.name.endswith(("-wal", "-shm"))) == ["r1chat.db"]
 
 
 # --- processes killed ------------------------------------------------------------------------------

@@ -33,7 +33,11 @@ def test_importing_every_core_module_loads_no_textual():
     # Only textual: rich may come in through httpx, which loads its optional command line (click,
     # pygments, rich) whenever those are installed, as they are beside llama-cpp-python's server.
     # The test above keeps r1chat's own core files from importing rich.
-    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))"
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
@@ -47,3 +51,20 @@ def test_version_and_help_import_no_backend_or_ui():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_layer_contract_names_every_core_module():
+    """tests/run.sh runs import-linter over these contracts; a new core module must be in the first."""
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    contract = config["tool"]["importlinter"]["contracts"][0]
+    listed = set(contract["source_modules"])
+    core = set()
+    for path in CORE:
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        top = ".".join(("r1chat", *parts[:1]))
+        if parts != ("__init__",):
+            core.add(top)
+    assert core == listed
+    assert set(contract["forbidden_modules"]) == {"r1chat.ui", "textual", "rich"}

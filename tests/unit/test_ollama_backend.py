@@ -1,4 +1,5 @@
-"""The Ollama backend against the fake Ollama over real HTTP, through the official client."""
+"""The Ollama backend against the fake Ollama over real HTTP: chat through its own NDJSON reader,
+models through the official client."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from r1chat.backends.base import (
     BackendError,
+    BadResponse,
     ChatOptions,
     Content,
     ContextOverflow,
@@ -21,11 +23,13 @@ from r1chat.backends.base import (
     Unreachable,
 )
 from r1chat.backends.ollama import OllamaBackend, ollama_url
+from r1chat.conversation import History, Message, Role
 from tests.conftest import ANSWER, REASONING
+from tests.histories import ask
 from tests.servers import FakeModel, OllamaFault
 from tests.servers.http import Exchange, FakeHTTPServer
 
-ASK = [{"role": "user", "content": "What is 17 * 23?"}]
+ASK = ask("What is 17 * 23?")
 
 
 @pytest.fixture
@@ -101,9 +105,14 @@ async def test_think_is_sent_only_to_models_with_the_thinking_capability(server,
 async def test_request_sets_num_ctx_keep_alive_and_r1_sampling_without_a_system_prompt(server, backend):
     await collect(backend, "deepseek-r1:8b", options=ChatOptions(num_ctx=8192, keep_alive="10m"))
     body = last_chat(server)
-    assert body["options"] == {"num_ctx": 8192, "temperature": 0.6, "top_p": 0.95}
-    assert body["keep_alive"] == "10m"
-    assert [m["role"] for m in body["messages"]] == ["user"]
+    assert body == {
+        "model": "deepseek-r1:8b",
+        "messages": [{"role": "user", "content": "What is 17 * 23?"}],
+        "stream": True,
+        "options": {"num_ctx": 8192, "temperature": 0.6, "top_p": 0.95},
+        "keep_alive": "10m",
+        "think": True,
+    }
     await collect(backend, "deepseek-r1:8b", options=ChatOptions(num_ctx=4096, temperature=0.9))
     assert last_chat(server)["options"] == {"num_ctx": 4096, "temperature": 0.9, "top_p": 0.95}
     await collect(backend, "llama3.2", options=ChatOptions(num_ctx=2048))
@@ -214,11 +223,32 @@ async def test_context_overflow_is_its_own_error(server, backend):
         await collect(backend, "deepseek-r1:8b")
 
 
-@pytest.mark.parametrize("fault", [OllamaFault(blank_line_after=3), OllamaFault(malformed_after=4)])
-async def test_blank_or_malformed_lines_do_not_break_the_stream(server, backend, fault):
+@pytest.mark.parametrize(
+    "fault", [OllamaFault(blank_line_after=3), OllamaFault(malformed_after=4), OllamaFault(huge_line_after=2)]
+)
+async def test_blank_malformed_or_huge_lines_do_not_break_the_stream(server, backend, fault):
     server.fault = fault
     events = await collect(backend, "deepseek-r1:8b")
     assert split(events) == (REASONING, ANSWER)
+
+
+async def test_characters_str_splitlines_breaks_at_arrive_inside_the_text(server, backend):
+    # Go's encoder escapes U+2028 and U+2029 but sends U+0085 raw: neither may cut a line.
+    model = server.find("deepseek-r1:8b")[1]
+    model.reasoning = "one\u2028two\u2029three\x85four"
+    model.answer = "line\x85break\u2028and\u2029more"
+    events = await collect(backend, "deepseek-r1:8b")
+    assert split(events) == (model.reasoning, model.answer)
+
+
+async def test_a_web_page_where_the_stream_should_be_is_bad_response():
+    with WebPage() as srv:
+        backend = OllamaBackend(srv.url)
+        try:
+            with pytest.raises(BadResponse, match="not Ollama's API.*Is it an Ollama server"):
+                await collect(backend, "deepseek-r1:8b")
+        finally:
+            await backend.aclose()
 
 
 async def test_connection_dropped_mid_stream_is_stream_broken(server, backend):
@@ -284,7 +314,7 @@ async def test_show_reads_capabilities_and_the_trained_context(server, backend):
 
 
 async def test_pull_streams_progress_and_the_model_appears(server, backend):
-    statuses = [p.status async for p in backend.pull("deepseek-r1:14b")]
+    statuses = [p.status async for p in backend.models.pull("deepseek-r1:14b")]
     assert statuses[0] == "pulling manifest" and statuses[-1] == "success"
     assert "verifying sha256 digest" in statuses and "writing manifest" in statuses
     assert any(s.startswith("pulling ") and s != "pulling manifest" for s in statuses)
@@ -292,7 +322,7 @@ async def test_pull_streams_progress_and_the_model_appears(server, backend):
 
 
 async def test_pull_progress_carries_layer_bytes(server, backend):
-    layers = [p async for p in backend.pull("deepseek-r1:1.5b") if p.digest]
+    layers = [p async for p in backend.models.pull("deepseek-r1:1.5b") if p.digest]
     assert layers and all(p.total for p in layers)
     assert layers[0].completed is None or layers[0].completed == 0 or layers[0].completed == layers[0].total
     assert any(p.completed == p.total for p in layers)
@@ -300,21 +330,21 @@ async def test_pull_progress_carries_layer_bytes(server, backend):
 
 async def test_pull_of_an_unknown_model_names_it(server, backend):
     with pytest.raises(ModelNotFound, match="no-such-model"):
-        async for _ in backend.pull("no-such-model:1b"):
+        async for _ in backend.models.pull("no-such-model:1b"):
             pass
 
 
 async def test_pull_of_an_invalid_name_says_so(server, backend):
     with pytest.raises(BackendError, match="not a valid model name"):
-        async for _ in backend.pull("not a name"):
+        async for _ in backend.models.pull("not a name"):
             pass
 
 
 async def test_delete_removes_the_model_and_unknown_is_not_found(server, backend):
-    await backend.delete("llama3.2")
+    await backend.models.delete("llama3.2")
     assert "llama3.2:latest" not in {m.name for m in await backend.list_models()}
     with pytest.raises(ModelNotFound):
-        await backend.delete("llama3.2")
+        await backend.models.delete("llama3.2")
 
 
 async def test_custom_model_with_any_name_splits_by_capability(server, backend):
@@ -362,7 +392,36 @@ async def test_ollama_host_from_the_environment_reaches_the_server(server, monke
         await backend.aclose()
 
 
+async def test_history_goes_out_as_role_and_content_after_the_system_prompt_and_never_a_trace(server, backend):
+    earlier = History("Be brief.", (
+        Message(Role.USER, "Hi"),
+        Message(Role.ASSISTANT, "Hello!", "They said hi.", model="deepseek-r1:8b", provider="ollama"),
+        Message(Role.USER, "What is 17 * 23?"),
+    ))
+    await collect(backend, "deepseek-r1:8b", earlier)
+    assert last_chat(server)["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "What is 17 * 23?"},
+    ]
+
+
+async def test_chat_and_the_clients_model_calls_share_one_connection_pool(server, backend):
+    await collect(backend, "deepseek-r1:8b")  # /api/show through the client, then /api/chat
+    await collect(backend, "deepseek-r1:8b")
+    assert [r.path for r in server.requests] == ["/api/show", "/api/chat", "/api/chat"]
+    assert len({r.peer for r in server.requests}) == 1
+
+
 # --- servers that are less complete than Ollama ------------------------------------------------
+
+
+class WebPage(FakeHTTPServer):
+    """A web server where Ollama was expected: every path is a page."""
+
+    def handle(self, ex: Exchange) -> None:
+        ex.respond(200, b"<!doctype html>\n<html><body>It works!</body></html>\n", "text/html")
 
 
 class MinimalOllama(FakeHTTPServer):
@@ -394,3 +453,28 @@ async def test_a_server_without_show_and_with_a_bare_final_line_still_chats():
     assert split(events) == ("hmm", "Fine.")
     assert events[-1].stats.completion_tokens == 3
     assert "think" not in srv.requests[-1].json
+
+
+class LingeringOllama(FakeHTTPServer):
+    """Sends a whole answer, then keeps the body open instead of ending it."""
+
+    def handle(self, ex: Exchange) -> None:
+        if ex.request.path != "/api/chat":
+            return ex.respond_text(404, "404 page not found")
+        ex.start_stream("application/x-ndjson")
+        for line in (
+            {"model": "m", "message": {"role": "assistant", "content": "Fine."}, "done": False},
+            {"model": "m", "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"},
+        ):
+            ex.write(json.dumps(line).encode() + b"\n")
+        ex.stall()
+
+
+async def test_a_body_left_open_after_the_final_line_still_finishes_the_turn():
+    with LingeringOllama() as srv:
+        backend = OllamaBackend(srv.url, read_timeout=5)
+        try:
+            events = await asyncio.wait_for(collect(backend, "llama3.2"), 2)
+        finally:
+            await backend.aclose()
+    assert split(events) == ("", "Fine.") and events[-1].stats.finish_reason == "stop"

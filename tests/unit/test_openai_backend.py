@@ -33,12 +33,15 @@ from r1chat.backends.base import (
     Unreachable,
 )
 from r1chat.backends.openai import OpenAIBackend
+from r1chat.conversation import History, Message, Role
+from tests.histories import history
 from tests.servers import FakeOpenAI, OpenAIFault
 from tests.servers.generation import estimate_tokens, fill_prompt, pieces
 from tests.servers.http import Exchange, FakeHTTPServer
 from tests.servers.openai import STREAM_ERROR
 
-HELLO = [{"role": "user", "content": "What is 17 * 23?"}]
+HELLO = [{"role": "user", "content": "What is 17 * 23?"}]  # as the wire lists it
+ASK = history(*HELLO)
 SERVER_KEY = object()  # chat(): use the key the fake server expects
 KEY = "sk-test-0123456789abcdef"
 ALL_STYLES = ["deepseek", "openrouter", "vllm", "llamacpp", "lmstudio", "inline", "openerless"]
@@ -99,7 +102,7 @@ async def chat_until_error(
     events: list[StreamEvent] = []
     async with backend_for(url or srv.url, api_key, **kwargs) as backend:
         try:
-            async for event in backend.chat(model or "plain-model", messages or HELLO, options or ChatOptions()):
+            async for event in backend.chat(model or "plain-model", history(*(messages or HELLO)), options or ChatOptions()):
                 events.append(event)
         except BackendError as exc:
             return events, exc
@@ -524,18 +527,29 @@ async def test_think_level_is_sent_as_reasoning_effort():
 
 
 async def test_messages_carry_only_role_and_content_never_reasoning():
-    history = [
-        {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "Hi", "id": 1},
-        {"role": "assistant", "content": "Hello!", "reasoning_content": "They said hi.",
-         "reasoning": "They said hi.", "model": "deepseek-v4-flash", "status": "done"},
-        {"role": "user", "content": "What is 17 * 23?"},
-    ]
+    earlier = History("Be brief.", (
+        Message(Role.USER, "Hi", id=1),
+        Message(Role.ASSISTANT, "Hello!", "They said hi.", model="deepseek-v4-flash", provider="deepseek",
+                reasoning_started_at=1.0, reasoning_ended_at=2.0),
+        Message(Role.USER, "What is 17 * 23?"),
+    ))
     with FakeOpenAI(style="deepseek") as srv:
         srv.reject_reasoning_content = True  # legacy DeepSeek: 400 if reasoning_content is sent
-        events = await chat(srv, messages=history)
-    assert srv.requests[-1].json["messages"] == [{"role": m["role"], "content": m["content"]} for m in history]
+        async with backend_for(srv.url, provider="deepseek") as backend:
+            events = [event async for event in backend.chat("deepseek-v4-flash", earlier, ChatOptions())]
+    assert srv.requests[-1].json["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "What is 17 * 23?"},
+    ]
     assert texts(events)[1] == fill_prompt(srv.answer, HELLO)
+
+
+async def test_no_system_prompt_sends_no_system_message():
+    with FakeOpenAI(style="deepseek") as srv:
+        await chat(srv)
+    assert srv.requests[-1].json["messages"] == HELLO
 
 
 # --- errors before the stream ------------------------------------------------------------------
@@ -598,7 +612,10 @@ async def test_5xx_is_server_error_saying_to_try_again(status, server_text):
 
 
 async def test_502_html_page_from_a_proxy_is_server_error_without_the_markup():
-    page = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    page = (
+        b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+        b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
     with ScriptedServer(page, "text/html", status=502) as srv:
         error = await failure(srv, api_key=KEY)
     assert isinstance(error, ServerError)
@@ -734,7 +751,7 @@ async def test_connection_refused_is_unreachable_naming_the_url():
     url = f"http://127.0.0.1:{free_port()}/v1"
     async with backend_for(url, KEY) as backend:
         with pytest.raises(Unreachable) as info:
-            async for _ in backend.chat("deepseek-r1", HELLO, ChatOptions()):
+            async for _ in backend.chat("deepseek-r1", ASK, ChatOptions()):
                 pass
         with pytest.raises(Unreachable):
             await backend.list_models()
@@ -819,7 +836,7 @@ async def test_a_json_error_with_status_200_is_an_error_quoting_it():
 async def test_closing_the_stream_early_disconnects_so_the_server_stops_generating():
     with FakeOpenAI(style="deepseek", delay=0.02) as srv:
         async with backend_for(srv.url) as backend:
-            stream = backend.chat("deepseek-v4-flash", HELLO, ChatOptions())
+            stream = backend.chat("deepseek-v4-flash", ASK, ChatOptions())
             first = [await anext(stream) for _ in range(3)]
             await stream.aclose()
             # Before the client itself closes: the response alone was closed.
@@ -835,7 +852,7 @@ async def test_cancelling_the_consuming_task_disconnects_so_the_server_stops_gen
             three = asyncio.Event()
 
             async def consume() -> None:
-                async for event in backend.chat("deepseek/deepseek-r1", HELLO, ChatOptions()):
+                async for event in backend.chat("deepseek/deepseek-r1", ASK, ChatOptions()):
                     events.append(event)
                     if len(events) == 3:
                         three.set()
@@ -894,14 +911,10 @@ async def test_show_finds_a_listed_model_and_refuses_an_unknown_one():
     assert "deepseek-r2" in str(info.value) and "r1chat models" in str(info.value)
 
 
-async def test_pull_and_delete_say_they_are_ollama_features():
+async def test_the_server_serves_its_own_models_so_there_is_nothing_to_pull_or_delete():
     async with backend_for("http://127.0.0.1:9/v1", provider="deepseek") as backend:
-        with pytest.raises(BackendError, match="Ollama") as pulled:
-            async for _ in backend.pull("deepseek-r1:8b"):
-                pass
-        with pytest.raises(BackendError, match="Ollama") as deleted:
-            await backend.delete("deepseek-r1:8b")
-    assert "deepseek" in str(pulled.value) and "deepseek" in str(deleted.value)
+        assert backend.models is None
+        assert not hasattr(backend, "pull") and not hasattr(backend, "delete")
 
 
 # --- what llama-cpp-python's server sends ----------------------------------------------------
@@ -928,7 +941,10 @@ async def test_a_stream_without_usage_counts_its_pieces_as_tokens():
 
 
 async def test_a_stream_with_usage_keeps_the_servers_count():
-    usage = {"id": "c", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 40, "total_tokens": 49}}
+    usage = {
+        "id": "c", "object": "chat.completion.chunk", "choices": [],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 40, "total_tokens": 49},
+    }
     body = sse(llama_piece("Hi"), llama_piece("", "stop"), usage, "data: [DONE]\n\n")
     with ScriptedServer(body) as srv:
         events = await chat(srv, "gemma-3-270m")

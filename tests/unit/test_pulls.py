@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from r1chat.backends.ollama import OllamaBackend
+from r1chat.backends.openai import OpenAIBackend
 from r1chat.pulls import SUGGESTIONS, Pull, Pulls, PullState, model_key
 from tests.servers import FakeOllama
 from tests.servers.ollama import NDJSON
@@ -183,6 +184,16 @@ async def test_no_server_at_all_says_it_cannot_be_reached():
     finally:
         await backend.aclose()
     assert pull.state is PullState.FAILED and pull.error.startswith("Cannot reach")
+
+
+async def test_a_server_that_serves_its_own_models_cannot_pull_and_says_so():
+    backend = OpenAIBackend(f"http://127.0.0.1:{closed_port()}/v1", provider="deepseek")
+    try:
+        pull = await Pull(backend, MODEL).run()
+    finally:
+        await backend.aclose()
+    assert pull.state is PullState.FAILED
+    assert pull.error == "Pulling models is an Ollama feature; deepseek serves its own models."
 
 
 # --- several pulls -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -366,7 +367,7 @@ def chunked(draw, pieces=PIECES):
     text = "".join(draw(st.lists(pieces, max_size=24)))
     cuts = sorted(draw(st.sets(st.integers(0, len(text)), max_size=len(text) + 1)))
     bounds = [0, *cuts, len(text)]
-    return text, [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    return text, [text[a:b] for a, b in pairwise(bounds)]
 
 
 def tagless(words=WORDS) -> st.SearchStrategy[str]:
@@ -414,7 +415,7 @@ def test_one_call_never_returns_two_adjacent_deltas_of_one_kind(doc, assume_thin
     _, chunks = doc
     splitter = ThinkSplitter(assume_thinking=assume_thinking)
     for deltas in [*(splitter.feed(c) for c in chunks), splitter.close()]:
-        assert all(a.kind != b.kind for a, b in zip(deltas, deltas[1:]))
+        assert all(a.kind != b.kind for a, b in pairwise(deltas))
 
 
 @settings(max_examples=300, deadline=None)
@@ -424,7 +425,7 @@ def test_trace_and_answer_come_out_exactly(lead, trace, answer, assume_thinking,
     text = f"{lead}<think>{trace}</think>{answer}"
     cuts = sorted(data.draw(st.sets(st.integers(0, len(text)))))
     bounds = [0, *cuts, len(text)]
-    chunks = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    chunks = [text[a:b] for a, b in pairwise(bounds)]
     reasoning, content, splitter = split(chunks, assume_thinking=assume_thinking)
     assert reasoning == trace.lstrip()
     assert content == answer.lstrip()
@@ -437,7 +438,7 @@ def test_trace_without_opening_tag_comes_out_exactly_when_assumed(trace, answer,
     text = f"{trace}</think>{answer}"
     cuts = sorted(data.draw(st.sets(st.integers(0, len(text)))))
     bounds = [0, *cuts, len(text)]
-    chunks = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    chunks = [text[a:b] for a, b in pairwise(bounds)]
     reasoning, content, splitter = split(chunks, assume_thinking=True)
     assert reasoning == trace.lstrip()
     assert content == answer.lstrip()

@@ -1,6 +1,7 @@
 """Search over titles, prompts, answers and traces: what the history screen's search box calls."""
 
 import sqlite3
+from itertools import pairwise
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -154,7 +155,8 @@ def test_deleted_renamed_and_replaced_text_is_no_longer_found(store):
     gone = chat(store, "gone", "p", "walrus")
     store.delete_conversation(gone.id)
     assert [h.conversation_id for h in store.search("walrus")] == [kept.id]
-    store.delete_messages([kept.messages[1].id])
+    # r1chat deletes no message by itself (a retry adds a version); another program might.
+    store._db.execute("DELETE FROM messages WHERE id = ?", (kept.messages[1].id,))
     assert store.search("walrus") == []
     store.rename_conversation(kept.id, "Narwhal facts")
     assert store.search("kept") == []
@@ -187,9 +189,10 @@ def test_accents_do_not_matter(store):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(typed=st.text(st.characters(exclude_categories=()), max_size=40) | st.lists(st.sampled_from(['"', "AND", "OR", "NOT", "NEAR", "*", "(", ")", "^",
-                                                            ":", "{", "}", "+", "-", "quat", "é", "\x00", " "]),
-                                               max_size=12).map("".join))
+@given(typed=st.text(st.characters(exclude_categories=()), max_size=40)
+       | st.lists(st.sampled_from(['"', "AND", "OR", "NOT", "NEAR", "*", "(", ")", "^",
+                                   ":", "{", "}", "+", "-", "quat", "é", "\x00", " "]),
+                  max_size=12).map("".join))
 def test_no_typed_text_makes_search_raise(store, typed):
     if not store.search("seed"):
         chat(store, "seed conversation", "a prompt", "an answer with quaternions", trace="a trace (with) \"quotes\"")
@@ -254,6 +257,6 @@ def test_an_excerpt_is_one_clean_short_line_with_spans_inside_it(text, words, wi
     snippet, spans = plain_snippet(text, words, width=width)
     assert "\n" not in snippet and not any(ord(c) < 32 for c in snippet)
     assert all(0 <= a < b <= len(snippet) for a, b in spans)
-    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    assert all(b1 <= a2 for (_, b1), (a2, _) in pairwise(spans))
     longest = max((len(w) for w in words), default=0)
     assert len(snippet) <= width + 2 * longest + 2

@@ -29,7 +29,7 @@ data: {"id":"f802c271-d4da-4773-b8b3-b1e4dfbf14f3","object":"chat.completion.chu
 
 data: [DONE]
 
-'''
+'''  # noqa: E501 (as captured: an SSE event is one line on the wire)
 
 # protocols.md C, as OpenRouter sends it.
 OPENROUTER_STREAM = r''': OPENROUTER PROCESSING
@@ -43,7 +43,7 @@ data: {"id":"gen-1740000000-abc","provider":"DeepInfra","model":"deepseek/deepse
 data: {"id":"gen-1740000000-abc","provider":"DeepInfra","model":"deepseek/deepseek-r1","object":"chat.completion.chunk","created":1740000000,"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":120,"total_tokens":130,"cost":0.0003,"completion_tokens_details":{"reasoning_tokens":100}}}
 
 data: [DONE]
-'''
+'''  # noqa: E501 (as captured: an SSE event is one line on the wire)
 
 
 def decode(lines: Iterable[str]) -> tuple[list[ServerSentEvent], SSEDecoder]:

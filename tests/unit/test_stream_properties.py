@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from itertools import pairwise
 
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from r1chat.backends.base import BackendError, ChatOptions
-from r1chat.backends.ollama import OllamaBackend, _CleanNDJSON
+from r1chat.backends.ndjson import CleanNDJSON, NDJSONDecoder
+from r1chat.backends.ollama import OllamaBackend
 from r1chat.backends.openai import OpenAIBackend
-from r1chat.backends.sse import SSEDecoder, ServerSentEvent, aiter_events, aiter_lines
+from r1chat.backends.sse import ServerSentEvent, SSEDecoder, aiter_events, aiter_lines
+from tests.histories import ask
 from tests.servers import FakeOllama
 from tests.servers.http import Exchange, FakeHTTPServer
 
@@ -26,7 +29,7 @@ GARBAGE = st.binary(max_size=400)
 def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [data[a:b] for a, b in pairwise(bounds) if b > a]
 
 
 async def byte_stream(chunks: list[bytes]):
@@ -72,16 +75,37 @@ CHAT_LINE = st.builds(
 NOISE = st.sampled_from([b"", b"   ", b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe", b"x" * 5000])
 
 
-@given(st.lists(st.one_of(CHAT_LINE, NOISE), max_size=15), st.lists(st.integers(0, 100_000), max_size=15))
-def test_ndjson_cleaning_keeps_every_chat_line_in_order_and_drops_the_rest(lines, cuts):
-    body = b"".join((json.dumps(line).encode() if isinstance(line, dict) else line) + b"\n" for line in lines)
+def ndjson_body(lines: list) -> bytes:
+    return b"".join((json.dumps(line, ensure_ascii=False).encode() if isinstance(line, dict) else line) + b"\n"
+                    for line in lines)
 
+
+@given(st.lists(st.one_of(CHAT_LINE, NOISE), max_size=15), st.lists(st.integers(0, 100_000), max_size=15),
+       st.booleans())
+def test_ndjson_reading_keeps_every_object_in_order_and_drops_the_rest(lines, cuts, final_newline):
+    body = ndjson_body(lines)
+    if not final_newline:
+        body = body.removesuffix(b"\n")
+    decoder = NDJSONDecoder()
+    read = [obj for part in split_at(body, cuts) for obj in decoder.feed(part)] + decoder.close()
+    assert read == [line for line in lines if isinstance(line, dict)]
+
+
+PULL_LINE = st.builds(
+    lambda status, completed: {"status": status, "digest": "sha256:0a8c", "total": 10, "completed": completed},
+    LINE_TEXT,
+    st.integers(0, 10),
+)
+
+
+@given(st.lists(st.one_of(PULL_LINE, NOISE), max_size=15), st.lists(st.integers(0, 100_000), max_size=15))
+def test_cleaned_ndjson_holds_each_object_on_a_line_of_its_own_for_the_ollama_client(lines, cuts):
     async def read() -> bytes:
-        cleaned = _CleanNDJSON(byte_stream(split_at(body, cuts)), "/api/chat")
-        return b"".join([part async for part in cleaned])
+        return b"".join([part async for part in CleanNDJSON(byte_stream(split_at(ndjson_body(lines), cuts)))])
 
-    out = run(read())
-    kept = [json.loads(line) for line in out.split(b"\n") if line]
+    out = run(read()).decode()
+    # The client splits like str.splitlines: U+2028 and friends must not be left raw.
+    kept = [json.loads(line) for line in out.splitlines()]
     assert kept == [line for line in lines if isinstance(line, dict)]
 
 
@@ -105,7 +129,7 @@ class Garbage(FakeHTTPServer):
 
 async def drain(backend) -> None:
     try:
-        async for _ in backend.chat("deepseek-r1:8b", [{"role": "user", "content": "hi"}], ChatOptions()):
+        async for _ in backend.chat("deepseek-r1:8b", ask("hi"), ChatOptions()):
             pass
     except BackendError:
         pass  # the documented way to fail
@@ -163,7 +187,7 @@ ODD_BREAKS = "a\u2028b\u2029c\x85d"
 async def collect(backend) -> str:
     text = ""
     try:
-        async for event in backend.chat("deepseek-r1:8b", [{"role": "user", "content": "hi"}], ChatOptions()):
+        async for event in backend.chat("deepseek-r1:8b", ask("hi"), ChatOptions()):
             text += getattr(event, "text", "")
     finally:
         await backend.aclose()

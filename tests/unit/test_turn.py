@@ -15,7 +15,6 @@ from tests.conftest import ANSWER, REASONING
 from tests.servers import OllamaFault
 
 
-
 @pytest.fixture
 def server(ollama):
     return ollama

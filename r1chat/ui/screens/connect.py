@@ -8,19 +8,20 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList
+from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from r1chat.sanitize import strip_controls
-from r1chat.session import ChatSession
+from r1chat.session import ChatSession, MissingSetting
 
 
-class ConnectScreen(ModalScreen[tuple[str, str] | None]):
-    """Pick a provider and its host or base URL. Dismisses with (provider name, url)."""
+class ConnectScreen(ModalScreen[bool]):
+    """Pick a provider and its host or base URL; the session talks to it from the next turn on.
+    Dismisses with whether it switched; a provider that cannot be used says why here."""
 
     CSS_PATH = "connect.tcss"
     AUTO_FOCUS = "#url"
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="connect.cancel")]
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel", id="connect.cancel")]
 
     def __init__(self, session: ChatSession) -> None:
         super().__init__()
@@ -38,6 +39,7 @@ class ConnectScreen(ModalScreen[tuple[str, str] | None]):
             yield OptionList(*options, id="providers")
             yield Label("Host or base URL (empty: the provider's own)")
             yield Input(value=current.url or "", placeholder="http://127.0.0.1:11434", id="url")
+            yield Static(id="problem", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Connect", variant="primary", id="connect")
                 yield Button("Cancel", id="cancel")
@@ -49,16 +51,25 @@ class ConnectScreen(ModalScreen[tuple[str, str] | None]):
 
     @on(OptionList.OptionHighlighted)
     def _provider_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        provider = self.session.settings.providers[event.option.id]
-        self.query_one("#url", Input).value = provider.url or ""
+        if event.option.id is not None:
+            provider = self.session.settings.providers[event.option.id]
+            self.query_one("#url", Input).value = provider.url or ""
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#connect")
-    def _connect(self) -> None:
+    async def _connect(self) -> None:
         option = self.query_one(OptionList).highlighted_option
-        name = option.id if option is not None else self.session.provider.name
-        self.dismiss((name, self.query_one("#url", Input).value.strip()))
+        provider = self.session.settings.provider_config(option.id if option is not None else self.session.provider.name)
+        provider.url = self.query_one("#url", Input).value.strip() or provider.url
+        try:
+            await self.session.switch_provider(provider)
+        except MissingSetting as error:
+            problem = self.query_one("#problem", Static)
+            problem.update(Content(str(error)))
+            problem.display = True
+            return
+        self.dismiss(True)
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
-        self.dismiss(None)
+        self.dismiss(False)

@@ -25,7 +25,7 @@ from r1chat.store import StoreError
 OVERRIDES = ("temperature", "top_p", "num_ctx", "system_prompt")
 
 
-class ConversationSettingsScreen(ModalScreen[None]):
+class ConversationSettingsScreen(ModalScreen[str | None]):
     CSS_PATH = "settings.tcss"
     AUTO_FOCUS = "#model"
     BINDINGS = [
@@ -93,8 +93,9 @@ class ConversationSettingsScreen(ModalScreen[None]):
         values: dict[str, Any] = {}
         for name in OVERRIDES:
             widget = self.query_one(f"#{name}")
+            text = widget.text if isinstance(widget, TextArea) else widget.value  # type: ignore[attr-defined]  # an Input
             try:
-                values[name] = parse(name, widget.text if isinstance(widget, TextArea) else widget.value)
+                values[name] = parse(name, text)
             except BadInput as error:
                 widget.add_class("-invalid")
                 widget.focus()
@@ -120,22 +121,14 @@ class ConversationSettingsScreen(ModalScreen[None]):
         model = self.query_one("#model", Input).value.strip()
         said = "Saved with this conversation" if conversation.id is not None else \
             "Used from the first answer on, and saved with the conversation then"
-        if model and model != self._model_now():
+        switched = bool(model) and model != self._model_now()
+        if switched:
             session.use_model(model)
             conversation.provider, conversation.model = session.provider.name, model
-            self._show_model(model)
         if conversation.id is not None:
             try:
                 session.store.update_conversation(conversation)
             except StoreError as error:
                 said = f"Used in this window, but not saved: {error}"
-        self.dismiss()
+        self.dismiss(model if switched else None)  # the model now in use, for the status bar
         self.app.notify(said, timeout=4, markup=False)
-
-    def _show_model(self, model: str) -> None:
-        from r1chat.ui.screens.chat import ChatScreen
-
-        for screen in self.app.screen_stack:
-            if isinstance(screen, ChatScreen):
-                screen.status.model = model
-                screen.check_effort()  # the conversation's thinking level may not suit this model

@@ -1,6 +1,6 @@
 """The thinking-effort palette: the levels the server takes for the model, or the server's own choice.
 
-The chat screen asks the backend which levels it takes (``Backend.effort_levels``) before opening
+The chat screen asks which levels the model takes (``Capabilities.effort``) before opening
 this, and says why instead when there are none.
 """
 

@@ -23,7 +23,7 @@ from r1chat.sanitize import strip_controls
 from r1chat.search import SearchHit
 from r1chat.store import ConversationSummary, Store, StoreError
 from r1chat.ui.cells import clip, column
-from r1chat.ui.screens.confirm import Confirm
+from r1chat.ui.confirm import Confirm
 from r1chat.units import human_date
 
 PAGE = 200  # conversations listed at once; the search reaches every one
@@ -40,6 +40,16 @@ class Opened:
     conversation_id: int
     message_id: int | None = None
     in_trace: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What the history screen returns: the conversation to open (None: back to the one shown),
+    and the conversations deleted and renamed meanwhile."""
+
+    opened: Opened | None
+    deleted: frozenset[int]
+    renamed: dict[int, str]
 
 
 def _title(title: str) -> str:
@@ -74,7 +84,7 @@ def hit_row(hit: SearchHit, now: float) -> Content:
     )
 
 
-class HistoryScreen(Screen[Opened | None]):
+class HistoryScreen(Screen[Visit]):
     """Dismisses with the conversation to open, or None. ``deleted`` lists what was deleted."""
 
     CSS_PATH = "history.tcss"
@@ -228,7 +238,10 @@ class HistoryScreen(Screen[Opened | None]):
         return True
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self._leave(None)
+
+    def _leave(self, opened: Opened | None) -> None:
+        self.dismiss(Visit(opened, frozenset(self.deleted), dict(self.renamed)))
 
     @on(OptionList.OptionSelected, "#rows")
     def _selected(self) -> None:
@@ -244,9 +257,9 @@ class HistoryScreen(Screen[Opened | None]):
             return
         conversation_id, hit = chosen
         if hit is None or hit.message_id is None:
-            self.dismiss(Opened(conversation_id))
+            self._leave(Opened(conversation_id))
         else:
-            self.dismiss(Opened(conversation_id, hit.message_id, in_trace=hit.where == "trace"))
+            self._leave(Opened(conversation_id, hit.message_id, in_trace=hit.where == "trace"))
 
     def action_rename(self) -> None:
         chosen = self._chosen()

@@ -40,4 +40,4 @@ class LinkPicker(ModalScreen[str | None]):
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.links[int(event.option.id)][1])
+        self.dismiss(self.links[event.option_index][1])

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -21,7 +22,7 @@ from r1chat.pulls import Pull, PullState
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession
 from r1chat.ui.cells import column
-from r1chat.ui.screens.confirm import Confirm
+from r1chat.ui.confirm import Confirm
 from r1chat.units import human_size
 
 MODEL, PROVIDER, PULL = "model", "provider", "pull"
@@ -140,8 +141,9 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         return self.query_one("#models", OptionList)
 
     @property
-    def is_ollama(self) -> bool:
-        return self.session.provider.kind == "ollama"
+    def manages_models(self) -> bool:
+        """The server pulls and deletes models, and says which are loaded and how big they are."""
+        return self.session.backend.models is not None
 
     def on_mount(self) -> None:
         self._show_title()
@@ -157,7 +159,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             self._stop_hearing_pulls()
 
     def _pull_finished(self, pull: Pull) -> None:
-        if pull.state is PullState.DONE and self.is_ollama:
+        if pull.state is PullState.DONE and self.manages_models:
             self.load_models()
 
     def _show_title(self) -> None:
@@ -170,13 +172,13 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             (f"  {strip_controls(url)}", "$foreground-muted"),
         )
         self.query_one("#title", Label).update(title)
-        self.query_one("#columns", Label).display = self.is_ollama
+        self.query_one("#columns", Label).display = self.manages_models
         self.query_one("#columns", Label).update(column_titles(self._name_width()))
         self._show_keys()
 
     def _show_keys(self) -> None:
         """The picker's keys as they are bound now (the user's keymap and provider apply)."""
-        order = {binding.id: index for index, binding in enumerate(self.BINDINGS)}
+        order = {binding.id: index for index, binding in enumerate(self.BINDINGS) if isinstance(binding, Binding)}
         seen: dict[str, Content] = {}
         for active in self.active_bindings.values():
             binding = active.binding
@@ -225,21 +227,10 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         highlighted = self.option_list.highlighted_option
         self.models, self._loaded = models, True
         width = self._name_width()
-        self._rows = {m.name: model_row(m, width, self.is_ollama) for m in models}
+        self._rows = {m.name: model_row(m, width, self.manages_models) for m in models}
         self._show_title()
-        self._show_matches(keep=highlighted.id if highlighted else self._current_model())
+        self._show_matches(keep=highlighted.id if highlighted else self.session.preferred_model())
         self.refresh_bindings()
-
-    def _current_model(self) -> str | None:
-        session = self.session
-        conversation = session.conversation
-        return (
-            session.chosen_model
-            or session.model
-            or (conversation.model if conversation.provider == session.provider.name else None)
-            or session.provider.model
-            or (session.settings.model if session.provider.name == session.settings.provider else None)
-        )
 
     def _show_matches(self, keep: str | None = None) -> None:
         """Show the models matching the filter, keeping ``keep`` highlighted when it is one."""
@@ -255,7 +246,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             options.highlighted = names.index(keep) if keep is not None else min(old_index, len(names) - 1)
         total = len(self.models)
         if not total:
-            pull = f"  {self._key('model_picker.pull')} pulls one." if self.is_ollama else ""
+            pull = f"  {self._key('model_picker.pull')} pulls one." if self.manages_models else ""
             self._set_status(f"No models on this server yet.{pull}")
         elif not shown:
             self._set_status(f"No model matches '{query.strip()}' (of {total}).")
@@ -304,7 +295,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         self.dismiss(PickerResult(PULL, self.query_one("#filter", Input).value.strip() or None))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("delete", "pull") and not self.is_ollama:
+        if action in ("delete", "pull") and not self.manages_models:
             return False
         if action in ("delete", "info") and self.highlighted_model is None:
             return None
@@ -363,8 +354,11 @@ class ModelPicker(ModalScreen[PickerResult | None]):
 
     @work(group="delete", exit_on_error=False)
     async def _delete(self, name: str) -> None:
+        models = self.session.backend.models
+        if models is None:  # the provider changed while the question was open
+            return
         try:
-            await self.session.backend.delete(name)
+            await models.delete(name)
         except BackendError as error:
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
             return
@@ -447,7 +441,7 @@ class ModelInfoScreen(ModalScreen[None]):
             ("Template", details.template),
             ("Licence", licence_excerpt(details.license)),
         ]
-        widgets = []
+        widgets: list[Widget] = []
         for title, text in sections:
             if not text.strip():
                 continue

@@ -145,7 +145,8 @@ class PullScreen(ModalScreen[None]):
         self.memory = memory
         suggestions = self.query_one("#suggestions", OptionList)
         for option in self._options(self.query_one("#name", Input).value):
-            suggestions.replace_option_prompt(option.id, option.prompt)
+            if option.id is not None:
+                suggestions.replace_option_prompt(option.id, option.prompt)
 
     def on_unmount(self) -> None:
         self._detach()
@@ -185,7 +186,7 @@ class PullScreen(ModalScreen[None]):
         current = suggestions.highlighted
         suggestions.highlighted = 0 if current is None else max(0, min(current + step, suggestions.option_count - 1))
         option = suggestions.highlighted_option
-        if option is not None:
+        if option is not None and option.id is not None:
             name = self.query_one("#name", Input)
             with name.prevent(Input.Changed):
                 name.value = option.id
@@ -197,7 +198,7 @@ class PullScreen(ModalScreen[None]):
         name = self.query_one("#name", Input).value.strip()
         if not name:
             option = self.query_one("#suggestions", OptionList).highlighted_option
-            name = option.id if option is not None else ""
+            name = option.id if option is not None and option.id is not None else ""
         if name:
             self._start(name)
         else:
@@ -205,8 +206,10 @@ class PullScreen(ModalScreen[None]):
 
     @on(OptionList.OptionSelected, "#suggestions")
     def _suggestion_chosen(self, event: OptionList.OptionSelected) -> None:
-        self.query_one("#name", Input).value = event.option.id
-        self._start(event.option.id)
+        name = event.option.id
+        if name is not None:
+            self.query_one("#name", Input).value = name
+            self._start(name)
 
     @on(Input.Changed, "#name")
     def _name_changed(self, event: Input.Changed) -> None:

@@ -23,6 +23,8 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 
 from r1chat.config import (
     DEEPSEEK_MODEL,
+    KINDS,
+    NEW_PROVIDER_KIND,
     ProviderConfig,
     Settings,
     config_path,
@@ -42,7 +44,7 @@ from r1chat.config_write import (
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession, MissingSetting
 from r1chat.setting_input import BadInput, parse, provider_name, show
-from r1chat.ui.screens.confirm import Confirm
+from r1chat.ui.confirm import Confirm
 
 COLLAPSE = [("fold when the answer starts", "on-answer"), ("always folded", "always"), ("never folded", "never")]
 LAYOUT = [("beside the answer on wide terminals", "auto"), ("above the answer", "inline"), ("beside the answer", "side")]
@@ -94,7 +96,16 @@ class ConfirmReplace(Confirm):
         )
 
 
-class SettingsScreen(ModalScreen[None]):
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What the settings screen returns once it saved: the keys it changed, and whether the
+    session now talks to its provider anew (a new host or key)."""
+
+    changed: set[Key]
+    reconnected: bool
+
+
+class SettingsScreen(ModalScreen["Saved | None"]):
     CSS_PATH = "settings.tcss"
     AUTO_FOCUS = "#provider"
     BINDINGS = [
@@ -158,7 +169,8 @@ class SettingsScreen(ModalScreen[None]):
                                 note="Ollama only; its own default cuts long reasoning short")
                 yield self._row("Keep alive", Input(show(initial["keep_alive",]), placeholder="10m",
                                                     compact=True, id="keep_alive"), note="Ollama only: 10m, 1h, -1 forever")
-                yield self._row("Temperature", Input(show(initial["temperature",]), placeholder="0.6 for R1 models, else the server's",
+                yield self._row("Temperature", Input(show(initial["temperature",]),
+                                                     placeholder="0.6 for R1 models, else the server's",
                                                      compact=True, id="temperature"))
                 yield self._row("Top p", Input(show(initial["top_p",]), placeholder="0.95 for R1 models, else the server's",
                                                compact=True, id="top_p"))
@@ -209,17 +221,16 @@ class SettingsScreen(ModalScreen[None]):
 
     def _provider_section(self, form: ProviderForm) -> Vertical:
         fresh = self.fresh.providers.get(form.name)
-        kind = "Ollama" if form.kind == "ollama" else "OpenAI-compatible"
-        url_placeholder = "http://127.0.0.1:11434" if form.kind == "ollama" else "https://host/v1"
+        kind = KINDS[form.kind]
         rows: list[Widget] = [
-            Label(Content.assemble((form.name, "bold"), "  ", (kind, "$foreground-muted")), classes="provider-name"),
-            self._row("Host" if form.kind == "ollama" else "Base URL",
-                      Input(show(form.initial["url"]), placeholder=url_placeholder, compact=True, id=form.id("url")),
+            Label(Content.assemble((form.name, "bold"), "  ", (kind.label, "$foreground-muted")), classes="provider-name"),
+            self._row(kind.url_label,
+                      Input(show(form.initial["url"]), placeholder=kind.url_placeholder, compact=True, id=form.id("url")),
                       held=("providers", form.name, "url"), note=self._live_note(form)),
             self._row("Model", Input(show(form.initial["model"]), compact=True, id=form.id("model"),
                                      placeholder=DEEPSEEK_MODEL if form.name == "deepseek" else "picked with ctrl+o")),
         ]
-        if form.kind == "openai":
+        if kind.takes_key:
             key = Input(password=True, compact=True, id=form.id("key"), placeholder=self._key_status(form, fresh))
             buttons = [Button("Forget", compact=True, id=form.id("forget"), classes="forget")] if form.saved_key else []
             rows.append(Vertical(Horizontal(Label("API key", classes="label"), key, *buttons, classes="row"),
@@ -240,7 +251,7 @@ class SettingsScreen(ModalScreen[None]):
         if form.forget_key:
             return "the saved key is removed when you save"
         variable = self.fresh.from_environment.get(("providers", form.name, "api_key"))
-        if variable:
+        if variable and provider is not None:
             return f"{mask_key(provider.api_key)} from ${variable}"
         if form.saved_key and provider is not None:
             return f"{mask_key(provider.api_key)} saved · type a new one to replace it"
@@ -299,7 +310,7 @@ class SettingsScreen(ModalScreen[None]):
         if url is None:
             self._invalid(url_input, "Base URL: a new provider needs one, like https://openrouter.ai/api/v1")
             return
-        form = self._provider_form(len(self.providers), ProviderConfig(name, kind="openai"), new=True)
+        form = self._provider_form(len(self.providers), ProviderConfig(name, kind=NEW_PROVIDER_KIND), new=True)
         self.providers.append(form)
         section = self._provider_section(form)
         await self.query_one("#form", VerticalScroll).mount(section, before="#add-provider")
@@ -354,7 +365,7 @@ class SettingsScreen(ModalScreen[None]):
 
         def read(key: Key, widget_id: str, name: str) -> None:
             widget = self.query_one(f"#{widget_id}")
-            text = widget.text if isinstance(widget, TextArea) else widget.value
+            text = widget.text if isinstance(widget, TextArea) else widget.value  # type: ignore[attr-defined]  # an Input
             try:
                 values[key] = parse(name, text)
             except BadInput as error:
@@ -371,12 +382,12 @@ class SettingsScreen(ModalScreen[None]):
                 continue
             read(("providers", form.name, form.url_key), form.id("url"), "url")
             read(("providers", form.name, "model"), form.id("model"), "model")
-            if form.kind == "openai":
+            if KINDS[form.kind].takes_key:
                 typed = self.query_one(f"#{form.id('key')}", Input).value.strip()
                 if typed:
                     values["providers", form.name, "api_key"] = typed
             if form.new:
-                values["providers", form.name, "kind"] = "openai"
+                values["providers", form.name, "kind"] = NEW_PROVIDER_KIND
                 if values["providers", form.name, form.url_key] is None:
                     invalid(self.query_one(f"#{form.id('url')}"), f"Base URL: {form.name} needs one")
         return values
@@ -458,8 +469,8 @@ class SettingsScreen(ModalScreen[None]):
         said += [f"Still in the file: {problem}" for problem in fresh.problems]
         if ("ui", "theme") in changes:
             self.theme_before = self.app.theme
-        await self._apply_to_app(changes, current, said)
-        self.dismiss()
+        reconnected = await self._switch_if_changed(changes, current, said)
+        self.dismiss(Saved(set(changes), reconnected))
         self.app.notify("\n".join(said), title="Settings", timeout=6, markup=False)
 
     def _held_notes(self, changes: dict[Key, Any], fresh: Settings) -> list[str]:
@@ -470,27 +481,19 @@ class SettingsScreen(ModalScreen[None]):
                 notes.append(f"${variable} is set: it still decides {'.'.join(key)}")
         return notes
 
-    async def _apply_to_app(self, changes: dict[Key, Any], current: ProviderConfig, said: list[str]) -> None:
-        from r1chat.ui.screens.chat import ChatScreen
-
-        app, session = self.app, self.session
-        chat = next((screen for screen in app.screen_stack if isinstance(screen, ChatScreen)), None)
-        if chat is None:
-            return
-        if ("ui", "trace_layout") in changes:
-            chat.layout_choice = session.settings.ui.trace_layout
-            chat._apply_layout()
-        if ("ui", "trace_collapse") in changes:
-            chat.view.collapse = session.settings.ui.trace_collapse  # for the traces to come
+    async def _switch_if_changed(self, changes: dict[Key, Any], current: ProviderConfig, said: list[str]) -> bool:
+        """Talk to the provider in use at its new address or with its new key at once; True
+        when the session switched."""
+        session = self.session
         touched = {key[2] for key in changes if key[:2] == ("providers", current.name) and len(key) == 3}
-        if touched & {"host", "base_url", "api_key"} and current.name in session.settings.providers:
-            provider = session.settings.providers[current.name]
-            try:
-                await session.switch_provider(provider, model=session.chosen_model)
-            except MissingSetting as error:
-                said.append(f"Still talking to {current.name} as before: {error}")
-                return
-            chat.check_connection()
+        if not touched & {"host", "base_url", "api_key"} or current.name not in session.settings.providers:
+            return False
+        try:
+            await session.switch_provider(session.settings.providers[current.name], model=session.chosen_model)
+        except MissingSetting as error:
+            said.append(f"Still talking to {current.name} as before: {error}")
+            return False
+        return True
 
     # --- leaving -----------------------------------------------------------------------------
 

@@ -1,19 +1,30 @@
-"""The scrolling conversation. Only a window of messages is mounted; the others on request."""
+"""The scrolling conversation. Only a window of messages is mounted; the others on request.
+
+It shows each exchange's current version (``‹ 1/2 ›`` under an answer with others), and renders
+the turns the session streams into it: a new exchange at the end, a retry or an edit in place of
+the version it answers again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.widgets import Static
 
-from r1chat.conversation import Conversation, Message, Role
-from r1chat.ui.widgets.message import AssistantMessage, UserMessage
+from r1chat.backends.base import Content as ContentPiece
+from r1chat.backends.base import Reasoning
+from r1chat.conversation import Conversation, Exchange, Message, Role
+from r1chat.session import SessionEvent, TurnEnded, TurnStarted
+from r1chat.ui.widgets.message import AssistantMessage, Footnote, UserMessage
 from r1chat.ui.widgets.one_pass import OnePass
+from r1chat.ui.widgets.trace import Trace
 
 
 class HiddenMessages(Static, can_focus=True):
@@ -49,6 +60,14 @@ class EmptyConversation(Static):
 
 
 class ConversationView(OnePass, VerticalScroll, can_focus=False):
+    class VersionWanted(TextualMessage):
+        """The reader asked for version ``index`` of ``exchange`` (a key, or a click on an arrow)."""
+
+        def __init__(self, exchange: Exchange, index: int) -> None:
+            super().__init__()
+            self.exchange = exchange
+            self.index = index
+
     """Mounts a window of at most about ``WINDOW`` messages; markers stand for the rest.
 
     A long conversation opens at its end, or around one message (a search hit); the markers
@@ -63,13 +82,20 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
     FIRST = 12
     FILL = 6
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, *, collapse: str = "on-answer", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.collapse = "on-answer"
-        self.empty_hint = Content("Type a prompt below and press Enter.")
-        self._messages: list[Message] = []
+        self.collapse = collapse  # when traces fold: on-answer, always, never
+        self.empty_hint = Content.assemble(
+            ("r1chat", "bold"),
+            "\nA new conversation. Type a prompt below and press Enter.\n",
+            ("Ctrl+P: all commands · F1: keys · Ctrl+Q: quit", "$foreground-muted"),
+        )
+        self.conversation = Conversation()
+        self._messages: list[Message] = []  # the conversation as it reads: current versions
+        self._versions: dict[Message, tuple[int, int]] = {}  # answer -> (its number, versions)
         self._start = self._end = 0  # the mounted window: self._messages[_start:_end]
         self._shown = 0  # conversations shown so far: a fill asked for by an earlier one stops
+        self.live: AssistantMessage | None = None  # the answer streaming into the view
 
     def compose(self):
         yield EmptyConversation(self.empty_hint)
@@ -78,12 +104,23 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         # Follow new text while the reader is at the bottom; scrolling up stops it (Textual).
         self.anchor()
 
-    def _widget_for(self, message: Message):
+    def _widget_for(self, message: Message) -> UserMessage | AssistantMessage | None:
         if message.role is Role.USER:
             return UserMessage(message)
         if message.role is Role.ASSISTANT:
-            return AssistantMessage(message, collapse=self.collapse)
+            return AssistantMessage(message, collapse=self.collapse, version=self._versions.get(message))
         return None
+
+    def _count_versions(self) -> list[Exchange]:
+        exchanges = self.conversation.exchanges()
+        self._versions = {
+            version.answer: (number, len(exchange.versions))
+            for exchange in exchanges
+            if len(exchange.versions) > 1
+            for number, version in enumerate(exchange.versions, 1)
+            if version.answer is not None
+        }
+        return exchanges
 
     def _widgets_for(self, messages: list[Message]) -> list:
         return [w for w in map(self._widget_for, messages) if w is not None]
@@ -94,7 +131,10 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
 
     async def show(self, conversation: Conversation, *, around: int | None = None) -> None:
         """Show ``conversation`` from its end, or around the message with id ``around``."""
-        messages = [m for m in conversation.messages if m.role is not Role.SYSTEM]
+        self.conversation = conversation
+        self.live = None
+        self._count_versions()
+        messages = conversation.current_messages()
         self._messages = messages
         index = next((i for i, m in enumerate(messages) if m.id == around), None) if around is not None else None
         if index is None:
@@ -127,7 +167,7 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
     async def _fill(self, window_start: int, shown: int) -> None:
         """Mount the rest of the window above what the first frame showed, a batch at a time."""
         while self._start > window_start and self._shown == shown:
-            marker = self.query_children("HiddenMessages.earlier").first()
+            marker = self.query_children("HiddenMessages.earlier").first(HiddenMessages)
             batch = self._messages[max(window_start, self._start - self.FILL):self._start]
             self._start -= len(batch)
             mounted = self.mount_all(self._widgets_for(batch), after=marker)
@@ -140,11 +180,16 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
 
     def _drawn(self) -> asyncio.Future[None]:
         drawn = asyncio.get_running_loop().create_future()
-        self.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
+        self.call_after_refresh(lambda: None if drawn.done() else drawn.set_result(None))
         return drawn
 
+    def _message_widgets(self) -> list[UserMessage | AssistantMessage]:
+        """The prompts and answers shown, in order."""
+        found = self.query_children(".user-message, .assistant-message")
+        return [w for w in found if isinstance(w, (UserMessage, AssistantMessage))]
+
     def widget_of(self, message_id: int) -> UserMessage | AssistantMessage | None:
-        for widget in self.query_children(".user-message, .assistant-message"):
+        for widget in self._message_widgets():
             if widget.message.id == message_id:
                 return widget
         return None
@@ -167,9 +212,8 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             await marker.remove()
 
     async def add(self, message: Message) -> UserMessage | AssistantMessage:
-        if self.hidden_later:  # a new turn goes at the end: show the end first
-            await self.show(Conversation(messages=self._messages))
         widget = self._widget_for(message)
+        assert widget is not None
         self._messages.append(message)
         self._end = len(self._messages)
         await self.query(EmptyConversation).remove()
@@ -181,13 +225,146 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         answers = self.query(AssistantMessage)
         return answers.last() if answers else None
 
-    async def drop_last_turn(self) -> None:
-        """Remove the newest prompt and its answer from view (they are edited or regenerated)."""
-        children = list(self.query_children(".user-message, .assistant-message"))
-        for widget in reversed(children):
-            await widget.remove()
-            if isinstance(widget, UserMessage):
-                break
-        last_prompt = max((i for i, m in enumerate(self._messages) if m.role is Role.USER), default=0)
-        del self._messages[last_prompt:]
-        self._end = min(self._end, len(self._messages))
+    # --- turns -------------------------------------------------------------------------------
+
+    def hear(self, event: SessionEvent) -> Awaitable[None] | None:
+        """Render what the session emits. Pieces come by the thousand: each goes straight to the
+        answer that streams, with no coroutine of this view's in between."""
+        live = self.live
+        kind = type(event)
+        if kind is Reasoning:
+            return live.add_reasoning(event.text) if live is not None else None  # type: ignore[union-attr]
+        if kind is ContentPiece:
+            return live.add_content(event.text) if live is not None else None  # type: ignore[union-attr]
+        if isinstance(event, TurnStarted):
+            return self._started(event)
+        if isinstance(event, TurnEnded):
+            return self._ended(event)
+        return None
+
+    async def _started(self, event: TurnStarted) -> None:
+        turn = event.turn
+        if turn.conversation is not self.conversation or self.hidden_later:
+            await self.show(turn.conversation)  # the end, where the turn goes
+        exchanges = self._count_versions()
+        if not event.new_exchange:  # in place of the version it answers again
+            await self._replace(exchanges[-1], exchanges[-1].versions[-1].messages)
+        elif self.widget_of_message(turn.assistant) is None:
+            await self.add(turn.user)
+            await self.add(turn.assistant)
+        self.live = self.widget_of_message(turn.assistant)  # type: ignore[assignment]
+        self.scroll_end(animate=False)
+
+    async def _ended(self, event: TurnEnded) -> None:
+        answer, self.live = self.live, None
+        if answer is not None:
+            # Also when the turn was stopped: the partial answer stays on screen, settled.
+            await asyncio.shield(answer.finish(event.turn.assistant))
+        if event.turn.new_exchange:
+            return
+        exchange = self._count_versions()[-1]
+        await self._replace(exchange, exchange.shown.messages)  # the current one: back if it failed
+
+    def displayed(self, exchange: Exchange) -> int | None:
+        """Which version of ``exchange`` is on screen, if any."""
+        members = {m: i for i, v in enumerate(exchange.versions) for m in v.messages if m.role is Role.ASSISTANT}
+        for widget in self.query_children(AssistantMessage):
+            if widget.message in members:
+                return members[widget.message]
+        return None
+
+    async def show_version(self, exchange: Exchange, index: int) -> None:
+        self._count_versions()
+        await self._replace(exchange, exchange.versions[index].messages)
+
+    async def _replace(self, exchange: Exchange, messages: list[Message]) -> None:
+        """Put ``messages`` (one version of ``exchange``) where the exchange's version is shown."""
+        members = {m for version in exchange.versions for m in version.messages}
+        shown = [m for m in self._messages if m in members]
+        position = self._messages.index(shown[0]) if shown else len(self._messages)
+        self._messages[position:position + len(shown)] = messages
+        self._end += len(messages) - len(shown)
+        widgets = [w for w in self._message_widgets() if w.message in members]
+        anchor = widgets[-1] if widgets else None
+        for message in messages:
+            old = next((w for w in widgets if w.message is message), None)
+            if old is not None:
+                anchor = old
+                if isinstance(old, AssistantMessage):
+                    old.set_version(self._versions.get(message))
+                continue
+            new = self._widget_for(message)
+            assert new is not None  # a version holds prompts and answers only
+            if anchor is None:
+                await self.query(EmptyConversation).remove()
+                await self.mount(new)
+            else:
+                await self.mount(new, after=anchor)
+            anchor = new
+        for widget in widgets:
+            if widget.message not in messages:
+                await widget.remove()
+
+    def widget_of_message(self, message: Message) -> UserMessage | AssistantMessage | None:
+        for widget in self._message_widgets():
+            if widget.message is message:
+                return widget
+        return None
+
+    # --- versions, traces, finding -----------------------------------------------------------
+
+    def step_version(self, step: int) -> bool:
+        """Ask for the version before (-1) or after (1) in the newest exchange on screen that has
+        several; False when there is none."""
+        for exchange in reversed(self.conversation.exchanges()):
+            shown = self.displayed(exchange)
+            if len(exchange.versions) > 1 and shown is not None:
+                if 0 <= shown + step < len(exchange.versions):
+                    self.post_message(self.VersionWanted(exchange, shown + step))
+                return True
+        return False
+
+    @on(Footnote.Step)
+    def _arrow_clicked(self, event: Footnote.Step) -> None:
+        for exchange in self.conversation.exchanges():
+            index = exchange.index_of(event.answer.message)
+            if index is not None and 0 <= index + event.step < len(exchange.versions):
+                self.post_message(self.VersionWanted(exchange, index + event.step))
+
+    def toggle_latest_trace(self) -> bool:
+        traces = self.query(Trace)
+        if not traces:
+            return False
+        trace = traces.last()
+        trace.touched_by_user, trace.collapsed = True, not trace.collapsed
+        return True
+
+    def fold_all(self, collapsed: bool) -> None:
+        for trace in self.query(Trace):
+            trace.touched_by_user, trace.collapsed = True, collapsed
+
+    def toggle_hidden_traces(self) -> bool:
+        """Answers only, or traces again; True when they are hidden now."""
+        hide = not self.has_class("-hide-traces")
+        self.set_class(hide, "-hide-traces")
+        return hide
+
+    def show_earlier(self) -> None:
+        """Mount the messages above the window, as the marker standing for them does on Enter."""
+        markers = self.query_children("HiddenMessages.earlier")
+        if markers:
+            self.post_message(HiddenMessages.Wanted(markers.first(HiddenMessages)))
+        else:
+            self.notify("Every message of this conversation is shown already.", timeout=2)
+
+    def reveal(self, message_id: int, *, in_trace: bool = False) -> None:
+        """Scroll to a message (a search hit) and mark it for a moment; unfold its trace if the
+        hit is there."""
+        widget = self.widget_of(message_id)
+        if widget is None:
+            return
+        if in_trace and isinstance(widget, AssistantMessage) and widget.trace is not None:
+            widget.trace.touched_by_user, widget.trace.collapsed = True, False
+        widget.add_class("-found")
+        self.set_timer(3, lambda: widget.remove_class("-found"))
+        self.call_after_refresh(self.scroll_to_widget, widget, animate=False, top=True)

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
 from textual.geometry import Region, Size
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -25,6 +26,7 @@ from r1chat.ui.widgets.one_pass import OnePass
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
+    from textual.timer import Timer
 
 
 def rendered(text: str) -> RichMarkdown:
@@ -167,7 +169,7 @@ class Lines(OnePass, Widget):
         ``style`` is the one it inherits, for a widget not mounted yet."""
         before = self._lines if self._width == width and self.is_mounted else None
         self._renderable, self._width = renderable, None
-        lines = self._render(width, style)
+        lines = self._lines_for(width, style)
         if before is None:
             self.refresh(layout=self._sized_by_lines)
         elif len(before) != len(lines) and self._sized_by_lines:
@@ -188,7 +190,11 @@ class Lines(OnePass, Widget):
         height = self.styles.height
         return height is None or height.is_auto
 
-    def _render(self, width: int, style: Style | None = None) -> list[Strip]:
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text as it reads on screen (Textual's own way renders the widget anew)."""
+        return selection.extract("\n".join(line.text.rstrip() for line in self._lines)), "\n"
+
+    def _lines_for(self, width: int, style: Style | None = None) -> list[Strip]:
         if width != self._width:
             console = self.app.console
             options = console.options.update_width(width)
@@ -213,14 +219,14 @@ class Lines(OnePass, Widget):
         self.refresh(layout=True)
 
     def height_at(self, width: int) -> int:
-        return len(self._render(width))
+        return len(self._lines_for(width))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self.height_at(width)
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
-        lines = self._render(width)
+        lines = self._lines_for(width)
         return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
 
 
@@ -250,7 +256,7 @@ class LiveText(OnePass, Vertical):
         changes with it (a clock) is drawn in the same screen update, not one of its own."""
         super().__init__(**kwargs)
         self._tail_height = 0
-        self._timer = None
+        self._timer: Timer | None = None
         self._on_frame = on_frame
         self._catching_up = False  # a backlog is being drawn, a part after each screen update
         self._finishing = False  # finish draws the rest: frames draw nothing

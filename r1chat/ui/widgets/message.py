@@ -5,16 +5,15 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.events import Click
 from textual.message import Message as TextualMessage
 
-from r1chat.conversation import Message, MessageStatus
+from r1chat.conversation import APP_STOPPED, USER_STOPPED, Message, MessageStatus
 from r1chat.latex import final_answer, math_to_text
-from r1chat.loops import Loop, LoopDetector
 from r1chat.sanitize import ControlFilter, strip_controls
 from r1chat.ui.widgets.markdown import Lines, LiveText, rendered
 from r1chat.ui.widgets.one_pass import Block, OnePass
 from r1chat.ui.widgets.trace import Trace
-
 
 # A prompt longer than this shows its start and how much more there is (a pasted log or file:
 # laying out a megabyte on every resize is not worth it; the whole text is stored and sent).
@@ -50,32 +49,60 @@ class FinalAnswer(Block):
         self.notify(f"Copied the final answer ({len(self.value)} characters)", timeout=2)
 
 
-class AssistantMessage(OnePass, Vertical):
-    """The trace (when there is one) and the answer, inline or side by side (CSS decides)."""
+class Footnote(Block):
+    """The line under an answer: ``‹ 2/3 ›`` when the exchange has several versions (a click on an
+    arrow asks for the one before or after), then the model and what the turn spent."""
 
-    class Looping(TextualMessage):
-        """The trace (``where="trace"``) or the answer keeps repeating a passage."""
+    # Left padding (chat.tcss): the arrows' columns are counted from it.
+    PADDING = 2
 
-        def __init__(self, answer: AssistantMessage, loop: Loop, where: str) -> None:
+    class Step(TextualMessage):
+        """The reader clicked ``‹`` (``step=-1``) or ``›`` (``step=1``)."""
+
+        def __init__(self, answer: AssistantMessage, step: int) -> None:
             super().__init__()
             self.answer = answer
-            self.loop = loop
-            self.where = where
+            self.step = step
 
-    def __init__(self, message: Message, *, collapse: str = "on-answer") -> None:
+    def __init__(self, answer: AssistantMessage) -> None:
+        super().__init__(classes="footnote")
+        self.answer = answer
+        self.nav = ""
+
+    def show(self, body: Content, version: tuple[int, int] | None) -> None:
+        self.nav = f"‹ {version[0]}/{version[1]} ›" if version is not None and version[1] > 1 else ""
+        if self.nav:
+            body = Content.assemble((self.nav, "bold"), ("  ", ""), body)
+        self.update(body)
+
+    def on_click(self, event: Click) -> None:
+        x = event.x - self.PADDING
+        if self.nav and 0 <= x <= 1:
+            self.post_message(self.Step(self.answer, -1))
+        elif self.nav and len(self.nav) - 2 <= x < len(self.nav):
+            self.post_message(self.Step(self.answer, 1))
+
+
+class AssistantMessage(OnePass, Vertical):
+    """The trace (when there is one) and the answer, inline or side by side (CSS decides).
+
+    ``version`` is (its number, how many) in its exchange, for the ``‹ 1/2 ›`` in the footnote.
+    """
+
+    def __init__(
+        self, message: Message, *, collapse: str = "on-answer", version: tuple[int, int] | None = None
+    ) -> None:
         super().__init__(classes="assistant-message")
         self.message = message
         self.collapse = collapse
+        self.version = version
         self.streaming = message.status is MessageStatus.STREAMING
         self._filter = ControlFilter()
         self.answer_text = ""
         # Kept, not queried: streaming asks for it on every token.
         self.trace: Trace | None = None
         self._live: LiveText | None = None
-        self.trace_loops = LoopDetector()
-        self.answer_loops = LoopDetector()
-        self.loop_dismissed = False  # the reader chose to let a looping turn go on
-        self.stopped_for: str | None = None  # why the turn was stopped, when r1chat stopped it
+        self.footnote = Footnote(self)
 
     def compose(self) -> ComposeResult:
         message = self.message
@@ -95,14 +122,19 @@ class AssistantMessage(OnePass, Vertical):
             yield Lines(rendered(message.content), classes="answer")
             if value := final_answer(message.content):
                 yield FinalAnswer(value)
-        yield Block(self._footnote(), classes="footnote")
+        self.footnote.show(self._footnote(), self.version)
+        yield self.footnote
+
+    def set_version(self, version: tuple[int, int] | None) -> None:
+        self.version = version
+        self.footnote.show(self._footnote(), version)
 
     def _footnote(self) -> Content:
         message = self.message
         if message.status is MessageStatus.ERROR:
             return Content.styled(f"⚠ {strip_controls(message.error or 'failed')}", "$error")
         if message.status is MessageStatus.INTERRUPTED:
-            return Content.styled(f"■ {self.stopped_for or 'interrupted'}", "$warning")
+            return Content.styled(f"■ {_stop_reason(message.error)}", "$warning")
         parts = [strip_controls(message.model or ""), *trace_statistics(message)]
         return Content.styled(" · ".join(p for p in parts if p), "$foreground-muted")
 
@@ -115,8 +147,6 @@ class AssistantMessage(OnePass, Vertical):
             self.add_class("-has-trace")
             await self.mount(trace, before=0)
         await trace.append(text)
-        if loop := self.trace_loops.feed(text):
-            self.post_message(self.Looping(self, loop, "trace"))
 
     async def add_content(self, text: str) -> None:
         trace = self.trace
@@ -124,8 +154,6 @@ class AssistantMessage(OnePass, Vertical):
             await self._settle_trace(cut_off=False)  # the answer began: the trace was whole
             if self.collapse == "on-answer" and not trace.touched_by_user:
                 trace.collapsed = True
-        if loop := self.answer_loops.feed(text):
-            self.post_message(self.Looping(self, loop, "answer"))
         clean = self._filter.feed(text)
         if not clean:
             return
@@ -161,10 +189,9 @@ class AssistantMessage(OnePass, Vertical):
         with self.app.batch_update():
             # Its whole blocks are drawn already: only the last is drawn again, highlighted.
             await self.query_one(".answer", LiveText).finish(message.content)
-            footnote = self.query_one(".footnote")
             if value := final_answer(message.content):
-                await self.mount(FinalAnswer(value), before=footnote)
-            self.query_one(".footnote", Block).update(self._footnote())
+                await self.mount(FinalAnswer(value), before=self.footnote)
+            self.footnote.show(self._footnote(), self.version)
 
 
 def trace_statistics(message: Message) -> list[str]:
@@ -181,6 +208,14 @@ def trace_statistics(message: Message) -> list[str]:
     if message.content and message.reasoning_ended_at is not None:
         parts.append(f"answer after {max(0.0, message.reasoning_ended_at - message.created_at):.1f}s")
     return parts
+
+
+def _stop_reason(reason: str | None) -> str:
+    """What the footnote of an interrupted answer says: why, when r1chat itself stopped it."""
+    if reason is None or reason in (USER_STOPPED, APP_STOPPED):
+        return "interrupted"
+    reason = strip_controls(reason).rstrip(".")
+    return reason[:1].lower() + reason[1:]
 
 
 def _cut_off(message: Message) -> bool:

@@ -64,7 +64,8 @@ class Prompt(TextArea):
 
     def _hold(self, text: str) -> str:
         lines = text.count("\n") + 1
-        marker = f"[pasted text #{len(self._held) + 1}: {lines:,} line{'s' if lines != 1 else ''}, {human_size(len(text.encode()))}]"
+        size = human_size(len(text.encode()))
+        marker = f"[pasted text #{len(self._held) + 1}: {lines:,} line{'s' if lines != 1 else ''}, {size}]"
         self._held[marker] = text
         return marker
 
@@ -81,6 +82,11 @@ class Prompt(TextArea):
         self._held.clear()
         self.load_text(text if len(text) <= PASTE_INLINE_LIMIT else self._hold(text))
         self.move_cursor(self.document.end)
+
+    def give_back(self, text: str) -> None:
+        """A prompt that could not be sent goes back into the editor, unless the user typed anew."""
+        if not self.text.strip():
+            self.set_prompt(text)
 
     def clear(self):
         self._held.clear()

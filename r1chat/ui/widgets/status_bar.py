@@ -3,12 +3,15 @@ speed of the last turn."""
 
 from __future__ import annotations
 
+from textual import work
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from r1chat.backends.base import TurnStats
+from r1chat.backends.base import TurnStats, Unreachable
+from r1chat.conversation import MessageStatus
 from r1chat.sanitize import strip_controls
+from r1chat.session import ChatSession, SessionEvent, TurnEnded, TurnStarted
 from r1chat.units import human_duration
 
 
@@ -28,6 +31,42 @@ class StatusBar(Static):
     effort: reactive[str] = reactive("")  # the conversation's thinking level, if any
     # False: the server or model would reject that level, so it is not sent (shown dimmed).
     effort_sent: reactive[bool] = reactive(True)
+
+    def on_mount(self) -> None:
+        pulls = getattr(self.app, "pulls", None)
+        if pulls is not None:  # pulls under way, each in a few words
+            self._stop_hearing_pulls = pulls.on_change(
+                lambda pull: setattr(self, "extra", " · ".join(p.summary() for p in pulls.active()))
+            )
+
+    def on_unmount(self) -> None:
+        if hasattr(self, "_stop_hearing_pulls"):
+            self._stop_hearing_pulls()
+
+    def hear(self, event: SessionEvent) -> None:
+        """A turn streams on a model; once done, its figures are the bar's."""
+        if isinstance(event, TurnStarted):
+            self.model = event.turn.model
+            self.connection = "streaming"
+        elif isinstance(event, TurnEnded):
+            answer = event.turn.assistant
+            if answer.status is MessageStatus.DONE:  # with the finished answer, not ahead of its last words
+                self.stats = answer.stats
+            self.connection = "unreachable" if isinstance(event.error, Unreachable) else "connected"
+
+    def show(self, session: ChatSession) -> None:
+        """Provider, model, preset and effort as the session has them now."""
+        self.provider, self.url, self.model = session.provider.name, session.url, session.shown_model
+        self.preset, self.effort = session.preset or "", session.effort or ""
+        self.check_effort(session)
+
+    @work(group="effort_check", exclusive=True, exit_on_error=False)
+    async def check_effort(self, session: ChatSession) -> None:
+        """Strike the conversation's level through where the server or model would not take it."""
+        level = session.effort
+        sent = await session.effort_sent()
+        if sent is not None and level == session.effort:
+            self.effort_sent = sent
 
     def render(self) -> Content:
         parts: list[Content] = [

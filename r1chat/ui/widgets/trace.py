@@ -38,12 +38,12 @@ def trace_title(*, live: bool, seconds: float | None, tokens: int, cut_off: bool
 class TraceTitle(Block, can_focus=True):
     """Focusable: Enter (or a click) folds and unfolds the trace."""
 
-    BINDINGS = [Binding("enter,space", "toggle", "Fold trace", id="trace.toggle")]
+    BINDINGS = [Binding("enter,space", "fold", "Fold trace", id="trace.toggle")]
 
     class Pressed(Message):
         pass
 
-    def action_toggle(self) -> None:
+    def action_fold(self) -> None:
         self.post_message(self.Pressed())
 
     def on_click(self) -> None:

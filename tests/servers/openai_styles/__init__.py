@@ -7,7 +7,6 @@ from .lmstudio import LMStudio
 from .openrouter import OpenRouter
 from .vllm import VLLM
 
-
 STYLES: dict[str, type[Style]] = {
     style.name: style for style in (DeepSeek, OpenRouter, VLLM, LlamaCpp, LMStudio, Inline, Openerless)
 }

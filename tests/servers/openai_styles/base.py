@@ -12,7 +12,6 @@ import string
 import time
 from typing import Any
 
-
 _ALNUM = string.ascii_letters + string.digits
 _STATUS_NAMES = {
     400: "Invalid Format", 401: "Authentication Fails", 402: "Insufficient Balance",

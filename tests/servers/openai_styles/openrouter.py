@@ -84,6 +84,11 @@ class OpenRouter(Style):
         body["provider"] = self.provider
         return body
 
+    def model_entry(self, name: str) -> dict:
+        # GET /api/v1/models gives each model's window as context_length.
+        return {"id": name, "name": f"DeepSeek: {name.split('/')[-1]}", "created": self.created,
+                "context_length": self.context_length}
+
     def error(self, status: int, message: str, kind: str | None = None, **extra: Any) -> tuple[int, dict]:
         return status, {"error": {"code": status, "message": message} | extra}
 

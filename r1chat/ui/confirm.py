@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -18,7 +20,8 @@ class Confirm(ModalScreen[bool]):
     shows the keys as they are.
     """
 
-    CSS_PATH = "confirm.tcss"
+    # A path of its own: a relative one is read beside each subclass's module (the screens').
+    CSS_PATH = Path(__file__).with_name("confirm.tcss")
     AUTO_FOCUS = "#no"
 
     def __init__(self, question: Content, *details: Content, yes: str, no: str) -> None:
