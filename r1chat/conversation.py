@@ -282,14 +282,10 @@ class Version:
         return [m for m in (self.prompt, self.answer) if m is not None]
 
     @property
-    def done(self) -> bool:
-        return self.answer is not None and self.answer.status is MessageStatus.DONE
-
-    @property
-    def is_current(self) -> bool:
-        """Marked current: by its answer, or by its prompt while it has none."""
-        marker = self.answer or self.prompt
-        return marker is not None and marker.current
+    def chosen(self) -> bool:
+        """Finished, and marked current (by a retry or an edit that finished, or by the reader)."""
+        answer = self.answer
+        return answer is not None and answer.current and answer.status is MessageStatus.DONE
 
 
 @dataclass(slots=True)
@@ -351,7 +347,7 @@ def exchanges(messages: Iterable[Message]) -> list[Exchange]:
                 exchange.versions.append(Version(owner.prompt, message))
         last = exchange
     for exchange in ordered:
-        marked = [i for i, version in enumerate(exchange.versions) if version.is_current and version.done]
+        marked = [i for i, version in enumerate(exchange.versions) if version.chosen]
         exchange.current = marked[-1] if marked else len(exchange.versions) - 1
     return ordered
 
@@ -374,7 +370,7 @@ class Conversation:
 
     def current_messages(self) -> list[Message]:
         """The conversation as it reads now: each exchange's current prompt and answer."""
-        return [m for exchange in self.exchanges() for m in exchange.shown.messages if m.role is not Role.SYSTEM]
+        return [m for exchange in self.exchanges() for m in exchange.shown.messages]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -387,11 +383,6 @@ class Conversation:
             "updated_at": self.updated_at,
             "messages": [m.to_dict() for m in self.messages],
         }
-
-
-def last_exchange(conversation: Conversation) -> Exchange | None:
-    found = conversation.exchanges()
-    return found[-1] if found else None
 
 
 def clean_title(text: str) -> str:

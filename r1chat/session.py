@@ -204,9 +204,11 @@ class ChatSession:
             hint = None if self.backend.models is not None else "Run 'r1chat models' to see the names this server offers."
             return Connection(reached=True, error=ModelNotFound(chosen, self.backend.url, hint=hint), missing=True)
         try:
-            return Connection(reached=True, model=await self.resolve_model())
-        except (BackendError, NoModel) as error:
+            if self.model is None:  # from the list just read: asking the server again is a round trip
+                self.model = self.preferred_model() or self._best_of(models)
+        except NoModel as error:
             return Connection(reached=True, error=error)
+        return Connection(reached=True, model=self.model)
 
     async def effort_sent(self) -> bool | None:
         """Whether the conversation's thinking level goes out with the next turn (a level the
@@ -269,7 +271,10 @@ class ChatSession:
         return self.model
 
     async def _best_local_model(self) -> str:
-        models = await self.backend.list_models()
+        return self._best_of(await self.backend.list_models())
+
+    def _best_of(self, models: list[ModelInfo]) -> str:
+        """The model to use when none was chosen: a loaded R1, an R1, a thinking model, any."""
         if not models:
             raise NoModel(
                 f"No models on {self.backend.url}. Pull one first, for example: r1chat pull deepseek-r1:8b"

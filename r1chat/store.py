@@ -31,7 +31,6 @@ from r1chat.conversation import (
     Part,
     ReasoningPart,
     Role,
-    TextPart,
     clean_title,
     part_from_dict,
     part_to_dict,
@@ -267,7 +266,7 @@ class Store:
         # Set when the database is open read-only, saying why (a migration found no room for its copy).
         self.read_only: str | None = None
         # The copy kept before the last migration, when this open migrated.
-        self.upgraded_from: tuple[int, Path] | None = None
+        self.upgraded_copy: Path | None = None
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -287,7 +286,6 @@ class Store:
                 raise StoreError(
                     f"Cannot open the database {self.path} ({exc}) nor start a fresh one: {again}"
                 ) from again
-        self._schema = self._db.execute("PRAGMA user_version").fetchone()[0]
 
     @property
     def open_notice(self) -> str | None:
@@ -301,10 +299,9 @@ class Store:
     @property
     def upgrade_notice(self) -> str | None:
         """One line after a migration: where the copy of the database as it was is kept."""
-        if self.upgraded_from is None:
+        if self.upgraded_copy is None:
             return None
-        version, copy = self.upgraded_from
-        return f"Upgraded the database to this version of r1chat; a copy of it as it was is kept at {copy}"
+        return f"Upgraded the database to this version of r1chat; a copy of it as it was is kept at {self.upgraded_copy}"
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
@@ -370,14 +367,14 @@ class Store:
             lock.execute("BEGIN IMMEDIATE")
             # A second process may have migrated while we waited for the lock.
             version = lock.execute("PRAGMA user_version").fetchone()[0]
+            copy = None
             if version < SCHEMA:
                 copy = self._copy_before_migrating(db, version) if version > 0 else None
                 for number in range(version, SCHEMA):
                     MIGRATIONS[number](lock)
                 lock.execute(f"PRAGMA user_version = {SCHEMA}")
             lock.execute("COMMIT")
-            if version < SCHEMA and copy is not None:
-                self.upgraded_from = (version, copy)
+            self.upgraded_copy = copy
         except BaseException:
             if lock.in_transaction:  # SQLite may have rolled back itself (a full disk)
                 lock.execute("ROLLBACK")
@@ -723,24 +720,19 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     return any(s in text for s in ("not a database", "malformed", "corrupt", "disk image"))
 
 
-# A message's parts are stored as a layout (JSON): the text of its text and reasoning parts stays in
-# the content and reasoning columns, which search indexes, and the layout says how many characters
-# of them each part takes; other parts are stored whole.
-_TEXT_KINDS = {"text": "content", "reasoning": "reasoning"}
+# A message's parts are stored as a layout (JSON): each part as ``part_to_dict`` writes it, but
+# for text and reasoning parts the text stays in the content and reasoning columns, which search
+# indexes, and the layout says how many characters of them the part takes.
+_TEXT_COLUMNS = {"text": "content", "reasoning": "reasoning"}
 
 
 def _parts_layout(parts: list[Part]) -> str | None:
     if len(parts) <= 1 and not any(isinstance(p, ReasoningPart) and p.tokens is not None for p in parts):
         return None  # one text: the columns say it all
-    layout: list[dict[str, Any]] = []
-    for part in parts:
-        if isinstance(part, TextPart):
-            layout.append({"type": "text", "chars": len(part.text)})
-        elif isinstance(part, ReasoningPart):
-            layout.append({"type": "reasoning", "chars": len(part.text), "started_at": part.started_at,
-                           "ended_at": part.ended_at, "tokens": part.tokens})
-        else:
-            layout.append(part_to_dict(part))
+    layout = [part_to_dict(part) for part in parts]
+    for entry in layout:
+        if entry["type"] in _TEXT_COLUMNS:
+            entry["chars"] = len(entry.pop("text"))
     return json.dumps(layout)
 
 
@@ -749,27 +741,19 @@ def _parts_from_layout(layout: str | None, content: str, reasoning: str) -> list
     by another program): then the text columns make one part each."""
     if not layout:
         return None
+    texts = {"content": content, "reasoning": reasoning}
+    taken = {"content": 0, "reasoning": 0}
+    parts: list[Part] = []
     try:
-        entries = json.loads(layout)
-        texts = {"content": content, "reasoning": reasoning}
-        taken = {"content": 0, "reasoning": 0}
-        parts: list[Part] = []
-        for entry in entries:
-            kind = entry["type"]
-            if kind in _TEXT_KINDS:
-                column = _TEXT_KINDS[kind]
-                start, end = taken[column], taken[column] + int(entry["chars"])
-                text = texts[column][start:end]
-                taken[column] = end
-                if kind == "text":
-                    parts.append(TextPart(text))
-                else:
-                    parts.append(ReasoningPart(text, entry.get("started_at"), entry.get("ended_at"), entry.get("tokens")))
-            else:
-                parts.append(part_from_dict(entry))
+        for entry in json.loads(layout):
+            if (column := _TEXT_COLUMNS.get(entry["type"])) is not None:
+                start = taken[column]
+                taken[column] = start + int(entry.pop("chars"))
+                entry["text"] = texts[column][start:taken[column]]
+            parts.append(part_from_dict(entry))
     except (ValueError, KeyError, TypeError):
         return None
-    if taken["content"] != len(content) or taken["reasoning"] != len(reasoning):
+    if taken != {"content": len(content), "reasoning": len(reasoning)}:
         return None
     return parts
 

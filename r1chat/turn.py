@@ -100,10 +100,9 @@ class Turn:
         )
         self._part: TextPart | ReasoningPart | None = None
         self._pieces: list[str] = []  # the text of the part being written, as it came
-        self._reasoning_pieces = 0
         self._last_save = 0.0
         self._pending: Future[None] | None = None
-        self._started = False
+        self._history: History | None = None  # what was sent, once the turn started
         # Said in the stored answer when it is cut off (by default: the user stopped it).
         self.stop_reason = USER_STOPPED
         self.trace_loops = LoopDetector()
@@ -180,13 +179,13 @@ class Turn:
         self.assistant.created_at = self.clock()
         self.store.add_message(conversation, self.assistant)
         conversation.messages.append(self.assistant)
-        self._started = True
+        self._history = history
         return history
 
     async def stream(self) -> AsyncGenerator[TurnEvent, None]:
         """Yield the backend's events (and the loop guard's) while recording them; raises the
         backend's errors."""
-        history = self.history() if self._started else self.start()
+        history = self._history if self._history is not None else self.start()
         message = self.assistant
         events = self.backend.chat(self.model, history, self.options)
         stopped = False
@@ -202,7 +201,6 @@ class Turn:
                         part = ReasoningPart(started_at=now, tokens=0)
                         self._begin(part, now)
                     self._pieces.append(event.text)
-                    self._reasoning_pieces += 1
                     part.tokens = (part.tokens or 0) + 1
                     notice = self._watch(self.trace_loops, event.text, "trace")
                 elif isinstance(event, Content):
@@ -258,8 +256,9 @@ class Turn:
             stats.eval_seconds = max(now - message.first_token_at, 1e-6)
         segments = message.segments
         if stats.reasoning_tokens is None and segments:
-            # Ollama counts no trace tokens apart; it streams a token a piece (as tokens_counted).
-            stats.reasoning_tokens = self._reasoning_pieces
+            # Ollama counts no trace tokens apart; it streams a token a piece (as tokens_counted),
+            # and each segment counted its pieces.
+            stats.reasoning_tokens = sum(segment.tokens or 0 for segment in segments)
         elif stats.reasoning_tokens is not None and len(segments) == 1:
             segments[0].tokens = stats.reasoning_tokens
         message.stats = stats

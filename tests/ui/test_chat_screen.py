@@ -97,6 +97,15 @@ def answer_next(server, text: str) -> None:
         model.answer = text
 
 
+async def answered_twice(pilot, ollama) -> None:
+    """Ask "one", then ctrl+r: a second version of its answer, "A second answer."."""
+    await ask(pilot, "one")
+    answer_next(ollama, "A second answer.")
+    await pilot.press("ctrl+r")
+    await wait_until(pilot, lambda: "A second answer." in answer_text(answers(pilot)[-1]), "the second version")
+    await wait_for_turns(pilot)
+
+
 def current(session: ChatSession) -> list[Message]:
     """The conversation as stored and as it reads: each exchange's current version."""
     return session.store.load_conversation(session.conversation.id).current_messages()
@@ -552,11 +561,7 @@ async def test_ctrl_r_answers_the_last_prompt_again_as_a_second_version(run_app,
 
 async def test_alt_left_and_right_move_between_versions_and_the_one_shown_is_sent(run_app, session, ollama):
     async with run_app(session) as pilot:
-        await ask(pilot, "one")
-        answer_next(ollama, "A second answer.")
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: "A second answer." in answer_text(answers(pilot)[-1]), "the second version")
-        await wait_for_turns(pilot)
+        await answered_twice(pilot, ollama)
         await pilot.press("alt+left")
         await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 1/2 ›"), "version 1")
         assert "17 * 23 = 391." in answer_text(answers(pilot)[-1])
@@ -571,11 +576,7 @@ async def test_alt_left_and_right_move_between_versions_and_the_one_shown_is_sen
 
 async def test_clicking_the_arrows_under_an_answer_moves_between_versions(run_app, session, ollama):
     async with run_app(session) as pilot:
-        await ask(pilot, "one")
-        answer_next(ollama, "A second answer.")
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: "A second answer." in answer_text(answers(pilot)[-1]), "the second version")
-        await wait_for_turns(pilot)
+        await answered_twice(pilot, ollama)
         await pilot.click(answers(pilot)[-1].footnote, offset=(2, 0))  # the ‹
         await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 1/2 ›"), "version 1")
         await pilot.click(answers(pilot)[-1].footnote, offset=(8, 0))  # the ›

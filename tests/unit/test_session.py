@@ -235,3 +235,16 @@ async def test_stopping_twice_is_one_stop(session, heard, ollama):
     assert session.stop() and session.stop()
     answer = await task  # an ordinary end, not a cancellation
     assert answer.status is MessageStatus.INTERRUPTED and not session.streaming
+
+
+async def test_the_connection_check_lists_the_models_once_and_picks_from_that_list(settings, store, ollama):
+    provider = settings.provider_config("ollama")
+    provider.url = ollama.url
+    session = ChatSession(settings, store, provider)  # no model chosen: the best local one
+    try:
+        found = await session.check()
+        assert found.reached and found.error is None and "deepseek-r1" in found.model
+        assert [r.path for r in ollama.requests].count("/api/tags") == 1
+        assert await session.resolve_model() == found.model
+    finally:
+        await session.aclose()
