@@ -1,5 +1,9 @@
 """The fault matrix: every way a server can fail, and what r1chat must say and keep.
 
+The second half, HOSTILE, is what a hostile user, terminal or disk does rather than a server: each
+kind has tests marked `@pytest.mark.hostile(item, where)` (where: "cli", "tui" or "core"), and
+`pytest -m hostile` runs them all.
+
 Shared by the `r1chat ask` tests (tests/unit/test_faults.py) and the chat screen's
 (tests/ui/test_faults.py): each case is a fault for one fake server, the words the message must
 hold (what happened, what to do), and what must be stored of the answer.
@@ -78,3 +82,25 @@ def check_kept(case: Case, answer, reasoning: str, answer_text: str) -> None:
         assert reasoning and REASONING.startswith(reasoning) and reasoning != REASONING and not answer_text
     else:
         assert reasoning == REASONING and answer_text and answer.startswith(answer_text) and answer_text != answer
+
+
+# Hostile input and local faults. Each kind has at least one test marked
+# `@pytest.mark.hostile(item, where)`; tests/unit/test_fault_suite.py holds every item to that.
+HOSTILE = {
+    1: "disk full mid-answer: nothing lost, recovery file when it never comes back",
+    2: "a prompt sent while the disk is full stays in the box",
+    3: "saving goes on by the clock while a stream stalls",
+    4: "an unsent draft survives quitting",
+    5: "retry and edit never delete a finished answer",
+    6: "control sequences from model or prompt text never leave the program",
+    7: "a paste is text: control characters dropped, line endings normalised",
+    8: "invalid UTF-8 on stdin or from the terminal",
+    9: "a damaged page inside the database",
+    10: "the terminal closes mid-answer (SIGHUP)",
+    11: "tiny terminals, at start and on resize",
+    12: "a crash exits nonzero, names its log and leaves the terminal usable",
+    13: "out-of-range config values",
+    14: "the status bar tells the truth about the connection",
+    15: "two windows on the same conversation",
+    16: "DNS failures and impossible ports",
+}

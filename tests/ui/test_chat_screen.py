@@ -583,6 +583,7 @@ async def test_clicking_the_arrows_under_an_answer_moves_between_versions(run_ap
         await wait_until(pilot, lambda: footnote(answers(pilot)[-1]).startswith("‹ 2/2 ›"), "version 2")
 
 
+@pytest.mark.hostile(5, "tui")
 async def test_with_the_server_stopped_ctrl_r_keeps_the_finished_answer_current_and_on_screen(run_app, session, ollama):
     async with run_app(session) as pilot:
         answer = await ask(pilot, "one")
@@ -601,6 +602,7 @@ async def test_with_the_server_stopped_ctrl_r_keeps_the_finished_answer_current_
         assert [m.content for m in current(session)] == ["one", ANSWER]  # still the one sent
 
 
+@pytest.mark.hostile(5, "tui")
 async def test_with_the_server_stopped_an_edit_keeps_the_finished_turn_and_gives_the_text_back(run_app, session, ollama):
     async with run_app(session) as pilot:
         await ask(pilot, "one")

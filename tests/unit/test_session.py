@@ -90,6 +90,7 @@ async def test_a_listener_that_is_a_coroutine_is_awaited_before_the_next_piece(s
     assert order == ["start", "end"] * (len(order) // 2) and order
 
 
+@pytest.mark.hostile(5, "core")
 async def test_retry_with_the_server_gone_keeps_the_finished_answer_current_and_says_why(session, heard, ollama):
     finished = await session.send("What is 17 * 23?")
     ollama.stop()
@@ -120,6 +121,7 @@ async def test_a_successful_retry_adds_a_version_and_later_history_sends_only_it
     assert [m["content"] for m in retried] == ["one"]  # the retry does not send the answer it replaces
 
 
+@pytest.mark.hostile(5, "core")
 async def test_edit_with_the_server_gone_keeps_the_old_prompt_and_answer_current(session, ollama):
     await session.send("one")
     ollama.stop()
