@@ -133,7 +133,9 @@ def file_name(conversation: Conversation, fmt: str = "md", copy: int = 1) -> str
     Letters of any script are kept, everything else becomes one hyphen, so the name is valid on
     every file system and short enough (60 characters) for any of them.
     """
-    slug = _NOT_A_WORD.sub("-", unicodedata.normalize("NFKC", conversation.title)).strip("-").lower()
+    # Sequences go whole first: their parameters ("52;c;...") would otherwise become words.
+    title = strip_controls(conversation.title)
+    slug = _NOT_A_WORD.sub("-", unicodedata.normalize("NFKC", title)).strip("-").lower()
     if len(slug) > 60:
         slug = slug[:61].rsplit("-", 1)[0] if "-" in slug[:61] else slug[:60]
     stem = f"{slug or 'conversation'}-{conversation.id if conversation.id is not None else 'new'}"

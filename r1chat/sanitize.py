@@ -30,6 +30,12 @@ def strip_controls(text: str) -> str:
     return _CONTROLS.sub("", _SEQUENCES.sub("", text))
 
 
+def pasted_text(text: str) -> str:
+    """A paste as the text it stands for: line endings (CR LF, bare CR) as newlines, no control
+    character or escape sequence (a BEL in a paste is not Ctrl+G, nor an ESC the Escape key)."""
+    return strip_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 # What JSON leaves raw that a terminal may still act on: C1 controls (json escapes only C0)
 # and the bidi controls. They can only occur inside JSON strings, where \uXXXX means the same.
 _RAW_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
