@@ -226,6 +226,10 @@ class _AnswerPrinter:
         words = f"thinking… {seconds:.1f}s" if seconds < 60 else f"thinking… {human_duration(seconds)}"
         if self.trace_tokens:
             words += f" · {self.trace_tokens:,} tokens"
+        try:  # a line that wraps could not be erased: cut to the terminal's width
+            words = words[: max(os.get_terminal_size(self.err.fileno()).columns - 1, 1)]
+        except (OSError, ValueError):
+            pass
         self.err.write("\r\x1b[2K" + words)
         self.err.flush()
         self.drawn = True
