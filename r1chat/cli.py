@@ -110,10 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     from r1chat.config import load_settings
-
-    settings = load_settings()
     from r1chat.sanitize import strip_controls
 
+    settings = load_settings()
     for problem in settings.problems:
         print(f"r1chat: config: {strip_controls(problem)}", file=sys.stderr)
     return settings
@@ -361,6 +360,8 @@ def _turn_figures(answer: Any, conversation_id: int | None) -> dict[str, Any]:
 
 
 async def _ask(args: argparse.Namespace) -> int:
+    import asyncio
+
     from r1chat.backends.base import BackendError, Content, Reasoning
     from r1chat.conversation import Conversation, MessageStatus
     from r1chat.session import ChatSession, MissingSetting, NoModel, SessionEvent, TurnEnded
@@ -406,8 +407,6 @@ async def _ask(args: argparse.Namespace) -> int:
                 printer.content(answer.content[printer.printed:])  # what streamed as a trace
 
     session.subscribe(hear)
-    import asyncio
-
     ticker = asyncio.create_task(printer.tick())
     try:
         answer = await session.send(
