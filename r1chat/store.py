@@ -756,6 +756,20 @@ class Store:
             )
         return len(orphans)
 
+    # --- another window's turns --------------------------------------------------------------
+
+    def conversation_mark(self, conversation_id: int) -> tuple[object, ...]:
+        """What is stored of a conversation, in a few numbers that change when any window adds
+        a message, finishes one, or makes another version current (a rename does not count)."""
+        # The ids of the current messages add up to another sum when another version is current.
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT count(*), max(id), total(current * id), total(status = 'streaming') FROM messages"
+                " WHERE conversation_id = ?",
+                (conversation_id,),
+            ).fetchone()
+        return tuple(row)
+
     # --- drafts: what was typed and not sent ---------------------------------------------------
 
     def save_draft(self, conversation_id: int | None, text: str) -> None:
