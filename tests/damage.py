@@ -66,10 +66,12 @@ def integrity(path: Path) -> str:
         db.close()
 
 
-def on_disk(folder: Path) -> dict[str, str]:
-    """Each file of ``folder`` (but SQLite's passing -wal and -shm files) and a hash of its bytes."""
+def on_disk(folder: Path, *, log: bool = False) -> dict[str, str]:
+    """Each file of ``folder`` and a hash of its bytes; SQLite's -shm (readers mark it) always
+    left out, its write-ahead log unless ``log`` (a closed database has none worth keeping)."""
+    passing = ("-shm",) if log else ("-wal", "-shm")
     return {
         file.name: hashlib.sha256(file.read_bytes()).hexdigest()
         for file in sorted(folder.iterdir())
-        if file.is_file() and not file.name.endswith(("-wal", "-shm"))
+        if file.is_file() and not file.name.endswith(passing)
     }

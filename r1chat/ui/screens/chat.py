@@ -275,7 +275,11 @@ class ChatScreen(Screen[None]):
     async def open_conversation(self, conversation_id: int, *, message_id: int | None = None, in_trace: bool = False) -> None:
         """Go on with a stored conversation, scrolled to ``message_id`` (a search hit) if given."""
         await self.session.stop_and_wait()
-        conversation = self.session.open_stored(conversation_id)
+        try:
+            conversation = self.session.open_stored(conversation_id)
+        except StoreError as error:  # a damaged page: the screen stays on what it shows
+            self.banner.show_error(error)
+            return
         if conversation is None:
             self.notify("That conversation no longer exists (deleted in another window?)", severity="warning")
             return
