@@ -568,6 +568,29 @@ class ChatSession:
         self.store.make_current(exchange, index)
         return True
 
+    # --- the draft: what is typed and not sent yet ------------------------------------------------
+
+    def draft(self) -> str:
+        """What was typed in this conversation and not sent, kept across quitting ('' when none,
+        or when the store cannot say: a draft is never worth an error)."""
+        try:
+            return self.store.load_draft(self.conversation.id)
+        except StoreError:
+            return ""
+
+    def keep_draft(self, text: str) -> None:
+        """Keep ``text`` as this conversation's draft (blank: none). Raises StoreError."""
+        self.store.save_draft(self.conversation.id, text)
+
+    def drafted_conversation(self) -> int | None:
+        """The stored conversation whose draft was written last, when no newer one waits in a
+        new conversation: where a window closed with something typed should open again."""
+        try:
+            latest = self.store.latest_draft()
+        except StoreError:
+            return None
+        return latest[0] if latest is not None else None
+
     # --- titles ------------------------------------------------------------------------------
 
     def _maybe_ask_for_title(self, turn: Turn) -> None:

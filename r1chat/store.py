@@ -792,7 +792,11 @@ class Store:
 
     def latest_draft(self) -> tuple[int | None, str] | None:
         """The draft written last, and its conversation (None: the new one); None when there is none."""
-        row = self._draft_row("ORDER BY updated_at DESC LIMIT 1", ())
+        row = self._draft_row(
+            "WHERE conversation_id = 0 OR conversation_id IN (SELECT id FROM conversations)"
+            " ORDER BY updated_at DESC LIMIT 1",
+            (),
+        )
         if row is None:
             return None
         return row["conversation_id"] or None, row["text"]
