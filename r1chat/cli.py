@@ -629,7 +629,7 @@ def _doctor(args: argparse.Namespace) -> int:
     print("Saved what could be read into a fresh database in its place:")
     for table in found.tables:
         lost = "an unknown number" if table.lost is None else str(table.lost)
-        print(f"  {table.name}: {table.copied} rows copied, {lost} lost")
+        print(f"  {table.name}: {table.copied} row{'' if table.copied == 1 else 's'} copied, {lost} lost")
     if found.rebuilt:
         print(f"  {found.rebuilt} conversations whose own row was lost were made again from their messages")
     print(f"The damaged file is kept at {found.kept_at}")

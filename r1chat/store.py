@@ -184,6 +184,10 @@ def _migration_4(db: sqlite3.Connection) -> None:
         "CREATE TRIGGER drafts_of_deleted AFTER DELETE ON conversations BEGIN"
         " DELETE FROM drafts WHERE conversation_id = old.id; END"
     )
+    # Before each turn the engine asks whether another window changed the conversation
+    # (conversation_mark); read from this index alone that takes about 5 ms for 5,000 messages of
+    # 3.5 kB each, against 39 ms reading their rows.
+    db.execute("CREATE INDEX messages_versions ON messages (conversation_id, current, status)")
 
 
 # Each entry takes the database from version N to N+1.
