@@ -181,3 +181,17 @@ def test_the_fresh_file_replaces_the_old_only_once_complete(tmp_path, monkeypatc
         salvage(path)
     assert path.read_bytes() == damaged_bytes
     assert list(on_disk(tmp_path)) == ["r1chat.db"]  # the partial fresh file is gone
+
+
+@pytest.mark.hostile(9, "core")
+def test_a_write_that_meets_the_damaged_page_is_refused_in_one_line_and_changes_nothing(tmp_path):
+    path = damaged_database(tmp_path / "r1chat.db", table="conversations")
+    before = path.read_bytes()
+    store = Store(path)
+    try:
+        with pytest.raises(DamagedStore) as raised:
+            store.rename_conversation(1, "a new title")
+        assert "\n" not in str(raised.value) and "r1chat doctor" in str(raised.value) and str(path) in str(raised.value)
+    finally:
+        store.close()
+    assert path.read_bytes() == before
