@@ -1,5 +1,5 @@
 """The ``r1chat`` command: the TUI by default, and ``ask``, ``models``, ``pull``, ``rm``, ``history``,
-``export``.
+``export``, ``doctor``.
 
 Only the standard library is imported at module level, so ``--version`` and ``--help`` stay
 instant; backends, the store and the UI are imported by the verbs that need them.
@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--save", action="store_true", help="save into your documents folder (or -o's), named after the title"
     )
     _connection_options(export, suppress=True)
+
+    verbs.add_parser(
+        "doctor",
+        help="check the database; when it is damaged, save what can be read into a fresh file "
+        "(the damaged one is kept aside). Close every r1chat window first.",
+    )
     return parser
 
 
@@ -161,7 +167,10 @@ def _store(*, recover: bool = True) -> Store:
         if notice:
             print(f"r1chat: {strip_controls(notice)}", file=sys.stderr)
     if recover:
-        store.recover_interrupted()
+        try:
+            store.recover_interrupted()
+        except StoreError as exc:  # a damaged page: said, and the verb goes on with what it can read
+            print(f"r1chat: {exc}", file=sys.stderr)
     return store
 
 
@@ -373,8 +382,12 @@ async def _ask(args: argparse.Namespace) -> int:
     store = _store()
     conversation = Conversation()
     if args.conversation is not None or args.continue_:
-        conversation_id = args.conversation if args.conversation is not None else store.latest_conversation_id()
-        loaded = store.load_conversation(conversation_id) if conversation_id is not None else None
+        try:
+            conversation_id = args.conversation if args.conversation is not None else store.latest_conversation_id()
+            loaded = store.load_conversation(conversation_id) if conversation_id is not None else None
+        except StoreError as exc:
+            store.close()
+            raise Failure(str(exc)) from None
         if loaded is None:
             store.close()
             what = f"conversation {args.conversation}" if args.conversation is not None else "any earlier conversation"
@@ -701,11 +714,14 @@ def _history(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from r1chat.export import ExportError, render, save, write
+    from r1chat.store import StoreError
 
     store = _store()
     try:
         conversation_id = args.id if args.id is not None else store.latest_conversation_id()
         conversation = store.load_conversation(conversation_id) if conversation_id is not None else None
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
     finally:
         store.close()
     if conversation is None:
@@ -728,6 +744,33 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from r1chat.doctor import salvage
+    from r1chat.store import StoreError, default_path
+
+    path = default_path()
+    if not path.exists():
+        print(f"No database at {path} yet: nothing to check.")
+        return EXIT_OK
+    try:
+        found = salvage(path)
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
+    if not found.problems:
+        print(f"No damage found in {path}: SQLite's integrity check passed. Nothing was changed.")
+        return EXIT_OK
+    more = len(found.problems) - 1
+    print(f"{path} is damaged: {found.problems[0]}" + (f" (and {more} more)" if more else ""))
+    print("Saved what could be read into a fresh database in its place:")
+    for table in found.tables:
+        lost = "an unknown number" if table.lost is None else str(table.lost)
+        print(f"  {table.name}: {table.copied} row{'' if table.copied == 1 else 's'} copied, {lost} lost")
+    if found.rebuilt:
+        print(f"  {found.rebuilt} conversations whose own row was lost were made again from their messages")
+    print(f"The damaged file is kept at {found.kept_at}")
+    return EXIT_OK
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 
@@ -736,10 +779,16 @@ def _tui(args: argparse.Namespace) -> int:
 
     collector.hold_for_start_up()  # until the first frame (R1ChatApp.on_mount)
     from r1chat.session import ChatSession, MissingSetting
+    from r1chat.store import StoreError
 
     settings = _settings(args)
     store = _store(recover=False)
-    recovered = store.recover_interrupted()
+    notice = store.open_notice
+    try:
+        recovered = store.recover_interrupted()
+        reopen = _cut_off_conversation(store, recovered)
+    except StoreError as exc:  # a damaged page: the app opens on a new conversation and says so
+        notice, reopen = str(exc), None
     try:
         session = ChatSession(settings, store, _provider(args, settings), model=_chosen(args, "model"))
     except MissingSetting as exc:
@@ -747,9 +796,8 @@ def _tui(args: argparse.Namespace) -> int:
         raise Failure(str(exc)) from None
     from r1chat.ui.app import R1ChatApp
 
-    reopen = _cut_off_conversation(store, recovered)
     try:
-        R1ChatApp(session, notice=store.open_notice, info=store.upgrade_notice, reopen=reopen).run()
+        R1ChatApp(session, notice=notice, info=store.upgrade_notice, reopen=reopen).run()
     finally:
         store.close()
     return EXIT_OK
@@ -822,6 +870,8 @@ def main(argv: list[str] | None = None) -> int:
             return _export(args)
         if verb == "history":
             return _history(args)
+        if verb == "doctor":
+            return _doctor(args)
         import asyncio
 
         command = {"ask": _ask, "models": _models, "pull": _pull, "rm": _rm}[verb]

@@ -7,7 +7,8 @@ the events the session emits to its subscribers, in order:
 * ``TurnStarted`` once the prompt and an empty answer are stored;
 * the turn's ``Reasoning`` and ``Content`` pieces, and ``LoopNoticed`` from the loop guard;
 * ``TurnEnded`` with the finished answer, the error if it failed, and whether it became current;
-* ``TitleChanged`` when a title written by the model arrives (``[ui] titles = "model"``).
+* ``TitleChanged`` when a title written by the model arrives (``[ui] titles = "model"``);
+* ``ConversationReloaded`` before a turn, when another window changed the conversation.
 
 A listener may be a coroutine function: the session awaits it before going on, so a front end
 that draws each piece keeps pace with the stream instead of queueing it.
@@ -91,7 +92,15 @@ class TitleChanged:
     title: str
 
 
-SessionEvent = TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged
+@dataclass(frozen=True, slots=True)
+class ConversationReloaded:
+    """Another window changed this conversation (a turn, a version chosen): it was read again
+    from the store before the next turn, and ``conversation`` is now the session's."""
+
+    conversation: Conversation
+
+
+SessionEvent = TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged | ConversationReloaded
 Listener = Callable[[SessionEvent], Awaitable[None] | None]
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +260,35 @@ class ChatSession:
             self.open_conversation(conversation)
         return conversation
 
+    async def _catch_up(self) -> None:
+        """Two windows on one conversation: before a turn, read the conversation again if the
+        store holds more than this session has seen (the other window's turns), so the history
+        sent has them; the front ends redraw from ConversationReloaded. Costs one indexed query
+        when nothing changed."""
+        conversation = self.conversation
+        if conversation.id is None or self._task is not None:
+            return
+        if self.store.conversation_mark(conversation.id) == self._mark_of_memory():
+            return
+        fresh = self.store.load_conversation(conversation.id)
+        if fresh is None:
+            raise StoreError("This conversation was deleted in another window; ctrl+n starts a new one. Your prompt is kept.")
+        self.conversation = fresh  # the model chosen in this window stays chosen
+        await self._emit(ConversationReloaded(fresh))
+
+    def _mark_of_memory(self) -> tuple[object, ...]:
+        """The mark of the conversation as this session holds it, counted as
+        ``Store.conversation_mark`` counts: every write of the session's own keeps the two equal."""
+        messages = [m for m in self.conversation.messages if m.id is not None]
+        if not messages:
+            return (0, None, 0.0, 0.0)
+        return (
+            len(messages),
+            max(m.id for m in messages if m.id is not None),
+            float(sum(m.id for m in messages if m.current and m.id is not None)),
+            float(sum(m.status is MessageStatus.STREAMING for m in messages)),
+        )
+
     def preferred_model(self) -> str | None:
         """The model the next turn uses, as far as it is known without asking the server: chosen >
         this conversation's (on this provider) > configured > the provider's default."""
@@ -370,12 +408,14 @@ class ChatSession:
         can be found, the server cannot be reached for one, or the prompt cannot be stored.
         Everything after that is an event; the answer is returned as it finished.
         """
+        await self._catch_up()
         message = Message(Role.USER, self._with_preset(prompt))
         return await self._answer(message, None, system_prompt=system_prompt, **overrides)
 
     async def retry(self) -> Message | None:
         """Answer the last exchange's current prompt again, as a new version; None when there is
         no prompt yet."""
+        await self._catch_up()
         exchange = self.last_exchange()
         prompt = exchange.shown.prompt if exchange is not None else None
         if exchange is None or prompt is None or prompt.id is None:
@@ -384,6 +424,7 @@ class ChatSession:
 
     async def edit_last(self, prompt: str) -> Message:
         """Send ``prompt`` in place of the last exchange's prompt, as a new version of it."""
+        await self._catch_up()
         exchange = self.last_exchange()
         if exchange is None:
             return await self.send(prompt)
@@ -527,6 +568,29 @@ class ChatSession:
         self.store.make_current(exchange, index)
         return True
 
+    # --- the draft: what is typed and not sent yet ------------------------------------------------
+
+    def draft(self) -> str:
+        """What was typed in this conversation and not sent, kept across quitting ('' when none,
+        or when the store cannot say: a draft is never worth an error)."""
+        try:
+            return self.store.load_draft(self.conversation.id)
+        except StoreError:
+            return ""
+
+    def keep_draft(self, text: str) -> None:
+        """Keep ``text`` as this conversation's draft (blank: none). Raises StoreError."""
+        self.store.save_draft(self.conversation.id, text)
+
+    def drafted_conversation(self) -> int | None:
+        """The stored conversation whose draft was written last, when no newer one waits in a
+        new conversation: where a window closed with something typed should open again."""
+        try:
+            latest = self.store.latest_draft()
+        except StoreError:
+            return None
+        return latest[0] if latest is not None else None
+
     # --- titles ------------------------------------------------------------------------------
 
     def _maybe_ask_for_title(self, turn: Turn) -> None:
@@ -560,6 +624,7 @@ __all__ = [
     "Busy",
     "ChatSession",
     "Connection",
+    "ConversationReloaded",
     "MissingSetting",
     "NoModel",
     "SessionEvent",

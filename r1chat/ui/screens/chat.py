@@ -13,7 +13,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.timer import Timer
+from textual.widgets import Footer, TextArea
 
 from r1chat import collector
 from r1chat.backends import backend_module
@@ -30,6 +31,8 @@ SIDE_BY_SIDE_WIDTH = 140
 PIECES = (Reasoning, Content)
 # Why a turn could not start (the prompt goes back into the box).
 NOT_STARTED = (BackendError, NoModel, StoreError, Busy)
+# The draft is stored this long after the last key: one small write a pause, not one a key.
+DRAFT_DELAY = 0.5
 
 
 class ChatScreen(Screen[None]):
@@ -61,6 +64,8 @@ class ChatScreen(Screen[None]):
         self.reopen = reopen  # a conversation to show at once (one whose turn a crash cut off)
         self.layout_choice = session.settings.ui.trace_layout
         self.editing = False  # Enter sends the prompt as a new version of the last one (f2)
+        self._draft_due: Timer | None = None  # set while a change to the prompt is not stored
+        self._draft_failed = False
 
     def compose(self) -> ComposeResult:
         yield ConversationView(id="conversation", collapse=self.session.settings.ui.trace_collapse)
@@ -88,6 +93,7 @@ class ChatScreen(Screen[None]):
     async def on_mount(self) -> None:
         # The view draws the turns; this screen's own listener sees pieces pass, and ignores them.
         self._stop_hearing = (self.session.subscribe(self.view.hear), self.session.subscribe(self._hear))
+        self._typed = self.prompt  # still readable while the screen unmounts (quitting), unlike a query
         self.banner.clear()
         self.status.show(self.session)
         self.apply_layout()
@@ -95,12 +101,46 @@ class ChatScreen(Screen[None]):
             await self.open_conversation(self.reopen)
         elif self.session.conversation.messages:
             await self.view.show(self.session.conversation)
+            self._restore_draft()
+        elif (drafted := self.session.drafted_conversation()) is not None:
+            await self.open_conversation(drafted)  # closed with something typed there: back to it
+        else:
+            self._restore_draft()
         # After the first frame: the check builds the backend, whose imports take a while.
         self.call_after_refresh(self.check_connection)
 
     def on_unmount(self) -> None:
+        self._store_draft()  # quitting: what is typed is kept for next time
         for stop in self._stop_hearing:
             stop()
+
+    # --- the draft -------------------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#prompt")
+    def _prompt_changed(self) -> None:
+        if self._draft_due is not None:
+            self._draft_due.stop()
+        self._draft_due = self.set_timer(DRAFT_DELAY, self._store_draft)
+
+    def _store_draft(self, text: str | None = None) -> None:
+        """Store the prompt's text (or ``text``) as this conversation's draft, if it changed."""
+        if self._draft_due is None and text is None:
+            return
+        if self._draft_due is not None:
+            self._draft_due.stop()
+            self._draft_due = None
+        try:
+            self.session.keep_draft(self._typed.prompt_text if text is None else text)
+        except StoreError as error:
+            if not self._draft_failed:  # once: the next keys would say it again
+                self._draft_failed = True
+                self.notify(f"What you type is not kept for next time: {error}", severity="warning", markup=False)
+
+    def _restore_draft(self) -> None:
+        self.prompt.set_prompt(self.session.draft())
+        if self._draft_due is not None:  # what was just put there is what is stored
+            self._draft_due.stop()
+            self._draft_due = None
 
     def _hear(self, event: SessionEvent) -> None:
         if type(event) in PIECES:
@@ -166,6 +206,7 @@ class ChatScreen(Screen[None]):
             return
         event.prompt.remember(event.text)
         event.prompt.clear()
+        self._store_draft("")  # now, under this conversation: sending may give it an id
         intent = self.session.edit_last(event.text) if self.editing else self.session.send(event.text)
         self.editing = False
         self._run(intent, event.text)
@@ -261,9 +302,11 @@ class ChatScreen(Screen[None]):
 
     async def action_new_chat(self) -> None:
         await self.session.stop_and_wait()
+        self._store_draft()
         self.session.new_conversation()
         self._reset()
         await self.view.show(self.session.conversation)
+        self._restore_draft()
         self.prompt.focus()
 
     def _reset(self) -> None:
@@ -275,12 +318,18 @@ class ChatScreen(Screen[None]):
     async def open_conversation(self, conversation_id: int, *, message_id: int | None = None, in_trace: bool = False) -> None:
         """Go on with a stored conversation, scrolled to ``message_id`` (a search hit) if given."""
         await self.session.stop_and_wait()
-        conversation = self.session.open_stored(conversation_id)
+        self._store_draft()
+        try:
+            conversation = self.session.open_stored(conversation_id)
+        except StoreError as error:  # a damaged page: the screen stays on what it shows
+            self.banner.show_error(error)
+            return
         if conversation is None:
             self.notify("That conversation no longer exists (deleted in another window?)", severity="warning")
             return
         self._reset()
         await self.view.show(conversation, around=message_id)
+        self._restore_draft()
         self.prompt.focus()
         self.banner.offer_regenerate(conversation)
         if message_id is not None:

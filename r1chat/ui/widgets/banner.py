@@ -11,7 +11,7 @@ from r1chat.backends.base import AuthFailed, ModelNotFound, RateLimited, Unreach
 from r1chat.conversation import Conversation, MessageStatus, Role
 from r1chat.sanitize import strip_controls
 from r1chat.session import Connection, SessionEvent, TurnEnded, TurnStarted
-from r1chat.store import StoreError
+from r1chat.store import DamagedStore, StoreError
 from r1chat.turn import LoopNoticed
 
 
@@ -37,7 +37,12 @@ class Banner(Static):
         self.error: BaseException | None = None  # what it says went wrong: ctrl+r acts on it
 
     def show_error(self, error: BaseException, more: str = "") -> None:
-        hint = "Answers cannot be saved until this is fixed" if isinstance(error, StoreError) else hint_for(error)
+        if isinstance(error, DamagedStore):
+            hint = "Quit r1chat (ctrl+q), then run 'r1chat doctor' in a shell"
+        elif isinstance(error, StoreError):
+            hint = "Answers cannot be saved until this is fixed"
+        else:
+            hint = hint_for(error)
         self.show_problem(str(error) + more, hint, topic="connection" if isinstance(error, Unreachable) else "")
         self.error = error
 
