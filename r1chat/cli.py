@@ -244,8 +244,16 @@ class _AnswerPrinter:
             pass
 
 
+def _raise_hint(window: int | None) -> str:
+    """How to give ``r1chat ask`` a larger window."""
+    if window is None:
+        return "The model takes no larger window: shorten the prompt, or start a new conversation (without -c)."
+    return (f"Raise the window with --num-ctx {window} (or num_ctx in config.toml, or R1CHAT_NUM_CTX), "
+            "or start a new conversation (without -c).")
+
+
 async def _ask(args: argparse.Namespace) -> int:
-    from r1chat.backends.base import BackendError, Content, Reasoning
+    from r1chat.backends.base import BackendError, Content, ContextOverflow, Reasoning
     from r1chat.conversation import Conversation, MessageStatus
     from r1chat.session import ChatSession, MissingSetting, NoModel, SessionEvent, TurnEnded
     from r1chat.store import StoreError
@@ -292,6 +300,10 @@ async def _ask(args: argparse.Namespace) -> int:
 
     session.subscribe(hear)
     try:
+        fit = await session.fit(prompt, system_prompt=args.system, num_ctx=args.num_ctx)
+        if not fit.fits:
+            printer.warning(f"warning: the conversation and this prompt do not fit the window ({fit.describe()}); "
+                            f"the server may refuse them or drop the oldest messages. {_raise_hint(fit.larger_window)}")
         answer = await session.send(
             prompt,
             system_prompt=args.system,
@@ -302,11 +314,20 @@ async def _ask(args: argparse.Namespace) -> int:
         printer.finish()
         error = ended[-1].error if ended else None
         saved = f"What arrived is saved (conversation {conversation.id})."
+        if isinstance(error, ContextOverflow):
+            raise Failure(f"{error} {_raise_hint(fit.larger_window)}")
         if error is not None:
             raise Failure(f"{error} {saved}" if answer.content or answer.reasoning else str(error))
         if answer.status is MessageStatus.INTERRUPTED:
             raise Failure(f"{answer.error} {saved}")
-        if answer.stats.reasoning_truncated and not answer.content:
+        if answer.stats.history_cut:
+            printer.warning(f"warning: the server dropped the oldest messages to fit the window "
+                            f"({answer.stats.context_size or '?'} tokens); the answer did not see them. "
+                            f"{_raise_hint(fit.larger_window)}")
+        room = await session.out_of_room(session.turn) if session.turn is not None else None
+        if room is not None:
+            printer.warning(f"{room.describe()} {_raise_hint(room.larger)}")
+        elif answer.stats.reasoning_truncated and not answer.content:
             print("r1chat: the reasoning was cut off before an answer; raise --num-ctx and try again.", file=sys.stderr)
         if args.stats:
             stats = answer.stats

@@ -53,7 +53,8 @@ _LISTED = {"thinking": "thinking", "tools": "tools", "images": "vision"}
 # The 400 for `think` sent to a model without the capability, in every version's wording (A.1).
 THINKING_REFUSED = "does not support thinking"
 # From 0.12.6 `"truncate": false` makes a request that does not fit num_ctx fail with an error
-# instead of losing its oldest messages without a word (protocols.md A.6, section 0).
+# instead of losing its oldest messages without a word, and `"shift": false` ends a turn that
+# fills the window with "length" (protocols.md A.6, section 0); older servers ignore both.
 REFUSES_TRUNCATION_SINCE = (0, 12, 6)
 # 0.30.0 ran models on llama-server and counted only the newly evaluated prompt tokens; 0.30.1
 # counts the cached ones again (protocols.md F.10). 0.3.0 is well after the 2024 fix (E.12).
@@ -243,7 +244,9 @@ class OllamaBackend:
         thinks = self._listed(model, details)["thinking"] is Support.YES
         body = self._body(model, history, options, await self._think(model, thinks, options.think))
         if options.truncate is not True and await self._refuses_truncation():
-            body["truncate"] = False
+            # Nor a context shift mid-answer, which makes a long trace forget the question:
+            # the turn ends with done_reason "length" instead, which r1chat can offer to redo.
+            body["truncate"] = body["shift"] = False
         assume = self.assume_thinking if self.assume_thinking is not None else (thinks or looks_like_r1(model))
         demux = Demux(assume, guessed=self.assume_thinking is None)
         started = False

@@ -112,7 +112,9 @@ async def test_request_sets_num_ctx_keep_alive_and_r1_sampling_without_a_system_
         "options": {"num_ctx": 8192, "temperature": 0.6, "top_p": 0.95},
         "keep_alive": "10m",
         "think": True,
-        "truncate": False,  # the fake is 0.12.6: a request too long for num_ctx fails, not cut
+        # The fake is 0.12.6: a request too long for num_ctx fails, a full window ends the turn.
+        "truncate": False,
+        "shift": False,
     }
     await collect(backend, "deepseek-r1:8b", options=ChatOptions(num_ctx=4096, temperature=0.9))
     assert last_chat(server)["options"] == {"num_ctx": 4096, "temperature": 0.9, "top_p": 0.95}
