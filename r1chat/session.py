@@ -544,13 +544,16 @@ class ChatSession:
 
     # --- the context window -------------------------------------------------------------------
 
-    async def fit(self, prompt: str, *, system_prompt: str | None = None, **overrides: Override) -> Fit:
-        """How the conversation plus ``prompt`` compares with the window the next turn would be
-        sent with (the model's own where the request cannot set one). Asks the server about the
-        model once; the window is unknown (so anything fits) when it cannot say."""
+    async def fit(self, prompt: str | None, *, system_prompt: str | None = None, **overrides: Override) -> Fit:
+        """How the conversation plus ``prompt`` (None: as it stands, its last prompt stored)
+        compares with the window the next turn would be sent with (the model's own where the
+        request cannot set one). Asks the server about the model once; the window is unknown
+        (so anything fits) when it cannot say."""
+        messages = self.conversation.current_messages()
+        if prompt is not None:
+            messages = [*messages, Message(Role.USER, self._with_preset(prompt))]
         history = build_history(
-            [*self.conversation.current_messages(), Message(Role.USER, self._with_preset(prompt))],
-            system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
+            messages, system_prompt=self.system_prompt() if system_prompt is None else system_prompt
         )
         tokens = estimate_tokens(history)
         num_ctx = self.options(**overrides).num_ctx
