@@ -161,7 +161,7 @@ async def test_a_trace_that_used_the_whole_window_offers_a_larger_one(run_app, o
         assert banner.topic == "room"
         said = text_of(banner)
         assert "The trace used the whole 300-token window (num_ctx), and no answer came." in said
-        assert "ctrl+r answers again with num_ctx 2,048" in said and "f9 answers again without thinking" in said
+        assert "ctrl+r answers again with num_ctx 2,048" in said and "alt+r answers again without thinking" in said
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: len(chats(ollama)) == 2, "the retry")
         await settled(pilot, 1)
@@ -170,12 +170,12 @@ async def test_a_trace_that_used_the_whole_window_offers_a_larger_one(run_app, o
         assert len(chat(pilot).session.last_exchange().versions) == 2
 
 
-async def test_f9_answers_again_without_thinking(run_app, ollama):
+async def test_alt_r_answers_again_without_thinking(run_app, ollama):
     think(ollama, "hmm " * 400)
     async with run_app() as pilot:
         await send(pilot, "think")
         await settled(pilot, 1)
-        await pilot.press("f9")
+        await pilot.press("alt+r")
         await wait_until(pilot, lambda: len(chats(ollama)) == 2, "the retry")
         await settled(pilot, 1)
         assert chats(ollama)[-1]["think"] is False

@@ -47,8 +47,8 @@ class ChatScreen(Screen[None]):
         Binding("f3", "copy_answer", "Copy", id="copy_answer"),
         Binding("f4", "app.connect", "Connect", show=False, id="connect"),
         Binding("f8", "keep_going", "Go on", show=False, id="keep_going"),  # the loop banner offers it
-        # The banner offers it after a trace used the whole budget (f5-f7 select in the prompt).
-        Binding("f9", "retry_without_thinking", "Answer without thinking", show=False, id="retry_without_thinking"),
+        # The banner offers it after a trace used the whole budget; beside ctrl+r, its other retry.
+        Binding("alt+r", "retry_without_thinking", "Answer without thinking", show=False, id="retry_without_thinking"),
         Binding("alt+left", "version(-1)", "Previous version", show=False, id="previous_version"),
         Binding("alt+right", "version(1)", "Next version", show=False, id="next_version"),
         Binding("ctrl+o", "app.pick_model", "Model", id="pick_model"),

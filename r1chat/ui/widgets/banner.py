@@ -36,7 +36,7 @@ class Banner(Static):
         # "loop" (the streaming answer going round in circles), "offer", or "" (a turn failed).
         self.topic = ""
         self.error: BaseException | None = None  # what it says went wrong: ctrl+r acts on it
-        self.room: OutOfRoom | None = None  # a trace used the whole budget: ctrl+r / f9 act on it
+        self.room: OutOfRoom | None = None  # a trace used the whole budget: ctrl+r / alt+r act on it
         self.larger: int | None = None  # the history was cut: ctrl+r answers again with this num_ctx
 
     def show_error(self, error: BaseException, more: str = "") -> None:
@@ -98,7 +98,7 @@ class Banner(Static):
                 grown = ", ".join(w for w in (grown, f"num_predict {room.num_predict * 2:,}") if w)
             ways.append(f"ctrl+r answers again with {grown}")
         if room.think_off:
-            ways.append("f9 answers again without thinking")
+            ways.append("alt+r answers again without thinking")
         hint = " · ".join(ways) or "The model takes no larger window: shorten the prompt or start a new chat (ctrl+n)"
         self.show_problem(room.describe(), hint, severity="warning", topic="room")
         self.room = room
