@@ -545,13 +545,17 @@ class ChatSession:
     # --- the context window -------------------------------------------------------------------
 
     async def fit(self, prompt: str | None, *, system_prompt: str | None = None, **overrides: Override) -> Fit:
-        """How the conversation plus ``prompt`` (None: as it stands, its last prompt stored)
-        compares with the window the next turn would be sent with (the model's own where the
-        request cannot set one). Asks the server about the model once; the window is unknown
-        (so anything fits) when it cannot say."""
+        """How the conversation plus ``prompt`` (None: its last prompt answered again, as a retry
+        sends it) compares with the window the next turn would be sent with (the model's own
+        where the request cannot set one). Asks the server about the model once; the window is
+        unknown (so anything fits) when it cannot say."""
         messages = self.conversation.current_messages()
+        exchange = self.last_exchange() if prompt is None else None
         if prompt is not None:
             messages = [*messages, Message(Role.USER, self._with_preset(prompt))]
+        elif exchange is not None and exchange.shown.prompt is not None:
+            kept = {id(m) for m in exchange.shown.messages}
+            messages = [*(m for m in messages if id(m) not in kept), exchange.shown.prompt]
         history = build_history(
             messages, system_prompt=self.system_prompt() if system_prompt is None else system_prompt
         )

@@ -49,10 +49,10 @@ class WindowOffer(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Static(Content.styled(question, "bold"), id="question")
             yield Static(Content.styled(f"The estimate: {fit.describe()}.", "$foreground-muted"), classes="detail")
-            yield Static(Content.assemble(("s ", "bold"), send), classes="detail")
-            yield Static(Content.assemble(("r ", "bold"), grow), classes="detail")
+            yield Static(Content.assemble(("s ", "bold"), send), classes="detail way")
+            yield Static(Content.assemble(("r ", "bold"), grow), classes="way")
             yield Static(Content.assemble(("n ", "bold"), "Start a new conversation, its prompt box holding a "
-                                          "line about this one and your prompt."), classes="detail")
+                                          "line about this one and your prompt."), classes="way")
             with Horizontal(id="buttons"):
                 yield Button("Send anyway", id="send")
                 yield Button("Raise num_ctx", id="raise", disabled=larger is None)
