@@ -368,10 +368,18 @@ def _turn_figures(answer: Any, conversation_id: int | None) -> dict[str, Any]:
     }
 
 
+def _raise_hint(window: int | None) -> str:
+    """How to give ``r1chat ask`` a larger window."""
+    if window is None:
+        return "The model takes no larger window: shorten the prompt, or start a new conversation (without -c)."
+    return (f"Raise the window with --num-ctx {window} (or num_ctx in config.toml, or R1CHAT_NUM_CTX), "
+            "or start a new conversation (without -c).")
+
+
 async def _ask(args: argparse.Namespace) -> int:
     import asyncio
 
-    from r1chat.backends.base import BackendError, Content, Reasoning
+    from r1chat.backends.base import BackendError, Content, ContextOverflow, Reasoning
     from r1chat.conversation import Conversation, MessageStatus
     from r1chat.session import ChatSession, MissingSetting, NoModel, SessionEvent, TurnEnded
     from r1chat.store import StoreError
@@ -422,6 +430,10 @@ async def _ask(args: argparse.Namespace) -> int:
     session.subscribe(hear)
     ticker = asyncio.create_task(printer.tick())
     try:
+        fit = await session.fit(prompt, system_prompt=args.system, num_ctx=args.num_ctx)
+        if not fit.fits:
+            printer.warning(f"warning: the conversation and this prompt do not fit the window ({fit.describe()}); "
+                            f"the server may refuse them or drop the oldest messages. {_raise_hint(fit.larger_window)}")
         answer = await session.send(
             prompt,
             system_prompt=args.system,
@@ -433,12 +445,22 @@ async def _ask(args: argparse.Namespace) -> int:
         error = ended[-1].error if ended else None
         saved = f"What arrived is saved (conversation {conversation.id})."
         failed = None
-        if error is not None:
+        if isinstance(error, ContextOverflow):
+            failed = Failure(f"{error} {_raise_hint(fit.larger_window)}")
+        elif error is not None:
             failed = Failure(f"{error} {saved}" if answer.content or answer.reasoning else str(error))
         elif answer.status is MessageStatus.INTERRUPTED:
             failed = Failure(f"{answer.error} {saved}")
-        elif answer.stats.reasoning_truncated and not answer.content:
-            printer.warning("the reasoning was cut off before an answer; raise --num-ctx and try again.")
+        else:
+            if answer.stats.history_cut:
+                printer.warning(f"warning: the server dropped the oldest messages to fit the window "
+                                f"({answer.stats.context_size or '?'} tokens); the answer did not see them. "
+                                f"{_raise_hint(fit.larger_window)}")
+            room = await session.out_of_room(session.turn) if session.turn is not None else None
+            if room is not None:
+                printer.warning(f"{room.describe()} {_raise_hint(room.larger)}")
+            elif answer.stats.reasoning_truncated and not answer.content:
+                printer.warning("the reasoning was cut off before an answer; raise --num-ctx and try again.")
         figures = _turn_figures(answer, conversation.id)
         if isinstance(printer, _JsonPrinter):
             if failed is not None:

@@ -18,7 +18,7 @@ from textual.widgets import Footer, TextArea
 
 from r1chat import collector
 from r1chat.backends import backend_module
-from r1chat.backends.base import BackendError, Content, ModelNotFound, Reasoning, Unreachable
+from r1chat.backends.base import BackendError, Content, ContextOverflow, ModelNotFound, Reasoning, Unreachable
 from r1chat.session import Busy, ChatSession, NoModel, SessionEvent, TurnEnded, TurnStarted
 from r1chat.store import StoreError
 from r1chat.ui.commands import chat_commands, copy_from_answer
@@ -26,6 +26,7 @@ from r1chat.ui.widgets.banner import Banner
 from r1chat.ui.widgets.conversation import ConversationView
 from r1chat.ui.widgets.prompt import Prompt
 from r1chat.ui.widgets.status_bar import StatusBar
+from r1chat.ui.window_offer import NEW, RAISE, SEND, WindowOffer
 
 SIDE_BY_SIDE_WIDTH = 140
 PIECES = (Reasoning, Content)
@@ -49,6 +50,8 @@ class ChatScreen(Screen[None]):
         Binding("f3", "copy_answer", "Copy", id="copy_answer"),
         Binding("f4", "app.connect", "Connect", show=False, id="connect"),
         Binding("f8", "keep_going", "Go on", show=False, id="keep_going"),  # the loop banner offers it
+        # The banner offers it after a trace used the whole budget; beside ctrl+r, its other retry.
+        Binding("alt+r", "retry_without_thinking", "Answer without thinking", show=False, id="retry_without_thinking"),
         Binding("alt+left", "version(-1)", "Previous version", show=False, id="previous_version"),
         Binding("alt+right", "version(1)", "Next version", show=False, id="next_version"),
         Binding("ctrl+o", "app.pick_model", "Model", id="pick_model"),
@@ -151,6 +154,7 @@ class ChatScreen(Screen[None]):
             collector.turn_started()
         elif isinstance(event, TurnEnded):
             self.set_timer(0.2, collector.turn_ended)  # once the answer is on screen
+            self._after_turn(event)
 
     def apply_settings(self, changed: set[tuple[str, ...]]) -> None:
         """Saved settings that change this screen now (others apply to the next turn)."""
@@ -207,9 +211,11 @@ class ChatScreen(Screen[None]):
         event.prompt.remember(event.text)
         event.prompt.clear()
         self._store_draft("")  # now, under this conversation: sending may give it an id
-        intent = self.session.edit_last(event.text) if self.editing else self.session.send(event.text)
-        self.editing = False
-        self._run(intent, event.text)
+        if self.editing:
+            self.editing = False
+            self._run(self.session.edit_last(event.text), event.text)
+        else:
+            self.run_worker(self._send(event.text), group="turn", exit_on_error=False)
 
     def _run(self, intent: Coroutine[Any, Any, object], text: str | None = None) -> None:
         self.run_worker(self._turn(intent, text), group="turn", exit_on_error=False)
@@ -224,6 +230,66 @@ class ChatScreen(Screen[None]):
             self.banner.show_error(error)
             if isinstance(error, Unreachable):
                 self.status.connection = "unreachable"
+
+    # --- the context window ------------------------------------------------------------------
+
+    async def _send(self, text: str) -> None:
+        """Send ``text``; when the conversation would not fit the window, ask first."""
+        fit = await self.session.fit(text)
+        way = SEND if fit.fits else await self.app.push_screen_wait(WindowOffer(fit))
+        if way is None:
+            self.prompt.give_back(text)
+        elif way == NEW:
+            await self._carry_into_new_chat(text)
+        else:
+            allow_cut = way == SEND and not fit.fits
+            if way == RAISE and not self._raise_window(fit.larger_window):
+                self.prompt.give_back(text)
+                return
+            await self._turn(self.session.send(text, truncate=True if allow_cut else None), text)
+
+    def _raise_window(self, num_ctx: int | None) -> bool:
+        if num_ctx is None:
+            return False
+        try:
+            self.session.raise_window(num_ctx)
+        except StoreError as error:
+            self.banner.show_error(error)
+            return False
+        self.notify(f"This conversation is sent with num_ctx {num_ctx:,} from now on.", timeout=3)
+        return True
+
+    async def _carry_into_new_chat(self, text: str | None) -> None:
+        """A new conversation whose prompt box holds a line about this one, then ``text``."""
+        summary = self.session.summary_line()
+        await self.action_new_chat()
+        self.prompt.set_prompt("\n\n".join(part for part in (summary, text) if part))
+
+    @work(group="after_turn", exit_on_error=False)
+    async def _after_turn(self, event: TurnEnded) -> None:
+        """What the window did to the turn: refused it, cut its history, or left no room to answer."""
+        turn, session = event.turn, self.session
+        if isinstance(event.error, ContextOverflow):
+            fit = await session.fit(None)  # the stored prompt is the last message
+            way = await self.app.push_screen_wait(WindowOffer(fit, refused=True))
+            if way == NEW:
+                await self._carry_into_new_chat(None)
+            elif way == SEND:
+                self._run(session.retry(truncate=True))
+            elif way == RAISE and self._raise_window(fit.larger_window):
+                self._run(session.retry())
+            return
+        answer = turn.assistant
+        room = await session.out_of_room(turn)
+        if room is not None:
+            self.banner.show_out_of_room(room)
+        elif answer.stats.history_cut:
+            self.banner.show_history_cut(answer.stats.context_size, (await session.fit(None)).larger_window)
+
+    def action_retry_without_thinking(self) -> None:
+        room = self.banner.room
+        if room is not None and room.think_off and not self.session.streaming:
+            self._run(self.session.retry(think=False))
 
     def action_copy_answer(self) -> None:
         copy_from_answer(self, "answer", lambda message, shown: message.content or shown)
@@ -240,9 +306,13 @@ class ChatScreen(Screen[None]):
         session = self.session
         if session.streaming:
             return
-        missing = self.banner.error
+        missing, room = self.banner.error, self.banner.room
         if isinstance(missing, ModelNotFound) and session.backend.models is not None:
             self._pull_then_answer(missing.model)
+        elif room is not None and room.retry_options():
+            self._run(session.retry(**room.retry_options()))
+        elif self.banner.topic == "cut" and self._raise_window(self.banner.larger):
+            self._run(session.retry())
         elif session.last_prompt() is None:
             self.check_connection()
         else:

@@ -13,6 +13,7 @@ from r1chat.conversation import MessageStatus
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession, SessionEvent, TurnEnded, TurnStarted
 from r1chat.units import human_duration
+from r1chat.window import meter_words
 
 
 def _short(tokens: int) -> str:
@@ -94,7 +95,9 @@ class StatusBar(Static):
             if used is not None and size:
                 share = used / size
                 style = "$error" if share >= 0.8 else "$warning" if share >= 0.5 else ""
-                parts.append(Content.styled(f"ctx {_short(used)}/{_short(size)}", style))
+                # In words too: the colour alone says nothing under NO_COLOR or to colour-blind eyes.
+                words = meter_words(used, size)
+                parts.append(Content.styled(f"ctx {_short(used)}/{_short(size)}" + (f" {words}" if words else ""), style))
             elif used is not None:
                 parts.append(Content(f"ctx {_short(used)}"))
             if stats.tokens_per_second:
