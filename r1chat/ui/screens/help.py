@@ -54,9 +54,9 @@ def _bound(cls: type, keymap: Mapping[str, str]) -> list[Binding]:
     return [replace(binding, key=", ".join(keys)) for binding, keys in joined.values()]
 
 
-def _row(binding: Binding) -> KeyRow:
+def _row(binding: Binding, where: str = "") -> KeyRow:
     title, help_text = TITLES.get(binding.id or "", (binding.description or binding.action, ""))
-    return KeyRow(binding.key, title, help_text, binding.id)
+    return KeyRow(binding.key, f"{title} ({where})" if where else title, help_text, binding.id)
 
 
 def key_areas(keymap: Mapping[str, str]) -> list[tuple[str, list[KeyRow]]]:
@@ -76,7 +76,8 @@ def key_areas(keymap: Mapping[str, str]) -> list[tuple[str, list[KeyRow]]]:
                 if binding.id is None or binding.id in seen or (number and binding.id not in TITLES):
                     continue
                 seen.add(binding.id)
-                areas[area_of(binding.id)].append(_row(binding))
+                where = f"in {scope.name}" if number else ""
+                areas[area_of(binding.id)].append(_row(binding, where))
     editing = areas.setdefault(EDITING, [])
     for binding in _bound(Prompt, keymap):  # Textual's TextArea keys that the prompt keeps
         if binding.id is None and binding.description:
