@@ -4,7 +4,6 @@ it; warnings at start are short toasts above the status bar, and listed there fo
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Static
 
 from r1chat.session import ChatSession
 from r1chat.ui.app import R1ChatApp
@@ -18,7 +17,7 @@ from tests.ui.test_commands import palette_entries
 def help_text(pilot) -> str:
     screen = pilot.app.screen
     assert isinstance(screen, HelpScreen), screen
-    return "\n".join(line for widget in screen.query(Static) for line in lines_of(widget))
+    return "\n".join(line for widget in screen.query("#help-body > *") for line in lines_of(widget))
 
 
 async def open_help(pilot, key: str = "f1") -> str:

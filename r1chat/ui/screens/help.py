@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from itertools import zip_longest
 from pathlib import Path
+from typing import Any
 
-from rich.table import Table
-from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from r1chat import __version__
@@ -29,7 +31,6 @@ from r1chat.ui.widgets.prompt import Prompt
 
 ABOUT = "r1chat {version} · chat with reasoning models, their thinking shown live"
 EDITING = "Editing the prompt"
-KEY_WIDTH = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +148,40 @@ class HelpScreen(Screen[None]):
 
     def _section(self, title: str, rows: list[KeyRow]) -> ComposeResult:
         yield Static(Content.styled(title, "bold $accent"), classes="area")
-        # A grid: a long line wraps under its own column, not under the keys. Text, not markup:
-        # a warning quotes what the user wrote in a file.
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(width=KEY_WIDTH, style="bold")
-        table.add_column(ratio=1)
-        for row in rows:
-            text = Text(row.title)
+        yield Rows(rows, classes="rows")
+
+
+class Rows(Widget):
+    """Keys in a column, what they do wrapped beside them. One widget per area, wrapped once per
+    width: a Rich table (or a grid of widgets) per area made opening this screen take a second."""
+
+    KEYS = 16
+
+    def __init__(self, rows: list[KeyRow], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rows = rows
+        self._wrapped: tuple[int, list[Content]] = (-1, [])
+
+    def _lines(self, width: int) -> list[Content]:
+        if self._wrapped[0] == width:
+            return self._wrapped[1]
+        lines: list[Content] = []
+        for row in self.rows:
+            # Content pieces, not markup: a warning quotes what the user wrote in a file.
+            parts: list[str | tuple[str, str]] = [row.title]
             if row.help:
-                text.append(f" · {row.help}", style="dim")
+                parts.append((f" · {row.help}", "$foreground-muted"))
             if row.binding_id:
-                text.append(f" [{row.binding_id}]", style="dim italic")
-            table.add_row(Text(row.keys), text)
-        yield Static(table, classes="rows")
+                parts.append((f" [{row.binding_id}]", "$foreground-muted italic"))
+            keys = Content.styled(row.keys, "bold").wrap(self.KEYS)
+            what = Content.assemble(*parts).wrap(max(10, width - self.KEYS - 1))
+            for key, text in zip_longest(keys, what, fillvalue=Content()):
+                lines.append(Content.assemble(key.pad_right(self.KEYS + 1 - key.cell_length), text))
+        self._wrapped = (width, lines)
+        return lines
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
+
+    def render(self) -> Content:
+        return Content("\n").join(self._lines(self.content_size.width))
