@@ -94,7 +94,7 @@ class R1ChatApp(App):
         # One message for the config file, one for theme files (_register_other_themes): each line
         # names a file and line. Short-lived: the help screen (F1) lists them all as long as it runs.
         if problems:
-            self.notify("\n".join(problems), title="Settings · F1 lists these",
+            self.notify("\n".join(problems), title="Settings",
                         severity="warning", timeout=WARNING_SECONDS, markup=False)
 
     def _warm_up(self) -> None:
@@ -105,7 +105,7 @@ class R1ChatApp(App):
         self.theme_problems += register_themes(self, self.themes_unchecked)
         self.themes_unchecked = []
         if self.theme_problems:
-            self.notify("\n".join(self.theme_problems), title="Themes · F1 lists these", severity="warning",
+            self.notify("\n".join(self.theme_problems), title="Themes", severity="warning",
                         timeout=WARNING_SECONDS, markup=False)
 
     def refresh_css(self, animate: bool = True) -> None:
