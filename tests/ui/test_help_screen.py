@@ -22,7 +22,8 @@ def help_text(pilot) -> str:
 
 async def open_help(pilot, key: str = "f1") -> str:
     await pilot.press(key)
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "the help screen")
+    # Generous: the first opening imports every screen's module (their keys are listed).
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "the help screen", timeout=20)
     await pilot.pause()
     return help_text(pilot)
 
@@ -68,6 +69,14 @@ async def test_the_help_groups_r1chats_keys_by_area_with_the_editing_keys_last(r
         editing = section("Editing the prompt")
         assert "ctrl+j," in editing and "shift+enter" in editing and "Cursor word left" in editing and "Undo" in editing
         assert "Cursor word left" not in text[:text.index("Editing the prompt")]
+
+
+async def test_the_help_closes_on_its_own_remapped_key(run_app, settings):
+    settings.keys = {"help.close": "x"}
+    async with run_app(size=(80, 24)) as pilot:
+        assert "x closes" not in await open_help(pilot)  # the note names the help key, f1
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen again")
 
 
 async def test_the_help_shows_keys_as_remapped(run_app, settings):

@@ -125,6 +125,7 @@ class HelpScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.app
         facts = self.facts
+        # The keymap as Textual holds it (its screens read the same attribute to remap their keys).
         help_key = ", ".join(b.key for b in _bound(type(app), app._keymap) if b.id == "help")
         with VerticalScroll(id="help-body"):
             yield Static(Content.styled(ABOUT.format(version=__version__), "bold"), id="about")
