@@ -518,6 +518,24 @@ async def test_a_folded_trace_beside_its_answer_leaves_it_the_whole_width(run_ap
         assert trace.right <= text.x and overlap_vertically(trace, text)
 
 
+async def test_a_stored_folded_trace_beside_its_answer_leaves_it_the_whole_width(run_app, settings, store, ollama_provider):
+    conversation = Conversation(title="stored", provider="ollama", model="deepseek-r1:8b")
+    store.create_conversation(conversation)
+    store.add_message(conversation, Message(Role.USER, "Why?"))
+    store.add_message(conversation, Message(Role.ASSISTANT, "Because " * 40, reasoning="First I weigh it."))
+    session = ChatSession(settings, store, ollama_provider, conversation=store.load_conversation(conversation.id))
+    async with run_app(session, size=(150, 40)) as pilot:
+        await pilot.pause()
+        answer = answers(pilot)[-1]
+        trace, text = answer.trace.region, answer.query_one(".answer").region
+        assert chat(pilot).has_class("-side") and answer.trace.collapsed
+        assert trace.bottom <= text.y and text.width > 120
+        await click_on(pilot, TraceTitle)
+        await pilot.pause()
+        trace, text = answer.trace.region, answer.query_one(".answer").region
+        assert trace.right <= text.x and overlap_vertically(trace, text)
+
+
 async def test_a_trace_streaming_beside_its_answer_has_no_blank_room_under_it(run_app, ollama):
     ollama.fault = OllamaFault(stall_after=12)
     async with run_app(size=(150, 40)) as pilot:
