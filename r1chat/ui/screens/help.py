@@ -126,12 +126,13 @@ class HelpScreen(Screen[None]):
         app = self.app
         facts = self.facts
         # The keymap as Textual holds it (its screens read the same attribute to remap their keys).
-        help_key = ", ".join(b.key for b in _bound(type(app), app._keymap) if b.id == "help")
+        closing = [b.key for cls in (type(app), HelpScreen) for b in _bound(cls, app._keymap)
+                   if b.id in ("help", "help.close")]
         with VerticalScroll(id="help-body"):
             yield Static(Content.styled(ABOUT.format(version=__version__), "bold"), id="about")
             yield Static(Content.styled(
                 f"Keys as bound now ([keys] in the config file remaps them by the id in brackets). "
-                f"{help_key or 'f1'}, Esc or q closes this.", "$foreground-muted"), classes="note")
+                f"{', '.join(closing)} closes this.", "$foreground-muted"), classes="note")
             yield from self._section("Files", [
                 KeyRow("config", shown_path(facts.config, "none (defaults)"),
                        "" if facts.config is None or facts.config.exists() else "not created yet: Settings (ctrl+s) writes it"),
