@@ -4,11 +4,11 @@ it, and routes what other screens return to it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from textual import events
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.themes import DEFAULT_THEME, read_theme_files, register_themes, variable_defaults
 from r1chat.ui.widgets import markdown
+
+# How long a warning at start stays (it covered a third of an 80x24 screen for 30 s).
+WARNING_SECONDS = 8
 
 
 class R1ChatApp(App):
@@ -120,10 +123,10 @@ class R1ChatApp(App):
         if self.info:
             self.notify(self.info, title="Database", timeout=10, markup=False)
         # One message for the config file, one for theme files (_register_other_themes): each line
-        # names a file and line.
+        # names a file and line. Short-lived: the help screen (F1) lists them all as long as it runs.
         if problems:
             self.notify("\n".join(problems), title="Settings",
-                        severity="warning", timeout=30, markup=False)
+                        severity="warning", timeout=WARNING_SECONDS, markup=False)
 
     def _warm_up(self) -> None:
         # In a thread: keys typed meanwhile are not held up. Nothing waits for it.
@@ -133,7 +136,8 @@ class R1ChatApp(App):
         self.theme_problems += register_themes(self, self.themes_unchecked)
         self.themes_unchecked = []
         if self.theme_problems:
-            self.notify("\n".join(self.theme_problems), title="Themes", severity="warning", timeout=30, markup=False)
+            self.notify("\n".join(self.theme_problems), title="Themes", severity="warning",
+                        timeout=WARNING_SECONDS, markup=False)
 
     def refresh_css(self, animate: bool = True) -> None:
         if not self.css_parsed:
@@ -290,7 +294,22 @@ class R1ChatApp(App):
             self.notify(f"Pulling {pull.model} failed: {pull.error}", severity="error", timeout=8, markup=False)
 
     def action_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        from r1chat.themes import user_theme_dir
+        from r1chat.ui.screens.help import HelpFacts, HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        warnings = [self.notice] if self.notice else []
+        facts = HelpFacts(
+            config=self.session.settings.path,
+            database=self.session.store.path,
+            themes=user_theme_dir(),
+            layout=self.chat.layout_said(),
+            warnings=[*warnings, *self.problems, *self.theme_problems],
+        )
+        self.push_screen(HelpScreen(facts))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Textual's "Keys" opens its key panel for the focused widget; F1 ("Help") is r1chat's.
+        return [command for command in super().get_system_commands(screen) if command.title != "Keys"]

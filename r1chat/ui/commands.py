@@ -38,7 +38,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "next_version": ("Next version", "Show the version of the last retried turn after this one"),
     "copy_answer": ("Copy answer", "Copy the last answer to the clipboard"),
     "toggle_trace": ("Toggle latest trace", "Fold or unfold the newest trace"),
-    "toggle_layout": ("Toggle trace layout", "Traces above or beside their answers"),
+    "toggle_layout": ("Cycle trace layout", "auto (by width) → beside their answers → above them"),
     "connect": ("Connect", "Change host or provider"),
     "keep_going": ("Let it go on", "Let a turn the loop banner warns about go on"),
     "retry_without_thinking": ("Answer without thinking", "Answer the last prompt again with the trace turned off"),
@@ -56,7 +56,26 @@ TITLES: dict[str, tuple[str, str]] = {
     "pull.hide": ("Run pull in background", "Close the pull screen; the pull goes on"),
     "conversation_settings.save": ("Save conversation settings", "Keep these settings with the conversation"),
     "settings.save": ("Save settings", "Write the settings to the config file"),
+    "trace.toggle": ("Fold trace", "On a trace's title: fold or unfold that trace"),
+    "conversation.show_hidden": ("Show hidden messages", "On an '↑ earlier messages' line: show them"),
+    "help": ("Help", "Keys by area, where the config lives, warnings at start"),
 }
+
+# The help screen's areas, in its order. A binding's area is the screen its id names
+# ("history.open"), or one given here; the rest is the chat's.
+AREAS = ("Chat", "Traces", "Models", "History", "Settings", "Editing the prompt")
+_AREA_OF = {
+    "toggle_trace": "Traces", "toggle_layout": "Traces", "trace": "Traces",
+    "pick_model": "Models", "connect": "Models", "model_picker": "Models", "pull": "Models", "model_info": "Models",
+    "confirm_delete": "Models",
+    "history": "History", "rename": "History", "export": "History", "confirm_delete_conversation": "History",
+    "settings": "Settings", "conversation_settings": "Settings", "confirm_replace": "Settings",
+    "send": "Editing the prompt", "newline": "Editing the prompt", "recall": "Editing the prompt",
+}
+
+
+def area_of(binding_id: str) -> str:
+    return _AREA_OF.get(binding_id.partition(".")[0] if "." in binding_id else binding_id, "Chat")
 
 
 def _hits(provider: Provider, query: str | None, entries: list[tuple[str, str, Callable[[], Any]]]) -> Iterator[Any]:

@@ -56,6 +56,7 @@ def scopes() -> list[Scope]:
     from r1chat.ui.app import R1ChatApp
     from r1chat.ui.screens.connect import ConnectScreen
     from r1chat.ui.screens.conversation_settings import ConversationSettingsScreen
+    from r1chat.ui.screens.help import HelpScreen
     from r1chat.ui.screens.history import ConfirmDeleteConversation, ExportScreen, HistoryScreen, RenameScreen
     from r1chat.ui.screens.links import LinkPicker
     from r1chat.ui.screens.model_picker import ConfirmDelete, ModelInfoScreen, ModelPicker
@@ -77,6 +78,7 @@ def scopes() -> list[Scope]:
         Scope("the settings screen", (R1ChatApp, SettingsScreen),
               (*field, (TextArea, "the system prompt"), (Select, "a choice"), (Button, "a button"))),
         Scope("the conversation settings", (R1ChatApp, ConversationSettingsScreen), (*field, (TextArea, "the system prompt"))),
+        Scope("the help screen", (R1ChatApp, HelpScreen), ()),
         *(Scope(name, (R1ChatApp, screen), (*field, (OptionList, "the list"), (Button, "a button")))
           for name, screen in (("the connect dialog", ConnectScreen), ("the rename dialog", RenameScreen),
                                ("the export dialog", ExportScreen), ("the link picker", LinkPicker),
@@ -95,6 +97,11 @@ def _bindings(cls: type[DOMNode]) -> dict[str, list[Binding]]:
                 keys.clear()
             keys.update(BindingsMap(base.__dict__.get("BINDINGS", [])).key_to_bindings)
     return keys
+
+
+def bindings_of(cls: type[DOMNode]) -> dict[str, list[Binding]]:
+    """Key -> bindings of ``cls`` as Textual merges them with its bases' (the help screen lists them)."""
+    return _bindings(cls)
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,3 +102,28 @@ def test_a_prompt_typed_and_sent_in_one_burst_is_sent_whole(chat, ollama):
             time.sleep(0.05)
     sent = [r.json["messages"][-1]["content"] for r in ollama.requests if r.path == "/api/chat" and r.json.get("messages")]
     assert sent == [f"burst {n}: what is 17 * 23?" for n in range(3)]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+def test_the_footer_always_shows_f1_which_opens_the_help(chat, size):
+    term = chat(size)
+    footer = term.screen().rstrip().splitlines()[-1]
+    assert footer.startswith("f1 Help") and "^q Quit" in footer, footer
+    term.keys("F1")
+    screen = term.wait_for("Warnings at start")
+    assert "chat with reasoning models" in screen and "config.toml" in screen
+    term.keys("Escape")
+    term.wait_for("Ask anything")
+
+
+def test_ctrl_l_puts_traces_beside_their_answers_even_at_80_columns(chat):
+    term = chat((80, 24))
+    term.type("What is 17 * 23?")
+    term.keys("Enter")
+    term.wait_for("tok/s", timeout=20)
+    term.keys("C-l")
+    term.wait_for("side: traces beside")  # the toast wraps the rest
+    term.keys("C-t")
+    screen = term.wait_for("▼ Thought for")
+    title = next(line for line in screen.splitlines() if "▼ Thought for" in line)
+    assert len(title.rstrip()) > 40, screen  # the answer's first line sits beside the trace's title

@@ -473,7 +473,8 @@ async def test_at_120_columns_the_trace_sits_above_its_answer(run_app, settings)
         assert trace.bottom <= text.y and trace.x == text.x
 
 
-async def test_resizing_the_terminal_switches_the_layout(run_app):
+async def test_resizing_the_terminal_switches_the_layout(run_app, settings):
+    settings.ui.trace_collapse = "never"
     async with run_app() as pilot:
         answer = await ask(pilot)
         await pilot.resize_terminal(150, 40)
@@ -484,14 +485,70 @@ async def test_resizing_the_terminal_switches_the_layout(run_app):
         assert answer.trace.region.bottom <= answer.query_one(".answer").region.y
 
 
-async def test_ctrl_l_toggles_the_layout(run_app):
-    async with run_app() as pilot:
+async def test_ctrl_l_cycles_auto_side_inline_and_says_which(run_app, settings):
+    settings.ui.trace_collapse = "never"
+    async with run_app(size=(80, 24)) as pilot:
         answer = await ask(pilot)
-        await pilot.press("ctrl+l")
-        assert chat(pilot).has_class("-side")
-        assert answer.trace.region.x < answer.query_one(".answer").region.x
-        await pilot.press("ctrl+l")
-        assert not chat(pilot).has_class("-side")
+        screen = chat(pilot)
+        said = []
+        for _ in range(3):
+            await pilot.press("ctrl+l")
+            said.append((screen.layout_choice, screen.has_class("-side"), list(pilot.app._notifications)[-1].message))
+        assert said == [
+            ("side", True, "side: traces beside their answers at any width"),
+            ("inline", False, "inline: traces above their answers at any width"),
+            ("auto", False, "auto: traces above their answers (beside from 140 columns)"),
+        ]
+        await pilot.press("ctrl+l")  # side again: it stays at 80 columns, after a resize too
+        await pilot.resize_terminal(80, 30)
+        await pilot.pause()
+        assert screen.has_class("-side")
+        trace, text = answer.trace.region, answer.query_one(".answer").region
+        assert trace.right <= text.x and overlap_vertically(trace, text)
+
+
+async def test_a_folded_trace_beside_its_answer_leaves_it_the_whole_width(run_app):
+    async with run_app(size=(150, 40)) as pilot:
+        answer = await ask(pilot)
+        assert chat(pilot).has_class("-side") and answer.trace.collapsed
+        trace, text = answer.trace.region, answer.query_one(".answer").region
+        assert trace.bottom <= text.y and text.x == trace.x and text.width > 120
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        trace, text = answer.trace.region, answer.query_one(".answer").region
+        assert trace.right <= text.x and overlap_vertically(trace, text)
+
+
+async def test_a_stored_folded_trace_beside_its_answer_leaves_it_the_whole_width(run_app, settings, store, ollama_provider):
+    conversation = Conversation(title="stored", provider="ollama", model="deepseek-r1:8b")
+    store.create_conversation(conversation)
+    store.add_message(conversation, Message(Role.USER, "Why?"))
+    store.add_message(conversation, Message(Role.ASSISTANT, "Because " * 40, reasoning="First I weigh it."))
+    session = ChatSession(settings, store, ollama_provider, conversation=store.load_conversation(conversation.id))
+    async with run_app(session, size=(150, 40)) as pilot:
+        await pilot.pause()
+        answer = answers(pilot)[-1]
+        trace, text = answer.trace.region, answer.query_one(".answer").region
+        assert chat(pilot).has_class("-side") and answer.trace.collapsed
+        assert trace.bottom <= text.y and text.width > 120
+        await click_on(pilot, TraceTitle)
+        await pilot.pause()
+        trace, text = answer.trace.region, answer.query_one(".answer").region
+        assert trace.right <= text.x and overlap_vertically(trace, text)
+
+
+async def test_a_trace_streaming_beside_its_answer_has_no_blank_room_under_it(run_app, ollama):
+    ollama.fault = OllamaFault(stall_after=12)
+    async with run_app(size=(150, 40)) as pilot:
+        await send(pilot)
+        await wait_until(pilot, lambda: answers(pilot) and answers(pilot)[-1].trace is not None, "the trace")
+        trace = answers(pilot)[-1].trace
+        body = trace.query_one(".trace-body", LiveText)
+        await wait_until(pilot, lambda: trace.tokens == 12 and body.drawn, "12 pieces of reasoning shown")
+        await pilot.pause(0.3)
+        lines = text_of(body).split("\n")
+        assert chat(pilot).has_class("-side") and lines[0].strip()
+        assert all(line.strip() for line in lines), lines  # text only, no room kept for more
 
 
 # --- stopping --------------------------------------------------------------------------------
@@ -706,14 +763,6 @@ async def test_ctrl_q_while_a_turn_streams_quits_and_stores_the_turn_as_interrup
     assert assistant.reasoning == "".join(pieces(REASONING)[:5])
 
 
-async def test_f1_shows_and_hides_the_keys(run_app):
-    async with run_app() as pilot:
-        await pilot.press("f1")
-        assert pilot.app.screen.query("HelpPanel")
-        await pilot.press("f1")
-        assert not pilot.app.screen.query("HelpPanel")
-
-
 async def test_every_chat_action_is_in_the_command_palette(run_app):
     async with run_app() as pilot:
         await pilot.press("ctrl+p")
@@ -723,7 +772,7 @@ async def test_every_chat_action_is_in_the_command_palette(run_app):
         titles = {str(commands.get_option_at_index(i).prompt).split("\n")[0] for i in range(commands.option_count)}
         assert {
             "New chat", "Stop", "Retry", "Edit last prompt", "Copy answer", "Copy trace", "Copy code block",
-            "Toggle latest trace", "Expand all traces", "Collapse all traces", "Toggle trace layout", "Connect",
+            "Toggle latest trace", "Expand all traces", "Collapse all traces", "Cycle trace layout", "Connect",
         } <= titles
 
 

@@ -32,6 +32,7 @@ from r1chat.turn import Turn
 from r1chat.ui.app import R1ChatApp
 from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.connect import ConnectScreen
+from r1chat.ui.screens.help import HelpScreen
 from r1chat.ui.screens.model_picker import ModelPicker
 from r1chat.ui.screens.pull import LayerRow, PullScreen
 from r1chat.ui.widgets.markdown import LiveText
@@ -209,6 +210,33 @@ def test_side_layout_with_trace_expanded_beside_the_answer(snap_compare, server,
         await until(pilot, lambda: not screen.query_one(Trace).collapsed, "the trace to unfold")
 
     assert snap_compare(make_app(server.url), terminal_size=(150, 40), run_before=steps)
+
+
+def test_side_layout_with_a_folded_trace_gives_the_answer_the_whole_width(snap_compare, server, make_app):
+    assert snap_compare(make_app(server.url), terminal_size=(150, 40), run_before=finished_turn)
+
+
+def test_side_layout_chosen_with_ctrl_l_at_80_columns(snap_compare, server, make_app):
+    async def steps(pilot: Pilot) -> None:
+        screen = await finished_turn(pilot)
+        await pilot.press("ctrl+l", "ctrl+t")  # auto -> side; unfold the trace
+        await until(pilot, lambda: screen.has_class("-side") and not screen.query_one(Trace).collapsed, "side by side")
+        pilot.app.clear_notifications()  # "Trace layout: side…" would leave at a moment that varies
+        await pilot.pause()
+
+    assert snap_compare(make_app(server.url), terminal_size=(80, 24), run_before=steps)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+def test_help_screen(snap_compare, server, make_app, size, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # paths show from ~, the same on every run
+
+    async def steps(pilot: Pilot) -> None:
+        await chat_screen(pilot)
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "the help screen")
+
+    assert snap_compare(make_app(server.url), terminal_size=size, run_before=steps)
 
 
 def test_unreachable_banner_names_the_url(snap_compare, make_app):

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, TextArea
+from textual.widgets import TextArea
 
 from r1chat import collector
 from r1chat.backends import backend_module
@@ -24,11 +24,13 @@ from r1chat.store import StoreError
 from r1chat.ui.commands import chat_commands, copy_from_answer
 from r1chat.ui.widgets.banner import Banner
 from r1chat.ui.widgets.conversation import ConversationView
+from r1chat.ui.widgets.footer import KeysFooter
 from r1chat.ui.widgets.prompt import Prompt
 from r1chat.ui.widgets.status_bar import StatusBar
 from r1chat.ui.window_offer import NEW, RAISE, SEND, WindowOffer
 
 SIDE_BY_SIDE_WIDTH = 140
+LAYOUTS = ("auto", "side", "inline")  # the order ctrl+l goes round them
 PIECES = (Reasoning, Content)
 # Why a turn could not start (the prompt goes back into the box).
 NOT_STARTED = (BackendError, NoModel, StoreError, Busy)
@@ -75,7 +77,7 @@ class ChatScreen(Screen[None]):
         yield Banner(id="banner")
         yield Prompt(id="prompt")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def view(self) -> ConversationView:
@@ -177,8 +179,15 @@ class ChatScreen(Screen[None]):
         self.apply_layout()
 
     def action_toggle_layout(self) -> None:
-        self.apply_layout("inline" if self._side() else "side")
-        self.notify(f"Traces {'beside' if self._side() else 'above'} their answers", timeout=2)
+        self.apply_layout(LAYOUTS[(LAYOUTS.index(self.layout_choice) + 1) % len(LAYOUTS)])
+        self.notify(self.layout_said(), title="Trace layout", timeout=3)
+
+    def layout_said(self) -> str:
+        """The layout chosen, and what it gives at this width."""
+        where = "beside their answers" if self._side() else "above their answers"
+        if self.layout_choice == "auto":
+            return f"auto: traces {where} (beside from {SIDE_BY_SIDE_WIDTH} columns)"
+        return f"{self.layout_choice}: traces {where} at any width"
 
     def action_toggle_trace(self) -> None:
         if not self.view.toggle_latest_trace():

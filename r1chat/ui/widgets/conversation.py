@@ -88,7 +88,7 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         self.empty_hint = Content.assemble(
             ("r1chat", "bold"),
             "\nA new conversation. Type a prompt below and press Enter.\n",
-            ("Ctrl+P: all commands · F1: keys · Ctrl+Q: quit", "$foreground-muted"),
+            ("Ctrl+P: all commands · F1: help · Ctrl+Q: quit", "$foreground-muted"),
         )
         self.conversation = Conversation()
         self._messages: list[Message] = []  # the conversation as it reads: current versions

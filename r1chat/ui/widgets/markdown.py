@@ -353,6 +353,11 @@ class LiveText(OnePass, Vertical):
         # the conversation (and repaints the whole screen) comes once every few lines.
         above = sum(piece.height_at(width) for piece in self._pieces)
         step = min(max(self.ROOM[0], self.screen.size.height // 5), self.ROOM[1])
+        if self.has_class("trace-body") and self.screen.has_class("-side"):
+            # Side by side (chat.tcss), a trace streams beside an answer not begun: its room
+            # showed as up to 7 blank lines with nothing beside them. A line at a time there
+            # (a layout pass per line, at most FPS a second, while the trace streams).
+            step = 1
         room = -(-(above + lines) // step) * step - above if lines else 0
         if room != self._tail_height:
             tail.styles.height = room

@@ -115,6 +115,7 @@ class AssistantMessage(OnePass, Vertical):
                 tokens=_trace_tokens(message),
                 cut_off=_cut_off(message),
             )
+            self._follow_fold(self.trace)
             yield self.trace
         if self.streaming:
             yield LiveText(classes="answer")
@@ -124,6 +125,13 @@ class AssistantMessage(OnePass, Vertical):
                 yield FinalAnswer(value)
         self.footnote.show(self._footnote(), self.version)
         yield self.footnote
+
+    def _follow_fold(self, trace: Trace) -> None:
+        # Side by side, a folded trace is one line of title: the answer takes the width (chat.tcss).
+        self.watch(trace, "collapsed", self._trace_folded)
+
+    def _trace_folded(self, folded: bool) -> None:
+        self.set_class(folded, "-trace-folded")
 
     def set_version(self, version: tuple[int, int] | None) -> None:
         self.version = version
@@ -148,6 +156,7 @@ class AssistantMessage(OnePass, Vertical):
         if trace is None:
             trace = self.trace = Trace(live=True, collapsed=self.collapse == "always")
             self.add_class("-has-trace")
+            self._follow_fold(trace)
             await self.mount(trace, before=0)
         await trace.append(text)
 
@@ -183,7 +192,7 @@ class AssistantMessage(OnePass, Vertical):
             # What streamed as a guessed trace was the answer: show it as one.
             await trace.remove()
             self.trace = None
-            self.remove_class("-has-trace")
+            self.remove_class("-has-trace", "-trace-folded")
         elif trace is not None:
             trace.cut_off = _cut_off(message)
             trace.tokens = message.stats.reasoning_tokens or trace.tokens
