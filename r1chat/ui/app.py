@@ -37,6 +37,9 @@ def _driver_class() -> type[Driver] | None:
     return Driver
 
 
+HANG_UP_GRACE = 5.0  # seconds from a closed terminal to the end of the process, whatever happens
+
+
 class R1ChatApp(App):
     # The chat screen's sheet is read with the app's: Textual reads no CSS_PATH of the default
     # screen (get_default_screen), and read when a screen is pushed, a sheet makes it parse every
@@ -257,11 +260,23 @@ class R1ChatApp(App):
                 pass
 
     def _stop_for_signal(self, number: int) -> None:
+        import os
+        import signal
+        import threading
+
         from r1chat.conversation import APP_STOPPED
 
         if self.stopping:  # a closed terminal says so twice: SIGHUP, and its dead input and output
             return
         self.stopping = True
+        if number == signal.SIGHUP:
+            # The way out takes a fraction of a second; should anything block it (a lock held by
+            # another process, a Textual write to the dead terminal), the process still must not
+            # outlive its terminal. What streamed is saved every second or so, and the next start
+            # marks a cut-off answer interrupted.
+            watchdog = threading.Timer(HANG_UP_GRACE, os._exit, args=(128 + number,))
+            watchdog.daemon = True
+            watchdog.start()
 
         async def stop() -> None:
             await self.session.stop_and_wait(APP_STOPPED)

@@ -127,11 +127,14 @@ class Driver(LinuxDriver):
             nonlocal hung_up
             for last, (_selector_key, mask) in loop_last(selector_events):
                 if mask & EVENT_READ:
-                    # Changed: a read error or EOF on a terminal means it hung up.
+                    # Changed: EIO, or EOF on a terminal (never seen otherwise: VMIN is 1), means
+                    # it hung up.
                     try:
                         data = read(fileno, 1024 * 4)
+                    except BlockingIOError:  # someone else's O_NONBLOCK on the shared terminal
+                        continue
                     except OSError:
-                        data = b""
+                        data, hung_up = b"", True
                     if not data and self.input_tty:
                         hung_up = True
                     unicode_data = decode(data, final=final and last)
