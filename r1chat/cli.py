@@ -631,11 +631,10 @@ def _tui(args: argparse.Namespace) -> int:
             traceback.print_exc()
     finally:
         store.close()
-    # The terminal is restored: what the user must know now is printed below, one line each.
+    # The terminal is restored: what the user must know now goes to stderr, one line each.
     if app.crash is not None:
         print(f"r1chat: {app.crash.line()}", file=sys.stderr)
-        return EXIT_FAIL
-    return app.return_code or EXIT_OK
+    return EXIT_FAIL if app.crash is not None else app.return_code or EXIT_OK
 
 
 def _cut_off_conversation(store: Store, recovered: int) -> int | None:

@@ -190,3 +190,21 @@ def test_a_crash_with_no_room_for_its_log_still_exits_nonzero_and_says_why(ollam
     screen = term.wait_for("status=", timeout=20)
     assert "status=1" in screen
     assert "The log could not be written" in screen and "a bug in a key handler" in screen
+
+
+@pytest.mark.hostile(12, "tui")
+def test_a_crash_mid_answer_keeps_what_arrived(ollama, terms):
+    ollama.delay = 0.05
+    ollama.find("deepseek-r1:8b")[1].reasoning = LONG_TRACE
+    program = [sys.executable, "-c", CRASHING, "--host", ollama.url, "-m", "deepseek-r1:8b"]
+    term = Terminal(["sh", "-c", f'{shlex.join(program)}; echo "status=$?"'], terminal_env({}), size=(100, 30))
+    terms.append(term)
+    term.wait_for("connected", timeout=20)
+    term.type("Think about this for a long time")
+    term.keys("Enter")
+    term.wait_for("thought20 ", timeout=20)
+    term.keys("F1")
+    assert "status=1" in term.wait_for("status=", timeout=20)
+    answer = latest_messages()[-1]
+    assert answer.status is MessageStatus.INTERRUPTED
+    assert "thought20" in answer.reasoning and LONG_TRACE.startswith(answer.reasoning)
