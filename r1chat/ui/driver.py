@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import selectors
 from codecs import getincrementaldecoder
+from collections.abc import Callable
 from typing import IO, Any
 
 from textual._loop import loop_last
@@ -34,7 +35,7 @@ class TerminalClosed(Message):
 class _Terminal:
     """The file the output thread writes to: once the terminal is gone, writes go nowhere."""
 
-    def __init__(self, file: IO[str], closed: Any) -> None:
+    def __init__(self, file: IO[str], closed: Callable[[], None]) -> None:
         self._file = file
         self._closed = closed  # called once, from the output thread
         self.gone = False
