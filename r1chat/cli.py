@@ -124,8 +124,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _text(argument: str) -> str:
+    from r1chat.config import as_text
+
+    return as_text(argument)
+
+
 def _chosen(args: argparse.Namespace, name: str) -> Any:
-    return getattr(args, name, None)
+    value = getattr(args, name, None)
+    return _text(value) if isinstance(value, str) else value
 
 
 def _provider(args: argparse.Namespace, settings: Settings, fallback: str | None = None) -> ProviderConfig:
@@ -178,7 +185,7 @@ def _store(*, recover: bool = True) -> Store:
 
 
 def _read_prompt(args: argparse.Namespace) -> str:
-    words = [w for w in args.prompt if w != "-"]
+    words = [_text(w) for w in args.prompt if w != "-"]
     prompt = " ".join(words)
     if "-" in args.prompt or not sys.stdin.isatty():
         piped = sys.stdin.read() if not sys.stdin.closed else ""
@@ -436,7 +443,7 @@ async def _ask(args: argparse.Namespace) -> int:
                             f"the server may refuse them or drop the oldest messages. {_raise_hint(fit.larger_window)}")
         answer = await session.send(
             prompt,
-            system_prompt=args.system,
+            system_prompt=_text(args.system) if args.system is not None else None,
             temperature=args.temperature,
             top_p=args.top_p,
             num_ctx=args.num_ctx,
@@ -818,11 +825,21 @@ def _tui(args: argparse.Namespace) -> int:
         raise Failure(str(exc)) from None
     from r1chat.ui.app import R1ChatApp
 
+    app = R1ChatApp(session, notice=notice, info=store.upgrade_notice, reopen=reopen)
     try:
-        R1ChatApp(session, notice=notice, info=store.upgrade_notice, reopen=reopen).run()
+        app.run()
+    except Exception as error:  # from Textual itself, outside any handler
+        app.record_crash(error)
+        if app.crash is not None and app.crash.log is None:
+            import traceback
+
+            traceback.print_exc()
     finally:
         store.close()
-    return EXIT_OK
+    # The terminal is restored: what the user must know now goes to stderr, one line each.
+    if app.crash is not None:
+        print(f"r1chat: {app.crash.line()}", file=sys.stderr)
+    return EXIT_FAIL if app.crash is not None else app.return_code or EXIT_OK
 
 
 def _cut_off_conversation(store: Store, recovered: int) -> int | None:
@@ -880,7 +897,8 @@ async def _stoppable(command: Awaitable[int]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     # Model text can hold any character; a terminal that cannot show one gets a "?", not a crash.
-    for stream in (sys.stdout, sys.stderr):
+    # Piped input that is not UTF-8 (a Latin-1 file) reads with U+FFFD in place of each bad byte.
+    for stream in (sys.stdout, sys.stderr, sys.stdin):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv)

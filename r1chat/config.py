@@ -348,7 +348,14 @@ def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: d
 # --- environment -----------------------------------------------------------------------------
 
 
+def as_text(value: str) -> str:
+    """An environment variable or command-line argument as text: bytes that are not UTF-8 (kept
+    by Python as lone surrogates, which SQLite and JSON refuse) become U+FFFD."""
+    return os.fsencode(value).decode("utf-8", "replace")
+
+
 def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> None:
+    environ = {name: as_text(value) for name, value in environ.items()}
     held = settings.from_environment
     if host := environ.get("OLLAMA_HOST"):
         settings.providers["ollama"].url = host

@@ -67,6 +67,13 @@ def check_provider(provider: ProviderConfig) -> None:
             f"The '{provider.name}' provider needs an API key: set {variable}, "
             f"or api_key under [providers.{provider.name}] in the config file."
         )
+    if provider.api_key and not provider.api_key.isascii():
+        # It goes in an HTTP header, which holds ASCII only: a stray byte was pasted with it.
+        variable = f"{provider.api_key_env} or " if provider.api_key_env else ""
+        raise MissingSetting(
+            f"The '{provider.name}' provider's API key has a character no key has (not ASCII): "
+            f"check {variable}api_key under [providers.{provider.name}] in the config file."
+        )
 
 
 def open_backend(provider: ProviderConfig, settings: Settings) -> Backend:

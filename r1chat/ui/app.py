@@ -4,6 +4,7 @@ it, and routes what other screens return to it."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,11 @@ from r1chat.pulls import Pull, Pulls, PullState
 from r1chat.sanitize import pasted_text, strip_controls
 from r1chat.session import ChatSession
 from r1chat.ui.commands import Commands
+from r1chat.ui.crash import Crash
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from textual.driver import Driver
     from textual.notifications import SeverityLevel
 
     from r1chat.conversation import Conversation
@@ -29,6 +33,17 @@ from r1chat.ui.widgets import markdown
 
 # How long a warning at start stays (it covered a third of an 80x24 screen for 30 s).
 WARNING_SECONDS = 8
+
+
+def _driver_class() -> type[Driver] | None:
+    if sys.platform == "win32":
+        return None  # Textual's Windows driver
+    from r1chat.ui.driver import Driver
+
+    return Driver
+
+
+HANG_UP_GRACE = 5.0  # seconds from a closed terminal to the end of the process, whatever happens
 
 
 class R1ChatApp(App):
@@ -46,7 +61,9 @@ class R1ChatApp(App):
     def __init__(
         self, session: ChatSession, *, notice: str | None = None, info: str | None = None, reopen: int | None = None
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=_driver_class())
+        self.crash: Crash | None = None  # what ended the app unexpectedly
+        self.stopping = False  # a signal or a closed terminal is ending the app
         self.css_parsed = False
         self.session = session
         self.notice = notice  # said once at start (e.g. where a broken database was moved)
@@ -272,18 +289,68 @@ class R1ChatApp(App):
         loop = asyncio.get_running_loop()
         for number in (signal.SIGHUP, signal.SIGTERM):
             try:
-                loop.add_signal_handler(number, self._stop_for_signal)
+                loop.add_signal_handler(number, self._stop_for_signal, number)
             except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
                 pass
 
-    def _stop_for_signal(self) -> None:
+    def _stop_for_signal(self, number: int) -> None:
+        import os
+        import signal
+        import threading
+
         from r1chat.conversation import APP_STOPPED
+
+        if self.stopping:  # a closed terminal says so twice: SIGHUP, and its dead input and output
+            return
+        self.stopping = True
+        if number == signal.SIGHUP:
+            # The way out takes a fraction of a second; should anything block it (a lock held by
+            # another process, a Textual write to the dead terminal), the process still must not
+            # outlive its terminal. What streamed is saved every second or so, and the next start
+            # marks a cut-off answer interrupted.
+            watchdog = threading.Timer(HANG_UP_GRACE, os._exit, args=(128 + number,))
+            watchdog.daemon = True
+            watchdog.start()
 
         async def stop() -> None:
             await self.session.stop_and_wait(APP_STOPPED)
-            self.exit(return_code=1)
+            self.exit(return_code=128 + number)
 
         self.call_later(stop)
+
+    def on_terminal_closed(self) -> None:
+        """The terminal is gone without a SIGHUP (or before it arrives): end as for one."""
+        import signal
+
+        self._stop_for_signal(signal.SIGHUP)
+
+    # --- crashes: Textual 8.2.8's handling, kept but for where the traceback goes ---------------
+
+    def record_crash(self, error: BaseException) -> None:
+        """Write what ended the app to a log (the first error only: the rest follow from it)."""
+        if self.crash is None:
+            self.crash = Crash.of(error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual ends the app (return code 1) and prints the traceback once the screen is
+        # restored; r1chat writes it to a log file first, and prints one line naming it.
+        self.record_crash(error)
+        super()._handle_exception(error)
+
+    def panic(self, *renderables: RenderableType) -> None:
+        # Textual's input thread reports its own crash this way.
+        if self.crash is None:
+            from r1chat.ui.crash import render
+
+            text = render(list(renderables))
+            self.crash = Crash(text.strip().splitlines()[-1] if text.strip() else "panic", text)
+        super().panic(*renderables)
+
+    def _print_error_renderables(self) -> None:
+        if self.crash is not None and self.crash.log is not None:
+            self._exit_renderables.clear()  # the log has them; the terminal gets one line (cli.py)
+            return
+        super()._print_error_renderables()
 
     def _pull_finished(self, pull: Pull) -> None:
         if pull.viewers:  # its screen is open and says so itself

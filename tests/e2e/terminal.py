@@ -70,7 +70,7 @@ class Terminal:
 
 
 def terminal_env(extra: dict[str, str]) -> dict[str, str]:
-    keep = ("PATH", "HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "LANG", "LC_ALL")
+    keep = ("PATH", "HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "LANG", "LC_ALL")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env["TERM"] = "xterm-256color"
     env.update(extra)

@@ -48,11 +48,7 @@ def test_a_bel_and_cr_line_endings_in_a_paste_are_text_not_keys(chat, data_dir):
     assert stored_prompts(data_dir) == ["first line\nsecond line"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Textual's parser reissues what follows an ESC inside a paste as keys; r1chat.ui.paste.PasteFilter "
-    "fixes it once the driver feeds its input through it",
-)
+@pytest.mark.hostile(7, "tui")
 def test_pasted_terminal_output_with_escape_sequences_is_text_not_keys(chat, data_dir):
     term = chat()
     term.paste("$ make\x1b]0;build: done\x07\r\x1b[32mok\x1b[0m all built")

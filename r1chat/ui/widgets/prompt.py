@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import TextArea
 
 from r1chat.units import human_size
@@ -40,6 +41,13 @@ class Prompt(TextArea):
         self.sent: list[str] = []
         self._recalled = 0
         self._held: dict[str, str] = {}  # marker shown -> the long text it stands for
+
+    def render_line(self, y: int) -> Strip:
+        # Textual wraps the placeholder to the width inside the box, and Rich cannot fold text to
+        # no width at all: a terminal a few columns wide leaves the prompt none.
+        if self.content_size.width < 1:
+            return Strip.blank(0)
+        return super().render_line(y)
 
     def action_send(self) -> None:
         # A priority binding runs as the key reaches the app, possibly before this widget has
