@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from r1chat.backends.base import Backend
     from r1chat.config import ProviderConfig, Settings
+    from r1chat.session import ChatSession
     from r1chat.store import Store
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -247,7 +248,7 @@ class _AnswerPrinter:
 async def _ask(args: argparse.Namespace) -> int:
     from r1chat.backends.base import BackendError, Content, Reasoning
     from r1chat.conversation import Conversation, MessageStatus
-    from r1chat.session import ChatSession, MissingSetting, NoModel, SessionEvent, TurnEnded
+    from r1chat.session import NOT_SAVED_HINT, ChatSession, MissingSetting, NoModel, SavingChanged, SessionEvent, TurnEnded
     from r1chat.store import StoreError
     from r1chat.turn import LoopNoticed
     from r1chat.units import human_duration
@@ -284,6 +285,9 @@ async def _ask(args: argparse.Namespace) -> int:
             warned.add(event.where)  # once: it grows by one repeat at a time
             printer.warning(f"warning: the {event.where} is going round in circles ({event.loop.describe()}); "
                             "Ctrl+C stops it, [ui] loop_guard = \"stop\" stops such turns by itself.")
+        elif isinstance(event, SavingChanged) and event.error is not None and "saving" not in warned:
+            warned.add("saving")  # once: the recovery file at exit says the rest
+            printer.warning(f"warning: {event.describe()} {NOT_SAVED_HINT}.")
         elif isinstance(event, TurnEnded):
             ended.append(event)
             answer = event.turn.assistant
@@ -291,6 +295,7 @@ async def _ask(args: argparse.Namespace) -> int:
                 printer.content(answer.content[printer.printed:])  # what streamed as a trace
 
     session.subscribe(hear)
+    kept = False
     try:
         answer = await session.send(
             prompt,
@@ -300,12 +305,15 @@ async def _ask(args: argparse.Namespace) -> int:
             num_ctx=args.num_ctx,
         )
         printer.finish()
+        kept, unsaved = True, _keep_unsaved(session)
         error = ended[-1].error if ended else None
-        saved = f"What arrived is saved (conversation {conversation.id})."
+        saved = "What arrived is in the recovery file." if unsaved else f"What arrived is saved (conversation {conversation.id})."
         if error is not None:
             raise Failure(f"{error} {saved}" if answer.content or answer.reasoning else str(error))
         if answer.status is MessageStatus.INTERRUPTED:
             raise Failure(f"{answer.error} {saved}")
+        if unsaved:
+            return EXIT_FAIL
         if answer.stats.reasoning_truncated and not answer.content:
             print("r1chat: the reasoning was cut off before an answer; raise --num-ctx and try again.", file=sys.stderr)
         if args.stats:
@@ -327,8 +335,22 @@ async def _ask(args: argparse.Namespace) -> int:
     finally:
         printer.finish()
         await session.aclose()
+        if not kept:
+            _keep_unsaved(session)
         store.close()
     return EXIT_OK
+
+
+def _keep_unsaved(session: ChatSession) -> bool:
+    """At exit: answers the database could not take go to a recovery file, whose path (or, when
+    no file could be written, the text itself) is printed on stderr. Whether there were any."""
+    from r1chat import recovery
+
+    turns = session.save_unsaved()
+    why = str(session.save_error) if session.save_error is not None else ""
+    for line in recovery.keep(turns, why):
+        print(f"r1chat: {line}", file=sys.stderr)
+    return bool(turns)
 
 
 # --- models, pull, rm ------------------------------------------------------------------------
@@ -616,6 +638,7 @@ def _tui(args: argparse.Namespace) -> int:
     try:
         R1ChatApp(session, notice=store.open_notice, info=store.upgrade_notice, reopen=reopen).run()
     finally:
+        _keep_unsaved(session)  # after the terminal is restored
         store.close()
     return EXIT_OK
 

@@ -267,6 +267,9 @@ class Store:
         self.read_only: str | None = None
         # The copy kept before the last migration, when this open migrated.
         self.upgraded_copy: Path | None = None
+        # Messages whose latest save failed (a full disk), by id: kept to be written whole by the
+        # next save that works, or at exit to a recovery file.
+        self.unsaved: dict[int, Message] = {}
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -636,13 +639,32 @@ class Store:
         return message.id
 
     def save_message(self, message: Message) -> None:
-        """Write the message's current parts, status, timings and stats."""
+        """Write the message's current parts, status, timings and stats, and any message whose
+        save failed before (a full disk): those are kept in ``unsaved`` until a save works."""
         if message.id is None:
             raise ValueError("save_message needs a message that was added first")
         if message.status is not MessageStatus.STREAMING:
             message.writer_pid = None
-        with self._write() as db:
-            self._update_message(db, message)
+        with self._lock:
+            self.unsaved[message.id] = message
+            self.save_unsaved(raising=True)
+
+    def save_unsaved(self, *, raising: bool = False) -> list[Message]:
+        """Try again to write the messages whose save failed; those that still cannot be
+        written. ``raising``: a failure raises StoreError instead."""
+        with self._lock:
+            if not self.unsaved:
+                return []
+            try:
+                with self._write() as db:
+                    for waiting in self.unsaved.values():
+                        self._update_message(db, waiting)
+            except StoreError:
+                if raising:
+                    raise
+                return list(self.unsaved.values())
+            self.unsaved.clear()
+            return []
 
     @staticmethod
     def _update_message(db: sqlite3.Connection, message: Message) -> None:

@@ -10,7 +10,7 @@ from textual.widgets import Static
 from r1chat.backends.base import AuthFailed, ModelNotFound, RateLimited, Unreachable
 from r1chat.conversation import Conversation, MessageStatus, Role
 from r1chat.sanitize import strip_controls
-from r1chat.session import Connection, SessionEvent, TurnEnded, TurnStarted
+from r1chat.session import NOT_SAVED_HINT, Connection, SavingChanged, SessionEvent, TurnEnded, TurnStarted
 from r1chat.store import StoreError
 from r1chat.turn import LoopNoticed
 
@@ -32,7 +32,8 @@ class Banner(Static):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # What it is about: "connection" (the server or model; a good connection clears it),
-        # "loop" (the streaming answer going round in circles), "offer", or "" (a turn failed).
+        # "loop" (the streaming answer going round in circles), "offer", "saving" (answers are
+        # not being saved: it stays until they are), or "" (a turn failed).
         self.topic = ""
         self.error: BaseException | None = None  # what it says went wrong: ctrl+r acts on it
 
@@ -87,7 +88,13 @@ class Banner(Static):
     def hear(self, event: SessionEvent) -> None:
         """What a turn says: its loops while it streams, its failure when it ends."""
         if isinstance(event, TurnStarted):
-            self.clear()
+            if self.topic != "saving":
+                self.clear()
+        elif isinstance(event, SavingChanged):
+            if event.error is not None:
+                self.show_problem(event.describe(), NOT_SAVED_HINT, topic="saving")
+            else:
+                self.clear(topic="saving")
         elif isinstance(event, LoopNoticed):
             self._loop(event)
         elif isinstance(event, TurnEnded):
