@@ -287,7 +287,7 @@ async def _ask(args: argparse.Namespace) -> int:
                             "Ctrl+C stops it, [ui] loop_guard = \"stop\" stops such turns by itself.")
         elif isinstance(event, SavingChanged) and event.error is not None and "saving" not in warned:
             warned.add("saving")  # once: the recovery file at exit says the rest
-            printer.warning(f"warning: {event.describe()} {NOT_SAVED_HINT}.")
+            printer.warning(f"warning: answers are not being saved. {str(event.error).rstrip('.')}. {NOT_SAVED_HINT}.")
         elif isinstance(event, TurnEnded):
             ended.append(event)
             answer = event.turn.assistant

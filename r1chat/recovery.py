@@ -51,7 +51,7 @@ def recovery_text(turns: Sequence[Turn], why: str = "") -> str:
         ]
         if answer.reasoning:
             lines += ["### Reasoning", "", strip_controls(answer.reasoning), ""]
-        lines += ["### Answer", "", strip_controls(answer.content), ""]
+        lines += ["### Answer", "", strip_controls(answer.content) or "(none yet)", ""]
     return "\n".join(lines)
 
 

@@ -104,13 +104,15 @@ class SavingChanged:
     error: StoreError | None
 
     def describe(self) -> str:
+        """In a few words, for a banner: SQLite's own reason ("database or disk is full")."""
         if self.error is None:
             return "Answers are saved again."
-        return f"Answers are not being saved: {str(self.error).rstrip('.')}."
+        why = self.error.__cause__ or self.error
+        return f"Answers are not being saved: {str(why).rstrip('.')}."
 
 
 # What a front end says while saving fails.
-NOT_SAVED_HINT = "They are kept and written when there is room again; quitting before that puts them in a recovery file"
+NOT_SAVED_HINT = "Kept in memory and written when there is room again; quitting before that puts them in a recovery file"
 
 SessionEvent = TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged | SavingChanged
 Listener = Callable[[SessionEvent], Awaitable[None] | None]

@@ -37,8 +37,12 @@ class Banner(Static):
         self.topic = ""
         self.error: BaseException | None = None  # what it says went wrong: ctrl+r acts on it
 
-    def show_error(self, error: BaseException, more: str = "") -> None:
-        hint = "Answers cannot be saved until this is fixed" if isinstance(error, StoreError) else hint_for(error)
+    def show_error(self, error: BaseException, more: str = "", *, prompt_kept: bool = False) -> None:
+        """``prompt_kept``: the turn did not start, and its prompt is back in the box."""
+        if isinstance(error, StoreError):
+            hint = "Your prompt is kept: Enter sends it again" if prompt_kept else "Answers cannot be saved until this is fixed"
+        else:
+            hint = hint_for(error)
         self.show_problem(str(error) + more, hint, topic="connection" if isinstance(error, Unreachable) else "")
         self.error = error
 
