@@ -93,3 +93,37 @@ def test_kill_9_during_a_stall_leaves_the_trace_that_arrived_in_the_database(oll
     answers = [m for m in _messages(home) if m.role is Role.ASSISTANT]
     assert len(answers) == 1
     assert printed.strip() and answers[0].reasoning == printed.strip()
+
+
+@pytest.mark.hostile(1, "cli")
+def test_ask_saves_the_whole_answer_once_space_returns_mid_answer(ollama, tmp_path):
+    import random
+    import resource
+
+    words = "seventeen times twenty three carry the one so check again digits sum product tens units".split()
+    trace = " ".join(random.Random(23).choice(words) for _ in range(5000)) + "."
+    ollama.find("deepseek-r1:8b")[1].reasoning = trace
+    ollama.delay = 0.002  # about ten seconds of trace
+    home = tmp_path / "home"
+
+    def full_soon() -> None:  # a soft limit: the test can lift it, as freeing space would
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
+
+    process = subprocess.Popen(
+        cli_command("ask", "hi", "--host", ollama.url, "-m", "deepseek-r1:8b"), env=_env(home), cwd=REPO,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=full_soon,
+    )
+    try:
+        warning = process.stderr.readline()  # blocks until saving fails
+        assert "not being saved" in warning, warning
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert ANSWER in out and "recovery" not in err
+    answer = [m for m in _messages(home) if m.role is Role.ASSISTANT][0]
+    assert (answer.status.value, answer.reasoning, answer.content) == ("done", trace, ANSWER)
+    assert not (home / "state").exists()
