@@ -470,21 +470,26 @@ class Store:
 
     def create_conversation(self, conversation: Conversation) -> int:
         with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO conversations (title, provider, model, settings, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    conversation.title,
-                    conversation.provider,
-                    conversation.model,
-                    json.dumps(conversation.settings),
-                    conversation.created_at,
-                    conversation.updated_at,
-                ),
-            )
+            conversation_id = self._insert_conversation(db, conversation)
+        conversation.id = conversation_id
+        return conversation_id
+
+    @staticmethod
+    def _insert_conversation(db: sqlite3.Connection, conversation: Conversation) -> int:
+        cursor = db.execute(
+            "INSERT INTO conversations (title, provider, model, settings, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                conversation.title,
+                conversation.provider,
+                conversation.model,
+                json.dumps(conversation.settings),
+                conversation.created_at,
+                conversation.updated_at,
+            ),
+        )
         assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
-        conversation.id = cursor.lastrowid
-        return conversation.id
+        return cursor.lastrowid
 
     def update_conversation(self, conversation: Conversation) -> None:
         """Store the model, provider and settings; the title only if none is stored yet.
@@ -620,22 +625,28 @@ class Store:
     # --- messages ----------------------------------------------------------------------------
 
     def add_message(self, conversation: Conversation, message: Message) -> int:
-        if conversation.id is None:
-            self.create_conversation(conversation)
-        message.conversation_id = conversation.id
+        """Store a new message; a conversation not stored yet is stored with it, in the same
+        transaction: a prompt the disk cannot take leaves no empty conversation behind."""
         if message.status is MessageStatus.STREAMING:
             message.writer_pid = os.getpid()
         conversation.updated_at = time.time()
         with self._write() as db:
+            if conversation.id is None:
+                # Set only once committed: a failed write leaves the conversation unstored.
+                conversation_id = self._insert_conversation(db, conversation)
+            else:
+                conversation_id = conversation.id
+            message.conversation_id = conversation_id
             cursor = db.execute(
                 "INSERT INTO messages (conversation_id, role, status, created_at) VALUES (?, ?, ?, ?)",
-                (conversation.id, str(message.role), str(message.status), message.created_at),
+                (conversation_id, str(message.role), str(message.status), message.created_at),
             )
             assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
             message.id = cursor.lastrowid
             if message.role is Role.USER and message.exchange_id is None:
                 message.exchange_id = message.id  # a new exchange is known by its first prompt
             self._update_message(db, message)
+        conversation.id = conversation_id
         return message.id
 
     def save_message(self, message: Message) -> None:

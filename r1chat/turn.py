@@ -195,9 +195,7 @@ class Turn:
             conversation.title = title_from_prompt(self.user.content)
         conversation.model = self.model
         conversation.provider = self.backend.provider
-        if conversation.id is None:
-            self.store.create_conversation(conversation)
-        else:
+        if conversation.id is not None:  # else it is stored with the prompt, in one transaction
             self.store.update_conversation(conversation)
         if self.user.id is None:
             self.store.add_message(conversation, self.user)

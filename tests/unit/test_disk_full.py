@@ -154,7 +154,8 @@ async def test_a_prompt_that_cannot_be_stored_is_not_sent_and_raises(session, st
     fill_disk(store)
     with pytest.raises(StoreError, match="full"):
         await session.send("A long prompt pasted in. " * 400)
-    assert stored(store.path) == [] and not session.streaming and session.turn is None
+    assert stored(store.path) == [] and store.list_conversations() == [] and session.conversation.id is None
+    assert not session.streaming and session.turn is None
     assert not [r for r in ollama.requests if r.path == "/api/chat"]
 
 

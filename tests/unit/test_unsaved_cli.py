@@ -36,6 +36,14 @@ def _messages(home: Path) -> list:
         store.close()
 
 
+def _conversations(home: Path) -> list:
+    store = Store(home / "data" / "r1chat" / "r1chat.db")
+    try:
+        return store.list_conversations()
+    finally:
+        store.close()
+
+
 @pytest.mark.hostile(2, "cli")
 def test_a_prompt_that_cannot_be_stored_is_one_clear_line_and_nothing_is_sent(ollama, tmp_path):
     home = tmp_path / "home"
@@ -49,7 +57,7 @@ def test_a_prompt_that_cannot_be_stored_is_one_clear_line_and_nothing_is_sent(ol
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Cannot write to" in lines[0] and "Is the disk full" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
-    assert _messages(home) == [] and not [r for r in ollama.requests if r.path == "/api/chat"]
+    assert _conversations(home) == [] and not [r for r in ollama.requests if r.path == "/api/chat"]
 
 
 @pytest.mark.hostile(1, "cli")
