@@ -133,3 +133,13 @@ async def test_a_stalled_stream_on_screen_is_saved_by_the_clock(run_app, session
         assert reasoning == arrived and "".join(heard) == arrived
         await pilot.press("escape")
         await answered(pilot, session, 1)
+
+
+@pytest.mark.hostile(1, "tui")
+async def test_the_not_saved_warning_comes_back_after_a_loop_warning_goes(run_app, session, store, ollama):
+    ollama.find("deepseek-r1:8b")[1].reasoning = "A thought about the question, turned over once more. " * 400
+    full_when_the_trace_starts(session)
+    async with run_app(session) as pilot:
+        await send(pilot, PROMPT)
+        await answered(pilot, session, 1)
+        assert "Answers are not being saved" in banner(pilot) and "not saved" in status(pilot)

@@ -36,6 +36,7 @@ class Banner(Static):
         # not being saved: it stays until they are), or "" (a turn failed).
         self.topic = ""
         self.error: BaseException | None = None  # what it says went wrong: ctrl+r acts on it
+        self.not_saved: SavingChanged | None = None  # answers are not being saved: said again when free
 
     def show_error(self, error: BaseException, more: str = "", *, prompt_kept: bool = False) -> None:
         """``prompt_kept``: the turn did not start, and its prompt is back in the box."""
@@ -95,14 +96,17 @@ class Banner(Static):
             if self.topic != "saving":
                 self.clear()
         elif isinstance(event, SavingChanged):
-            if event.error is not None:
-                self.show_problem(event.describe(), NOT_SAVED_HINT, topic="saving")
-            else:
+            self.not_saved = event if event.error is not None else None
+            if event.error is None:
                 self.clear(topic="saving")
+            else:
+                self.display = False  # said below, over whatever was shown
         elif isinstance(event, LoopNoticed):
             self._loop(event)
         elif isinstance(event, TurnEnded):
             self._ended(event)
+        if self.not_saved is not None and not self.display:  # a warning that went left it unsaid
+            self.show_problem(self.not_saved.describe(), NOT_SAVED_HINT, topic="saving")
 
     def _loop(self, event: LoopNoticed) -> None:
         if event.stopped:
