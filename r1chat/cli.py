@@ -349,7 +349,10 @@ def _keep_unsaved(session: ChatSession) -> bool:
     turns = session.save_unsaved()
     why = str(session.save_error) if session.save_error is not None else ""
     for line in recovery.keep(turns, why):
-        print(f"r1chat: {line}", file=sys.stderr)
+        try:
+            print(f"r1chat: {line}", file=sys.stderr)
+        except OSError:  # the terminal is gone (SIGHUP): the file is written all the same
+            break
     return bool(turns)
 
 
