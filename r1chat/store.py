@@ -624,30 +624,43 @@ class Store:
 
     # --- messages ----------------------------------------------------------------------------
 
-    def add_message(self, conversation: Conversation, message: Message) -> int:
-        """Store a new message; a conversation not stored yet is stored with it, in the same
-        transaction: a prompt the disk cannot take leaves no empty conversation behind."""
+    def add_message(self, conversation: Conversation, message: Message, *, answer: Message | None = None) -> int:
+        """Store a new message, and ``answer`` (its empty answer) with it; a conversation not
+        stored yet is stored with them. One transaction: a prompt the disk cannot take leaves
+        nothing half stored (no empty conversation, no prompt without its answer)."""
+        added = [message] if answer is None else [message, answer]
+        before = [(m.id, m.exchange_id, m.reply_to) for m in added]
+        conversation.updated_at = time.time()
+        try:
+            with self._write() as db:
+                conversation_id = conversation.id
+                if conversation_id is None:
+                    conversation_id = self._insert_conversation(db, conversation)
+                self._insert_message(db, conversation_id, message)
+                if answer is not None:
+                    answer.exchange_id, answer.reply_to = message.exchange_id, message.id
+                    self._insert_message(db, conversation_id, answer)
+        except BaseException:
+            for m, (message_id, exchange_id, reply_to) in zip(added, before, strict=True):
+                m.id, m.exchange_id, m.reply_to = message_id, exchange_id, reply_to
+            raise
+        conversation.id = conversation_id  # only once committed
+        assert message.id is not None
+        return message.id
+
+    def _insert_message(self, db: sqlite3.Connection, conversation_id: int, message: Message) -> None:
         if message.status is MessageStatus.STREAMING:
             message.writer_pid = os.getpid()
-        conversation.updated_at = time.time()
-        with self._write() as db:
-            if conversation.id is None:
-                # Set only once committed: a failed write leaves the conversation unstored.
-                conversation_id = self._insert_conversation(db, conversation)
-            else:
-                conversation_id = conversation.id
-            message.conversation_id = conversation_id
-            cursor = db.execute(
-                "INSERT INTO messages (conversation_id, role, status, created_at) VALUES (?, ?, ?, ?)",
-                (conversation_id, str(message.role), str(message.status), message.created_at),
-            )
-            assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
-            message.id = cursor.lastrowid
-            if message.role is Role.USER and message.exchange_id is None:
-                message.exchange_id = message.id  # a new exchange is known by its first prompt
-            self._update_message(db, message)
-        conversation.id = conversation_id
-        return message.id
+        message.conversation_id = conversation_id
+        cursor = db.execute(
+            "INSERT INTO messages (conversation_id, role, status, created_at) VALUES (?, ?, ?, ?)",
+            (conversation_id, str(message.role), str(message.status), message.created_at),
+        )
+        assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
+        message.id = cursor.lastrowid
+        if message.role is Role.USER and message.exchange_id is None:
+            message.exchange_id = message.id  # a new exchange is known by its first prompt
+        self._update_message(db, message)
 
     def save_message(self, message: Message) -> None:
         """Write the message's current parts, status, timings and stats, and any message whose

@@ -198,14 +198,15 @@ class Turn:
         conversation.provider = self.backend.provider
         if conversation.id is not None:  # else it is stored with the prompt, in one transaction
             self.store.update_conversation(conversation)
-        if self.user.id is None:
-            self.store.add_message(conversation, self.user)
-            conversation.messages.append(self.user)
-        self.assistant.exchange_id = self.user.exchange_id
-        self.assistant.reply_to = self.user.id
         self.assistant.created_at = self.clock()
-        self.store.add_message(conversation, self.assistant)
-        conversation.messages.append(self.assistant)
+        if self.user.id is None:  # the prompt and its answer in one transaction: both or neither
+            self.store.add_message(conversation, self.user, answer=self.assistant)
+            conversation.messages += [self.user, self.assistant]
+        else:
+            self.assistant.exchange_id = self.user.exchange_id
+            self.assistant.reply_to = self.user.id
+            self.store.add_message(conversation, self.assistant)
+            conversation.messages.append(self.assistant)
         self._history = history
         return history
 

@@ -185,3 +185,20 @@ async def test_a_stalled_stream_is_saved_by_the_clock(session, store, ollama):
     finally:
         session.stop()
         await asyncio.wait([sending], timeout=10)
+
+
+@pytest.mark.hostile(2, "core")
+async def test_a_prompt_whose_answer_cannot_be_stored_is_not_stored_either(session, store):
+    # SQLite refuses exactly the answer's row, as a disk that fills between the two would.
+    store._db.execute(
+        "CREATE TEMP TRIGGER refuse_answers BEFORE INSERT ON messages WHEN new.role = 'assistant'"
+        " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    with pytest.raises(StoreError, match="full"):
+        await session.send("What is 17 * 23?")
+    assert stored(store.path) == [] and store.list_conversations() == []
+    assert session.conversation.messages == [] and session.conversation.id is None
+    store._db.execute("DROP TRIGGER refuse_answers")
+    await session.send("What is 17 * 23?")  # sent again from the box: stored once
+    assert [m.role for m in stored(store.path)] == [Role.USER, Role.ASSISTANT]
+    assert [m.role for m in session.conversation.messages] == [Role.USER, Role.ASSISTANT]
