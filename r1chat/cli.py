@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from r1chat import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from r1chat.backends.base import Backend
     from r1chat.config import ProviderConfig, Settings
+    from r1chat.session import ChatSession
     from r1chat.store import Store
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -388,7 +389,7 @@ async def _ask(args: argparse.Namespace) -> int:
 
     from r1chat.backends.base import BackendError, Content, ContextOverflow, Reasoning
     from r1chat.conversation import Conversation, MessageStatus
-    from r1chat.session import ChatSession, MissingSetting, NoModel, SessionEvent, TurnEnded
+    from r1chat.session import NOT_SAVED_HINT, ChatSession, MissingSetting, NoModel, SavingChanged, SessionEvent, TurnEnded
     from r1chat.store import StoreError
     from r1chat.turn import LoopNoticed
 
@@ -428,6 +429,9 @@ async def _ask(args: argparse.Namespace) -> int:
             warned.add(event.where)  # once: it grows by one repeat at a time
             printer.warning(f"warning: the {event.where} is going round in circles ({event.loop.describe()}); "
                             "Ctrl+C stops it, [ui] loop_guard = \"stop\" stops such turns by itself.")
+        elif isinstance(event, SavingChanged) and event.error is not None and "saving" not in warned:
+            warned.add("saving")  # once: the recovery file at exit says the rest
+            printer.warning(f"warning: answers are not being saved. {str(event.error).rstrip('.')}. {NOT_SAVED_HINT}.")
         elif isinstance(event, TurnEnded):
             ended.append(event)
             answer = event.turn.assistant
@@ -436,6 +440,7 @@ async def _ask(args: argparse.Namespace) -> int:
 
     session.subscribe(hear)
     ticker = asyncio.create_task(printer.tick())
+    kept = False
     try:
         fit = await session.fit(prompt, system_prompt=args.system, num_ctx=args.num_ctx)
         if not fit.fits:
@@ -449,8 +454,9 @@ async def _ask(args: argparse.Namespace) -> int:
             num_ctx=args.num_ctx,
         )
         printer.finish()
+        kept, unsaved = True, _keep_unsaved(session, printer.warning)
         error = ended[-1].error if ended else None
-        saved = f"What arrived is saved (conversation {conversation.id})."
+        saved = "What arrived is in the recovery file." if unsaved else f"What arrived is saved (conversation {conversation.id})."
         failed = None
         if isinstance(error, ContextOverflow):
             failed = Failure(f"{error} {_raise_hint(fit.larger_window)}")
@@ -476,6 +482,8 @@ async def _ask(args: argparse.Namespace) -> int:
             printer.event("stats", **figures)
         if failed is not None:
             raise failed
+        if unsaved:
+            return EXIT_FAIL
         if args.stats:
             print(_stats_line(figures), file=sys.stderr)
         await session.settle()  # a title the model is writing ([ui] titles = "model")
@@ -490,6 +498,8 @@ async def _ask(args: argparse.Namespace) -> int:
         ticker.cancel()
         printer.finish()
         await session.aclose()
+        if not kept:
+            _keep_unsaved(session, printer.warning)
         store.close()
     return EXIT_OK
 
@@ -509,6 +519,25 @@ def _stats_line(figures: dict[str, Any]) -> str:
         f"[{strip_controls(figures['model'] or '?')} · {' · '.join(tokens)} · {rate} · "
         f"{human_duration(figures['seconds'])} · conversation {figures['conversation_id']}]"
     )
+
+
+def _keep_unsaved(session: ChatSession, say: Callable[[str], None] | None = None) -> bool:
+    """At exit: answers the database could not take go to a recovery file, whose path (or, when
+    no file could be written, the text itself) is said, by default on stderr (``ask --json``
+    makes it a warning event). Whether there were any."""
+    from r1chat import recovery
+
+    turns = session.save_unsaved()
+    why = str(session.save_error) if session.save_error is not None else ""
+    for line in recovery.keep(turns, why):
+        try:
+            if say is not None:
+                say(line)
+            else:
+                print(f"r1chat: {line}", file=sys.stderr)
+        except OSError:  # the terminal is gone (SIGHUP): the file is written all the same
+            break
+    return bool(turns)
 
 
 # --- models, pull, rm ------------------------------------------------------------------------
@@ -826,6 +855,7 @@ def _tui(args: argparse.Namespace) -> int:
     from r1chat.ui.app import R1ChatApp
 
     app = R1ChatApp(session, notice=notice, info=store.upgrade_notice, reopen=reopen)
+    unsaved = False
     try:
         app.run()
     except Exception as error:  # from Textual itself, outside any handler
@@ -835,11 +865,12 @@ def _tui(args: argparse.Namespace) -> int:
 
             traceback.print_exc()
     finally:
+        unsaved = _keep_unsaved(session)  # after the terminal is restored
         store.close()
     # The terminal is restored: what the user must know now goes to stderr, one line each.
     if app.crash is not None:
         print(f"r1chat: {app.crash.line()}", file=sys.stderr)
-    return EXIT_FAIL if app.crash is not None else app.return_code or EXIT_OK
+    return EXIT_FAIL if app.crash is not None or unsaved else app.return_code or EXIT_OK
 
 
 def _cut_off_conversation(store: Store, recovered: int) -> int | None:

@@ -9,6 +9,11 @@ the events the session emits to its subscribers, in order:
 * ``TurnEnded`` with the finished answer, the error if it failed, and whether it became current;
 * ``TitleChanged`` when a title written by the model arrives (``[ui] titles = "model"``);
 * ``ConversationReloaded`` before a turn, when another window changed the conversation.
+* ``SavingChanged`` when answers stop being saved (a full disk) and when they are saved again.
+
+An answer that cannot be saved is kept in memory and written whole by the next save that works;
+``save_unsaved`` tries once more at exit and returns the turns still not stored, for a recovery
+file (``r1chat.recovery``).
 
 A listener may be a coroutine function: the session awaits it before going on, so a front end
 that draws each piece keeps pace with the stream instead of queueing it.
@@ -103,10 +108,31 @@ class ConversationReloaded:
     conversation: Conversation
 
 
-SessionEvent = TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged | ConversationReloaded
+@dataclass(frozen=True, slots=True)
+class SavingChanged:
+    """Answers stopped being saved (``error`` says why: a full disk, a read-only file) or are
+    saved again (``error`` None). Meanwhile they are kept in memory."""
+
+    error: StoreError | None
+
+    def describe(self) -> str:
+        """In a few words, for a banner: SQLite's own reason ("database or disk is full")."""
+        if self.error is None:
+            return "Answers are saved again."
+        why = self.error.__cause__ or self.error
+        return f"Answers are not being saved: {str(why).rstrip('.')}."
+
+
+# What a front end says while saving fails.
+NOT_SAVED_HINT = "Kept in memory and written when there is room again; quitting before that puts them in a recovery file"
+
+SessionEvent = (
+    TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged | ConversationReloaded | SavingChanged
+)
 Listener = Callable[[SessionEvent], Awaitable[None] | None]
 # A request option given for one turn (ChatOptions' fields: temperature, num_ctx, think, truncate...).
 Override = float | int | str | bool | None
+
 
 @dataclass(frozen=True, slots=True)
 class Connection:
@@ -151,6 +177,8 @@ class ChatSession:
         self._stopping = False
         self._ended = asyncio.Event()
         self._titles: set[asyncio.Task[None]] = set()
+        self.save_error: StoreError | None = None  # why answers are not being saved, if they are not
+        self._unsaved: list[Turn] = []  # ended turns whose answer is not stored yet
 
     # --- subscribers -------------------------------------------------------------------------
 
@@ -500,6 +528,8 @@ class ChatSession:
                 async for event in events:
                     if not isinstance(event, Done):
                         await self._emit(event)
+                    if (turn.save_error is None) is not (self.save_error is None):
+                        await self._saving_changed(turn)
                     if (now := loop.time()) - last_yield > FAIR_SHARE:
                         last_yield = now
                         await asyncio.sleep(0)
@@ -526,6 +556,10 @@ class ChatSession:
                     turn.abandon()
                 except StoreError as exc:
                     error = error or exc
+            if turn.save_error is not None:
+                self._unsaved.append(turn)
+            if (turn.save_error is None) is not (self.save_error is None):
+                await self._saving_changed(turn)
             current = turn.assistant.current
             if turn.assistant.status is MessageStatus.DONE and not current:
                 try:
@@ -537,6 +571,19 @@ class ChatSession:
                 self._maybe_ask_for_title(turn)
         finally:
             self._ended.set()
+
+    async def _saving_changed(self, turn: Turn) -> None:
+        self.save_error = turn.save_error
+        if self.save_error is None:  # the save that worked wrote the earlier answers too
+            self._unsaved = [t for t in self._unsaved if t.assistant.id in self.store.unsaved]
+        await self._emit(SavingChanged(self.save_error))
+
+    def save_unsaved(self) -> list[Turn]:
+        """Try once more to write the answers that could not be saved (at exit); the turns whose
+        answer is still not stored."""
+        left = {message.id for message in self.store.save_unsaved()}
+        self._unsaved = [t for t in self._unsaved if t.assistant.id in left]
+        return list(self._unsaved)
 
     def _make_current(self, message: Message) -> bool:
         for exchange in reversed(self.conversation.exchanges()):
@@ -696,6 +743,7 @@ __all__ = [
     "ConversationReloaded",
     "MissingSetting",
     "NoModel",
+    "SavingChanged",
     "SessionEvent",
     "TitleChanged",
     "TurnEnded",

@@ -295,6 +295,9 @@ class Store:
         self.read_only: str | None = None
         # The copy kept before the last migration, when this open migrated.
         self.upgraded_copy: Path | None = None
+        # Messages whose latest save failed (a full disk), by id: kept to be written whole by the
+        # next save that works, or at exit to a recovery file.
+        self.unsaved: dict[int, Message] = {}
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -509,21 +512,26 @@ class Store:
 
     def create_conversation(self, conversation: Conversation) -> int:
         with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO conversations (title, provider, model, settings, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    conversation.title,
-                    conversation.provider,
-                    conversation.model,
-                    json.dumps(conversation.settings),
-                    conversation.created_at,
-                    conversation.updated_at,
-                ),
-            )
+            conversation_id = self._insert_conversation(db, conversation)
+        conversation.id = conversation_id
+        return conversation_id
+
+    @staticmethod
+    def _insert_conversation(db: sqlite3.Connection, conversation: Conversation) -> int:
+        cursor = db.execute(
+            "INSERT INTO conversations (title, provider, model, settings, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                conversation.title,
+                conversation.provider,
+                conversation.model,
+                json.dumps(conversation.settings),
+                conversation.created_at,
+                conversation.updated_at,
+            ),
+        )
         assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
-        conversation.id = cursor.lastrowid
-        return conversation.id
+        return cursor.lastrowid
 
     def update_conversation(self, conversation: Conversation) -> None:
         """Store the model, provider and settings; the title only if none is stored yet.
@@ -662,33 +670,71 @@ class Store:
 
     # --- messages ----------------------------------------------------------------------------
 
-    def add_message(self, conversation: Conversation, message: Message) -> int:
-        if conversation.id is None:
-            self.create_conversation(conversation)
-        message.conversation_id = conversation.id
-        if message.status is MessageStatus.STREAMING:
-            message.writer_pid = os.getpid()
+    def add_message(self, conversation: Conversation, message: Message, *, answer: Message | None = None) -> int:
+        """Store a new message, and ``answer`` (its empty answer) with it; a conversation not
+        stored yet is stored with them. One transaction: a prompt the disk cannot take leaves
+        nothing half stored (no empty conversation, no prompt without its answer)."""
+        added = [message] if answer is None else [message, answer]
+        before = [(m.id, m.exchange_id, m.reply_to) for m in added]
         conversation.updated_at = time.time()
-        with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO messages (conversation_id, role, status, created_at) VALUES (?, ?, ?, ?)",
-                (conversation.id, str(message.role), str(message.status), message.created_at),
-            )
-            assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
-            message.id = cursor.lastrowid
-            if message.role is Role.USER and message.exchange_id is None:
-                message.exchange_id = message.id  # a new exchange is known by its first prompt
-            self._update_message(db, message)
+        try:
+            with self._write() as db:
+                conversation_id = conversation.id
+                if conversation_id is None:
+                    conversation_id = self._insert_conversation(db, conversation)
+                self._insert_message(db, conversation_id, message)
+                if answer is not None:
+                    answer.exchange_id, answer.reply_to = message.exchange_id, message.id
+                    self._insert_message(db, conversation_id, answer)
+        except BaseException:
+            for m, (message_id, exchange_id, reply_to) in zip(added, before, strict=True):
+                m.id, m.exchange_id, m.reply_to = message_id, exchange_id, reply_to
+            raise
+        conversation.id = conversation_id  # only once committed
+        assert message.id is not None
         return message.id
 
+    def _insert_message(self, db: sqlite3.Connection, conversation_id: int, message: Message) -> None:
+        if message.status is MessageStatus.STREAMING:
+            message.writer_pid = os.getpid()
+        message.conversation_id = conversation_id
+        cursor = db.execute(
+            "INSERT INTO messages (conversation_id, role, status, created_at) VALUES (?, ?, ?, ?)",
+            (conversation_id, str(message.role), str(message.status), message.created_at),
+        )
+        assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
+        message.id = cursor.lastrowid
+        if message.role is Role.USER and message.exchange_id is None:
+            message.exchange_id = message.id  # a new exchange is known by its first prompt
+        self._update_message(db, message)
+
     def save_message(self, message: Message) -> None:
-        """Write the message's current parts, status, timings and stats."""
+        """Write the message's current parts, status, timings and stats, and any message whose
+        save failed before (a full disk): those are kept in ``unsaved`` until a save works."""
         if message.id is None:
             raise ValueError("save_message needs a message that was added first")
         if message.status is not MessageStatus.STREAMING:
             message.writer_pid = None
-        with self._write() as db:
-            self._update_message(db, message)
+        with self._lock:
+            self.unsaved[message.id] = message
+            self.save_unsaved(raising=True)
+
+    def save_unsaved(self, *, raising: bool = False) -> list[Message]:
+        """Try again to write the messages whose save failed; those that still cannot be
+        written. ``raising``: a failure raises StoreError instead."""
+        with self._lock:
+            if not self.unsaved:
+                return []
+            try:
+                with self._write() as db:
+                    for waiting in self.unsaved.values():
+                        self._update_message(db, waiting)
+            except StoreError:
+                if raising:
+                    raise
+                return list(self.unsaved.values())
+            self.unsaved.clear()
+            return []
 
     @staticmethod
     def _update_message(db: sqlite3.Connection, message: Message) -> None:

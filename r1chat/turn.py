@@ -1,9 +1,14 @@
 """Runs one assistant turn, for the CLI and the TUI alike.
 
 The prompt is stored before anything is sent; the answer is stored as a ``streaming`` message
-before the first token, saved at least once a second and on every change of state, and finished
-as ``done``, ``interrupted`` (cancelled, Ctrl+C, the loop guard) or ``error``. A crash leaves it
-``streaming``, which the next start turns into ``interrupted`` (``Store.recover_interrupted``).
+before the first token, saved at least once a second by the clock (a stalled stream too) and on
+every change of state, and finished as ``done``, ``interrupted`` (cancelled, Ctrl+C, the loop
+guard) or ``error``. A crash leaves it ``streaming``, which the next start turns into
+``interrupted`` (``Store.recover_interrupted``).
+
+A save that fails (a full disk) does not end the turn: the answer goes on in memory,
+``save_error`` says why it is not stored, and every later save writes it whole (the store keeps
+it until one works); the session offers what never got written to a recovery file at exit.
 
 The answer's parts follow the stream: a reasoning segment while the trace streams, a text part
 once the answer begins, a new segment if the model thinks again.
@@ -15,6 +20,9 @@ reason stored, ``off`` does nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,7 +43,7 @@ from r1chat.conversation import (
     title_from_prompt,
 )
 from r1chat.loops import Loop, LoopDetector
-from r1chat.store import Store
+from r1chat.store import Store, StoreError
 from r1chat.window import estimate_tokens, history_cut, previous_prompt_tokens
 
 # Periodic saves run off the event loop; one worker keeps them in order.
@@ -102,7 +110,11 @@ class Turn:
         self._part: TextPart | ReasoningPart | None = None
         self._pieces: list[str] = []  # the text of the part being written, as it came
         self._last_save = 0.0
+        self._changed = False  # pieces arrived since the last save began
         self._pending: Future[None] | None = None
+        # Why the latest save failed (a full disk), None once one works: the answer is then only
+        # in memory, and in the store's list of what to write again.
+        self.save_error: StoreError | None = None
         self._history: History | None = None  # what was sent, once the turn started
         # Said in the stored answer when it is cut off (by default: the user stopped it).
         self.stop_reason = USER_STOPPED
@@ -125,16 +137,33 @@ class Turn:
             return
         self._sync_text()
         self._last_save = self.clock()
-        self._pending = _saver.submit(self.store.save_message, self.assistant)
+        self._changed = False
+        self._pending = _saver.submit(self._save)
+
+    def _save(self) -> None:
+        try:
+            self.store.save_message(self.assistant)
+        except StoreError as exc:
+            self.save_error = exc
+        else:
+            self.save_error = None
 
     def _save_now(self) -> None:
         if self._pending is not None:
-            try:
+            with contextlib.suppress(Exception):  # the save below says what is wrong
                 self._pending.result(timeout=60)
-            except Exception:  # noqa: BLE001 - the final save below says what is wrong
-                pass
         self._sync_text()
-        self.store.save_message(self.assistant)
+        self._save()
+
+    async def _save_by_the_clock(self) -> None:
+        """While the stream runs, save what changed (or what a failed save left unwritten) once
+        an interval even when no event comes: a stalled stream is saved too."""
+        while True:
+            # A quarter of the interval: a save is at most that late (four wake-ups a second).
+            await asyncio.sleep(self.save_interval / 4)
+            due = self.clock() - self._last_save >= self.save_interval
+            if due and (self._changed or self.save_error is not None):
+                self._save_soon()
 
     def _finish(self, status: MessageStatus, error: str | None = None) -> None:
         now = self.clock()
@@ -182,18 +211,17 @@ class Turn:
             conversation.title = title_from_prompt(self.user.content)
         conversation.model = self.model
         conversation.provider = self.backend.provider
-        if conversation.id is None:
-            self.store.create_conversation(conversation)
-        else:
+        if conversation.id is not None:  # else it is stored with the prompt, in one transaction
             self.store.update_conversation(conversation)
-        if self.user.id is None:
-            self.store.add_message(conversation, self.user)
-            conversation.messages.append(self.user)
-        self.assistant.exchange_id = self.user.exchange_id
-        self.assistant.reply_to = self.user.id
         self.assistant.created_at = self.clock()
-        self.store.add_message(conversation, self.assistant)
-        conversation.messages.append(self.assistant)
+        if self.user.id is None:  # the prompt and its answer in one transaction: both or neither
+            self.store.add_message(conversation, self.user, answer=self.assistant)
+            conversation.messages += [self.user, self.assistant]
+        else:
+            self.assistant.exchange_id = self.user.exchange_id
+            self.assistant.reply_to = self.user.id
+            self.store.add_message(conversation, self.assistant)
+            conversation.messages.append(self.assistant)
         self._history = history
         return history
 
@@ -204,6 +232,9 @@ class Turn:
         message = self.assistant
         events = self.backend.chat(self.model, history, self.options)
         stopped = False
+        clock = None
+        if math.isfinite(self.save_interval):
+            clock = asyncio.get_running_loop().create_task(self._save_by_the_clock())
         try:
             async for event in events:
                 now = self.clock()
@@ -216,12 +247,14 @@ class Turn:
                         part = ReasoningPart(started_at=now, tokens=0)
                         self._begin(part, now)
                     self._pieces.append(event.text)
+                    self._changed = True
                     part.tokens = (part.tokens or 0) + 1
                     notice = self._watch(self.trace_loops, event.text, "trace")
                 elif isinstance(event, Content):
                     if not isinstance(self._part, TextPart):
                         self._begin(TextPart(), now)
                     self._pieces.append(event.text)
+                    self._changed = True
                     notice = self._watch(self.answer_loops, event.text, "answer")
                 else:
                     self._done(event, now)
@@ -241,6 +274,8 @@ class Turn:
             self._finish(MessageStatus.INTERRUPTED, self.stop_reason)
             raise
         finally:
+            if clock is not None:
+                clock.cancel()
             await events.aclose()
         if stopped:
             self._finish(MessageStatus.INTERRUPTED, self.stop_reason)

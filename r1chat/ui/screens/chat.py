@@ -236,7 +236,7 @@ class ChatScreen(Screen[None]):
         except NOT_STARTED as error:
             if text is not None:
                 self.prompt.give_back(text)
-            self.banner.show_error(error)
+            self.banner.show_error(error, prompt_kept=text is not None)
             if isinstance(error, Unreachable):
                 self.status.connection = "unreachable"
 

@@ -10,7 +10,7 @@ from textual.widgets import Static
 from r1chat.backends.base import AuthFailed, ModelNotFound, RateLimited, Unreachable
 from r1chat.conversation import Conversation, MessageStatus, Role
 from r1chat.sanitize import strip_controls
-from r1chat.session import Connection, SessionEvent, TurnEnded, TurnStarted
+from r1chat.session import NOT_SAVED_HINT, Connection, SavingChanged, SessionEvent, TurnEnded, TurnStarted
 from r1chat.store import DamagedStore, StoreError
 from r1chat.turn import LoopNoticed
 from r1chat.window import OutOfRoom
@@ -33,17 +33,20 @@ class Banner(Static):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # What it is about: "connection" (the server or model; a good connection clears it),
-        # "loop" (the streaming answer going round in circles), "offer", or "" (a turn failed).
+        # "loop" (the streaming answer going round in circles), "offer", "saving" (answers are
+        # not being saved: it stays until they are), or "" (a turn failed).
         self.topic = ""
         self.error: BaseException | None = None  # what it says went wrong: ctrl+r acts on it
         self.room: OutOfRoom | None = None  # a trace used the whole budget: ctrl+r / alt+r act on it
         self.larger: int | None = None  # the history was cut: ctrl+r answers again with this num_ctx
+        self.not_saved: SavingChanged | None = None  # answers are not being saved: said again when free
 
-    def show_error(self, error: BaseException, more: str = "") -> None:
+    def show_error(self, error: BaseException, more: str = "", *, prompt_kept: bool = False) -> None:
+        """``prompt_kept``: the turn did not start, and its prompt is back in the box."""
         if isinstance(error, DamagedStore):
             hint = "Quit r1chat (ctrl+q), then run 'r1chat doctor' in a shell"
         elif isinstance(error, StoreError):
-            hint = "Answers cannot be saved until this is fixed"
+            hint = "Your prompt is kept: Enter sends it again" if prompt_kept else "Answers cannot be saved until this is fixed"
         else:
             hint = hint_for(error)
         self.show_problem(str(error) + more, hint, topic="connection" if isinstance(error, Unreachable) else "")
@@ -120,11 +123,20 @@ class Banner(Static):
     def hear(self, event: SessionEvent) -> None:
         """What a turn says: its loops while it streams, its failure when it ends."""
         if isinstance(event, TurnStarted):
-            self.clear()
+            if self.topic != "saving":
+                self.clear()
+        elif isinstance(event, SavingChanged):
+            self.not_saved = event if event.error is not None else None
+            if event.error is None:
+                self.clear(topic="saving")
+            else:
+                self.display = False  # said below, over whatever was shown
         elif isinstance(event, LoopNoticed):
             self._loop(event)
         elif isinstance(event, TurnEnded):
             self._ended(event)
+        if self.not_saved is not None and not self.display:  # a warning that went left it unsaid
+            self.show_problem(self.not_saved.describe(), NOT_SAVED_HINT, topic="saving")
 
     def _loop(self, event: LoopNoticed) -> None:
         if event.stopped:

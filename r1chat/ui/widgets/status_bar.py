@@ -11,7 +11,7 @@ from textual.widgets import Static
 from r1chat.backends.base import TurnStats, Unreachable
 from r1chat.conversation import MessageStatus
 from r1chat.sanitize import strip_controls
-from r1chat.session import ChatSession, SessionEvent, TurnEnded, TurnStarted
+from r1chat.session import ChatSession, SavingChanged, SessionEvent, TurnEnded, TurnStarted
 from r1chat.units import human_duration
 from r1chat.window import meter_words
 
@@ -32,6 +32,7 @@ class StatusBar(Static):
     effort: reactive[str] = reactive("")  # the conversation's thinking level, if any
     # False: the server or model would reject that level, so it is not sent (shown dimmed).
     effort_sent: reactive[bool] = reactive(True)
+    unsaved: reactive[bool] = reactive(False)  # answers are kept in memory, not in the database
 
     def on_mount(self) -> None:
         pulls = getattr(self.app, "pulls", None)
@@ -49,6 +50,8 @@ class StatusBar(Static):
         if isinstance(event, TurnStarted):
             self.model = event.turn.model
             self.connection = "streaming"
+        elif isinstance(event, SavingChanged):
+            self.unsaved = event.error is not None
         elif isinstance(event, TurnEnded):
             answer = event.turn.assistant
             if answer.status is MessageStatus.DONE:  # with the finished answer, not ahead of its last words
@@ -82,6 +85,8 @@ class StatusBar(Static):
             parts.append(Content.styled("● streaming", "$accent"))
         else:
             parts.append(Content.styled("● connected", "$success"))
+        if self.unsaved:
+            parts.append(Content.styled("⚠ not saved", "$error"))
         if self.preset:
             parts.append(Content.styled(f"preset {strip_controls(self.preset)}", "$accent"))
         if self.effort and self.effort_sent:
