@@ -32,14 +32,24 @@ class Failure(Exception):
 # --- arguments -------------------------------------------------------------------------------
 
 
+def _address(text: str) -> str:
+    """A --host or --base-url whose port can be: argparse says what is wrong and exits 2."""
+    from r1chat.config import address_problem
+
+    if problem := address_problem(text):
+        raise argparse.ArgumentTypeError(f"'{text}' {problem}")
+    return text
+
+
 def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     # Added to the main parser and to every verb, so they work before or after the verb's
     # name. SUPPRESS keeps a verb's parser from overwriting what was given before the verb.
     default = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group("connection")
     group.add_argument("--provider", default=default, help="provider name: ollama, deepseek, openai, or one from the config")
-    group.add_argument("--host", default=default, help="Ollama host, as OLLAMA_HOST (host, host:port or URL)")
-    group.add_argument("--base-url", default=default, help="OpenAI-compatible base URL (implies --provider openai)")
+    group.add_argument("--host", default=default, type=_address, help="Ollama host, as OLLAMA_HOST (host, host:port or URL)")
+    group.add_argument("--base-url", default=default, type=_address,
+                       help="OpenAI-compatible base URL (implies --provider openai)")
     group.add_argument("--model", "-m", default=default, help="model name")
 
 

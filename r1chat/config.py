@@ -96,6 +96,28 @@ class Settings:
             raise ConfigError(f"Unknown provider '{name}'. Known providers: {known}.") from None
 
 
+def address_problem(address: str) -> str | None:
+    """What is wrong with the port of a host or URL (``host:99999``, ``host:abc``), or None.
+
+    Checked before use: Python's URL parser turns an impossible port into an error only when
+    asked for it, and Ollama's host reading used to fall back to 11434 without a word.
+    """
+    netloc = address.strip().split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if netloc.startswith("["):  # [IPv6]:port
+        port = netloc.partition("]")[2].removeprefix(":")
+    elif netloc.count(":") == 1:  # more than one: a bare IPv6 address, no port
+        port = netloc.partition(":")[2]
+    else:
+        return None
+    if not port:
+        return None
+    if not port.isdigit():
+        return f"has port '{port}', which is not a number (a port is 1 to 65535)"
+    if not 1 <= int(port) <= 65535:
+        return f"has port {int(port)}, which cannot be: a port is 1 to 65535"
+    return None
+
+
 class ConfigError(Exception):
     """A setting that cannot be used (an unknown provider named on the command line, say)."""
 
@@ -334,9 +356,12 @@ def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: d
         return
     provider = existing or ProviderConfig(name, kind=kind)
     provider.kind = kind
-    url = table.get("host") or table.get("base_url")
-    if url:
-        provider.url = url
+    for key in ("host", "base_url"):
+        if (url := table.get(key)) and (problem := address_problem(url)):
+            now = provider.url or "none"
+            reader.problem(f"providers.{name}", key, f"{problem}; using {now}")
+        elif url:
+            provider.url = url
     for key in ("api_key", "api_key_env", "model", "assume_thinking"):
         if key in table:
             setattr(provider, key, table[key])
@@ -350,12 +375,15 @@ def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: d
 
 def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> None:
     held = settings.from_environment
-    if host := environ.get("OLLAMA_HOST"):
-        settings.providers["ollama"].url = host
-        held["providers", "ollama", "url"] = "OLLAMA_HOST"
-    if base := environ.get("OPENAI_BASE_URL"):
-        settings.providers["openai"].url = base
-        held["providers", "openai", "url"] = "OPENAI_BASE_URL"
+    for variable, kind in (("OLLAMA_HOST", "ollama"), ("OPENAI_BASE_URL", "openai")):
+        if not (url := environ.get(variable)):
+            continue
+        if problem := address_problem(url):
+            now = settings.providers[kind].url or "none"
+            settings.problems.append(f"{variable}='{url}' {problem}; using {now}")
+        else:
+            settings.providers[kind].url = url
+            held["providers", kind, "url"] = variable
     for provider in settings.providers.values():
         if provider.api_key_env and environ.get(provider.api_key_env):
             provider.api_key = environ[provider.api_key_env]

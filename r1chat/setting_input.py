@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from r1chat.config import address_problem
+
 # Ollama reads keep_alive as a Go duration ("10m", "1h30m", "-1m") or a number of seconds (-1: forever).
 _DURATION = re.compile(r"-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")
 _PROVIDER_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -61,6 +63,8 @@ def _number(label: str, low: float, high: float) -> Callable[[str], float]:
 def _url(text: str) -> str:
     if not re.match(r"(https?://)?[^\s/]+(:\d+)?(/\S*)?$", text):
         raise BadInput(f"Host or base URL: like http://127.0.0.1:11434 or https://api.example.com/v1, not '{text}'")
+    if problem := address_problem(text):
+        raise BadInput(f"Host or base URL: '{text}' {problem}")
     return text
 
 

@@ -54,6 +54,10 @@ def backend_module(provider: ProviderConfig) -> str:
 
 def check_provider(provider: ProviderConfig) -> None:
     """Raise MissingSetting when the provider cannot be used as configured."""
+    from r1chat.config import address_problem
+
+    if provider.url and (problem := address_problem(provider.url)):
+        raise MissingSetting(f"The '{provider.name}' provider's address '{provider.url}' {problem}.")
     if provider.kind == "ollama":
         return
     if not provider.url:

@@ -23,6 +23,7 @@ from r1chat.backends.base import (
     ServerError,
     StreamBroken,
     Unreachable,
+    connect_failure,
 )
 
 IN_STREAM = -1  # the status of an error that came as a line of the stream
@@ -62,12 +63,12 @@ class OllamaErrors:
             return self.said(exc.error, exc.status, model, started=started)
         if isinstance(exc, ollama.ResponseError):
             return self.said(exc.error, exc.status_code, model, started=started)
-        if isinstance(exc, (ConnectionError, httpx.ConnectError)):
-            return Unreachable(
-                self.url, "connection refused", hint="Is Ollama running? Start it with 'ollama serve' or set OLLAMA_HOST."
+        if isinstance(exc, (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout)):
+            # The ollama client raises its own ConnectionError "from None": the httpx error, and
+            # the resolver's or the socket's under it, are still its context.
+            return connect_failure(
+                self.url, exc, hint="Is Ollama running? Start it with 'ollama serve' or set OLLAMA_HOST."
             )
-        if isinstance(exc, httpx.ConnectTimeout):
-            return Unreachable(self.url, "timed out connecting", hint="Check the host and port (OLLAMA_HOST / --host).")
         if isinstance(exc, httpx.ReadTimeout):
             what = "stopped sending" if started else "sent nothing"
             return StreamBroken(
