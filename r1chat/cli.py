@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from r1chat import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from r1chat.backends.base import Backend
     from r1chat.config import ProviderConfig, Settings
@@ -39,6 +39,24 @@ def _address(text: str) -> str:
     if problem := address_problem(text):
         raise argparse.ArgumentTypeError(f"'{text}' {problem}")
     return text
+
+
+def _ranged(key: str, kind: type[int] | type[float]) -> Callable[[str], float]:
+    """An option read as the config reads ``key``: out of range, argparse says so and exits 2."""
+
+    def read(text: str) -> float:
+        from r1chat.config import range_problem
+
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"should be {'a whole number' if kind is int else 'a number'}, "
+                                             f"not '{text}'") from None
+        if problem := range_problem(key, value):
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return read
 
 
 def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -68,9 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--show-reasoning", "-r", action="store_true", help="stream the reasoning trace to stderr")
     ask.add_argument("--continue", "-c", dest="continue_", action="store_true", help="continue the latest conversation")
     ask.add_argument("--conversation", type=int, metavar="ID", help="continue conversation ID")
-    ask.add_argument("--num-ctx", type=int, metavar="N", help="context window for Ollama (default 8192)")
-    ask.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (R1 default 0.6)")
-    ask.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling (R1 default 0.95)")
+    ask.add_argument("--num-ctx", type=_ranged("num_ctx", int), metavar="N", help="context window for Ollama (default 8192)")
+    ask.add_argument("--temperature", type=_ranged("temperature", float), metavar="T",
+                     help="sampling temperature, 0 to 2 (R1 default 0.6)")
+    ask.add_argument("--top-p", type=_ranged("top_p", float), metavar="P", help="nucleus sampling, 0 to 1 (R1 default 0.95)")
     ask.add_argument("--system", metavar="TEXT", help="a system prompt (R1 works best without one)")
     ask.add_argument("--stats", action="store_true", help="print tokens, speed and time to stderr at the end")
     _connection_options(ask, suppress=True)
