@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from r1chat import collector
@@ -27,6 +28,7 @@ from r1chat.ui.widgets.prompt import Prompt
 from r1chat.ui.widgets.status_bar import StatusBar
 
 SIDE_BY_SIDE_WIDTH = 140
+RECHECK_SECONDS = 3.0  # while the server cannot be reached, it is asked again this often
 PIECES = (Reasoning, Content)
 # Why a turn could not start (the prompt goes back into the box).
 NOT_STARTED = (BackendError, NoModel, StoreError, Busy)
@@ -61,6 +63,7 @@ class ChatScreen(Screen[None]):
         self.reopen = reopen  # a conversation to show at once (one whose turn a crash cut off)
         self.layout_choice = session.settings.ui.trace_layout
         self.editing = False  # Enter sends the prompt as a new version of the last one (f2)
+        self._recheck: Timer | None = None  # the next check of a server that could not be reached
 
     def compose(self) -> ComposeResult:
         yield ConversationView(id="conversation", collapse=self.session.settings.ui.trace_collapse)
@@ -111,6 +114,8 @@ class ChatScreen(Screen[None]):
             collector.turn_started()
         elif isinstance(event, TurnEnded):
             self.set_timer(0.2, collector.turn_ended)  # once the answer is on screen
+            if self.status.connection in ("unreachable", "failed"):
+                self.check_connection(quiet=True)  # did the server die, or only the turn?
 
     def apply_settings(self, changed: set[tuple[str, ...]]) -> None:
         """Saved settings that change this screen now (others apply to the next turn)."""
@@ -143,15 +148,27 @@ class ChatScreen(Screen[None]):
     # --- connection --------------------------------------------------------------------------
 
     @work(group="connection", exclusive=True, exit_on_error=False)
-    async def check_connection(self) -> None:
+    async def check_connection(self, quiet: bool = False) -> None:
+        """Ask the server; while it cannot be reached, again every few seconds until it can, so
+        the status bar says so when it is back. ``quiet``: a re-check, which leaves the bar and
+        the banner as they are until it knows better."""
         status = self.status
-        status.connection, status.url = "connecting", self.session.url
+        if self._recheck is not None:
+            self._recheck.stop()
+            self._recheck = None
+        if not quiet:
+            status.connection, status.url = "connecting", self.session.url
         # Imported off the event loop, so keys typed meanwhile are not held up.
         await asyncio.to_thread(importlib.import_module, backend_module(self.session.provider))
         found = await self.session.check()
-        status.connection = "connected" if found.reached else "unreachable"
+        if self.session.streaming:  # a turn began meanwhile: how it ends says more
+            return
+        status.found(found, after_failure=quiet)
         status.model = found.model or status.model
-        self.banner.show_connection(found)
+        if not quiet or found.error is None:  # a turn's own error stays until the server is back
+            self.banner.show_connection(found)
+        if not found.reached:
+            self._recheck = self.set_timer(RECHECK_SECONDS, lambda: self.check_connection(quiet=True))
 
     def provider_switched(self) -> None:
         self.status.show(self.session)
@@ -183,6 +200,7 @@ class ChatScreen(Screen[None]):
             self.banner.show_error(error)
             if isinstance(error, Unreachable):
                 self.status.connection = "unreachable"
+                self.check_connection(quiet=True)
 
     def action_copy_answer(self) -> None:
         copy_from_answer(self, "answer", lambda message, shown: message.content or shown)
