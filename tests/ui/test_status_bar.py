@@ -64,6 +64,8 @@ async def test_a_server_that_dies_mid_answer_is_never_called_connected(run_app, 
             await pilot.pause(0.02)
             assert len(seen) < 500, seen[-1]
         assert not any("connected" in line for line in seen), seen
+        # The figures are the cut-short turn's, as they stood, not the last finished turn's.
+        assert re.search(r"○ unreachable \S+ · \d+ tok · \d+\.\ds$", status_text(pilot)), status_text(pilot)
         assert "broke mid-answer" in str(screen.banner.render())  # the turn's own words stay
         ollama.delay = 0
         ollama.start()

@@ -77,6 +77,8 @@ class StatusBar(Static):
 
     _live: Turn | None = None  # the turn streaming now, whose figures tick
     _live_since = 0.0
+    # A turn that ended stopped or failed: its live figures as they stood, not the last good turn's.
+    _cut_short: tuple[int, float] | None = None
     _ticker: Timer | None = None
 
     def hear(self, event: SessionEvent) -> None:
@@ -85,7 +87,7 @@ class StatusBar(Static):
         if isinstance(event, TurnStarted):
             self.model = event.turn.model
             self.connection = "streaming"
-            self._live, self._live_since = event.turn, trace.clock()
+            self._live, self._live_since, self._cut_short = event.turn, trace.clock(), None
             if self._ticker is None:
                 self._ticker = self.set_interval(LIVE_TICK, self.refresh)
             else:
@@ -97,6 +99,8 @@ class StatusBar(Static):
             answer = event.turn.assistant
             if answer.status is MessageStatus.DONE:  # with the finished answer, not ahead of its last words
                 self.stats = answer.stats
+            else:
+                self._cut_short = (event.turn.streamed, max(0.0, trace.clock() - self._live_since))
             self.failure = failure_of(event.error)
             self.connection = (
                 "unreachable" if isinstance(event.error, Unreachable) else "failed" if self.failure else "connected"
@@ -161,7 +165,10 @@ class StatusBar(Static):
             parts.append(Content.assemble((f"effort {strip_controls(self.effort)}", "$foreground-muted strike"),
                                           (" not sent", "$foreground-muted")))
         stats = self.stats
-        if stats is not None and self._live is None:
+        if self._cut_short is not None and self._live is None:
+            streamed, seconds = self._cut_short
+            parts.append(Content.styled(f"{streamed} tok · {human_duration(seconds)}", "$foreground-muted"))
+        elif stats is not None and self._live is None:
             used, size = stats.context_used, stats.context_size
             if used is not None and size:
                 share = used / size
