@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 import httpx
-import ollama
 import pydantic
 
+from r1chat.backends import ollama_host_checked
 from r1chat.backends.base import (
     BackendError,
     BadResponse,
@@ -25,6 +25,9 @@ from r1chat.backends.base import (
     Unreachable,
     connect_failure,
 )
+
+with ollama_host_checked():
+    import ollama
 
 IN_STREAM = -1  # the status of an error that came as a line of the stream
 

@@ -117,3 +117,17 @@ def test_ask_at_a_host_that_does_not_resolve_says_so(run_cli):
         f"r1chat: Cannot reach http://{NOWHERE}:11434 (cannot resolve the host name {NOWHERE}). "
         "Check the spelling of the host, or use its IP address."
     )
+
+
+@pytest.mark.hostile(16, "cli")
+def test_an_impossible_port_in_ollama_host_is_one_line_and_the_default_host_is_tried(run_cli, ollama):
+    # The ollama package reads OLLAMA_HOST when imported, and raised ValueError at that port.
+    result = run_cli("models", env={"OLLAMA_HOST": "127.0.0.1:99999"})
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == ("r1chat: config: OLLAMA_HOST='127.0.0.1:99999' has port 99999, which cannot be: "
+                        "a port is 1 to 65535; using http://127.0.0.1:11434")
+    assert result.returncode == 0 or "Cannot reach http://127.0.0.1:11434" in lines[1]
+    # A good one still wins over the default.
+    result = run_cli("models", env={"OLLAMA_HOST": ollama.url})
+    assert result.returncode == 0 and "deepseek-r1:8b" in result.stdout, result.stderr
