@@ -37,7 +37,7 @@ def _address(text: str) -> str:
     from r1chat.config import address_problem
 
     if problem := address_problem(text):
-        raise argparse.ArgumentTypeError(f"'{text}' {problem}")
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return text
 
 

@@ -112,7 +112,7 @@ def address_problem(address: str) -> str | None:
     if not port:
         return None
     if not port.isdigit():
-        return f"has port '{port}', which is not a number (a port is 1 to 65535)"
+        return f"has port {port!r}, which is not a number (a port is 1 to 65535)"
     if not 1 <= int(port) <= 65535:
         return f"has port {int(port)}, which cannot be: a port is 1 to 65535"
     return None
@@ -420,7 +420,7 @@ def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> None:
             continue
         if problem := address_problem(url):
             now = settings.providers[kind].url or "none"
-            settings.problems.append(f"{variable}='{url}' {problem}; using {now}")
+            settings.problems.append(f"{variable}={url!r} {problem}; using {now}")
         else:
             settings.providers[kind].url = url
             held["providers", kind, "url"] = variable

@@ -131,3 +131,10 @@ def test_an_impossible_port_in_ollama_host_is_one_line_and_the_default_host_is_t
     # A good one still wins over the default.
     result = run_cli("models", env={"OLLAMA_HOST": ollama.url})
     assert result.returncode == 0 and "deepseek-r1:8b" in result.stdout, result.stderr
+
+
+@pytest.mark.hostile(16, "cli")
+def test_a_bad_host_is_echoed_without_its_control_characters(run_cli):
+    result = run_cli("models", "--host", "h:1\x1b]0;owned\x07")
+    assert result.returncode == 2 and "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "has port '1\\x1b]0;owned\\x07', which is not a number" in result.stderr
