@@ -1,5 +1,5 @@
 """The ``r1chat`` command: the TUI by default, and ``ask``, ``models``, ``pull``, ``rm``, ``history``,
-``export``.
+``export``, ``doctor``.
 
 Only the standard library is imported at module level, so ``--version`` and ``--help`` stay
 instant; backends, the store and the UI are imported by the verbs that need them.
@@ -27,6 +27,8 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class Failure(Exception):
     """Ends the command with one line on stderr and a nonzero exit."""
+
+    said = False  # already shown (as an event of ask --json)
 
 
 # --- arguments -------------------------------------------------------------------------------
@@ -91,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="sampling temperature, 0 to 2 (R1 default 0.6)")
     ask.add_argument("--top-p", type=_ranged("top_p", float), metavar="P", help="nucleus sampling, 0 to 1 (R1 default 0.95)")
     ask.add_argument("--system", metavar="TEXT", help="a system prompt (R1 works best without one)")
-    ask.add_argument("--stats", action="store_true", help="print tokens, speed and time to stderr at the end")
+    ask.add_argument(
+        "--stats", action="store_true", help="print trace and answer tokens, speed and time to stderr at the end"
+    )
+    ask.add_argument(
+        "--json", action="store_true", help="JSON lines on stdout: the trace, the answer and warnings as events, then stats"
+    )
     _connection_options(ask, suppress=True)
 
     models = verbs.add_parser("models", help="list the models the server has")
@@ -124,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--save", action="store_true", help="save into your documents folder (or -o's), named after the title"
     )
     _connection_options(export, suppress=True)
+
+    verbs.add_parser(
+        "doctor",
+        help="check the database; when it is damaged, save what can be read into a fresh file "
+        "(the damaged one is kept aside). Close every r1chat window first.",
+    )
     return parser
 
 
@@ -132,10 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     from r1chat.config import load_settings
+    from r1chat.sanitize import strip_controls
 
     settings = load_settings()
     for problem in settings.problems:
-        print(f"r1chat: config: {problem}", file=sys.stderr)
+        print(f"r1chat: config: {strip_controls(problem)}", file=sys.stderr)
     return settings
 
 
@@ -176,11 +190,16 @@ def _store(*, recover: bool = True) -> Store:
         store = Store(default_path())
     except StoreError as exc:
         raise Failure(str(exc)) from None
+    from r1chat.sanitize import strip_controls
+
     for notice in (store.open_notice, store.upgrade_notice):
         if notice:
-            print(f"r1chat: {notice}", file=sys.stderr)
+            print(f"r1chat: {strip_controls(notice)}", file=sys.stderr)
     if recover:
-        store.recover_interrupted()
+        try:
+            store.recover_interrupted()
+        except StoreError as exc:  # a damaged page: said, and the verb goes on with what it can read
+            print(f"r1chat: {exc}", file=sys.stderr)
     return store
 
 
@@ -201,12 +220,22 @@ def _read_prompt(args: argparse.Namespace) -> str:
 
 class _AnswerPrinter:
     """Streams the answer to stdout and, when asked, the trace to stderr (dim on a terminal);
-    warnings go to stderr on a line of their own."""
+    warnings go to stderr on a line of their own. Without the trace, a terminal on stderr shows a
+    one-line ``thinking… 12.3s · 840 tokens`` until the answer starts, so a long trace does not
+    look like a hang."""
+
+    TICK = 0.25  # seconds between redraws of the thinking line: 4 a second
 
     def __init__(self, show_reasoning: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+        import time
+
         self.show_reasoning = show_reasoning
         self.out, self.err = out, err
         self.dim = err.isatty() and os.environ.get("NO_COLOR") is None
+        self.thinking = not show_reasoning and err.isatty()  # the thinking line is wanted
+        self.started = time.monotonic()
+        self.trace_tokens = 0  # a reasoning event is a token on a streaming server
+        self.drawn = False  # the thinking line is on screen
         self.last_out = "\n"
         self.last_err = "\n"
         self.in_trace = False
@@ -215,7 +244,47 @@ class _AnswerPrinter:
 
         self.answer_filter, self.trace_filter = ControlFilter(), ControlFilter()
 
+    # --- the thinking line ---------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Redraw the thinking line a few times a second until the answer starts."""
+        import asyncio
+
+        while self.thinking:
+            self._draw()
+            await asyncio.sleep(self.TICK)
+
+    def _draw(self) -> None:
+        import time
+
+        from r1chat.units import human_duration
+
+        seconds = time.monotonic() - self.started
+        words = f"thinking… {seconds:.1f}s" if seconds < 60 else f"thinking… {human_duration(seconds)}"
+        if self.trace_tokens:
+            words += f" · {self.trace_tokens:,} tokens"
+        try:  # a line that wraps could not be erased: cut to the terminal's width
+            words = words[: max(os.get_terminal_size(self.err.fileno()).columns - 1, 1)]
+        except (OSError, ValueError):
+            pass
+        self.err.write("\r\x1b[2K" + words)
+        self.err.flush()
+        self.drawn = True
+
+    def _erase(self) -> None:
+        if self.drawn:
+            self.drawn = False
+            self.err.write("\r\x1b[2K")
+            self.err.flush()
+
+    def _stop_thinking(self) -> None:
+        self.thinking = False
+        self._erase()
+
+    # --- the stream ----------------------------------------------------------------------------
+
     def reasoning(self, text: str) -> None:
+        self.trace_tokens += 1
         if not self.show_reasoning:
             return
         text = self.trace_filter.feed(text)
@@ -240,6 +309,7 @@ class _AnswerPrinter:
             self.err.flush()
 
     def content(self, text: str) -> None:
+        self._stop_thinking()
         self._end_trace()
         self.printed += len(text)
         text = self.answer_filter.feed(text)
@@ -252,6 +322,7 @@ class _AnswerPrinter:
         """One line on stderr, after whatever the trace was in the middle of."""
         from r1chat.sanitize import strip_controls
 
+        self._erase()  # the next tick draws the thinking line again, below the warning
         if self.in_trace and self.dim:
             self.err.write("\x1b[0m")
         if self.last_err != "\n":
@@ -264,6 +335,7 @@ class _AnswerPrinter:
 
     def finish(self) -> None:
         try:
+            self._stop_thinking()
             self._end_trace()
             if self.last_out != "\n":
                 self.last_out = "\n"
@@ -273,21 +345,86 @@ class _AnswerPrinter:
             pass
 
 
+class _JsonPrinter(_AnswerPrinter):
+    """``ask --json``: one JSON object a line on stdout for each piece of the trace and answer and
+    each warning, then the turn's figures (README, "Script output"). Every control character is
+    escaped: the text is kept whole, yet nothing in it acts on a terminal."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        super().__init__(show_reasoning=False, out=out)
+        self.thinking = False  # stdout is the record; nothing else is drawn on the terminal
+
+    def event(self, kind: str, **fields: Any) -> None:
+        from r1chat.sanitize import to_json
+
+        self.out.write(to_json({"type": kind, **fields}) + "\n")
+        self.out.flush()
+
+    def reasoning(self, text: str) -> None:
+        self.trace_tokens += 1
+        self.event("reasoning", text=text)
+
+    def content(self, text: str) -> None:
+        self.printed += len(text)
+        self.event("content", text=text)
+
+    def warning(self, text: str) -> None:
+        self.event("warning", message=text.removeprefix("warning: "))
+
+    def finish(self) -> None:
+        pass
+
+
+def _turn_figures(answer: Any, conversation_id: int | None) -> dict[str, Any]:
+    """What ``--stats`` and ``--json`` say of a finished turn (an r1chat.conversation.Message)."""
+    stats = answer.stats
+    trace = 0 if stats.reasoning_was_answer or not answer.reasoning else stats.reasoning_tokens
+    total = stats.completion_tokens
+    answer_tokens = total - trace if total is not None and trace is not None and total >= trace else None
+    rate = stats.tokens_per_second
+    return {
+        "model": answer.model,
+        "provider": answer.provider,
+        "conversation_id": conversation_id,
+        "status": str(answer.status),
+        "finish_reason": stats.finish_reason,
+        "prompt_tokens": stats.prompt_tokens,
+        "reasoning_tokens": trace,
+        "answer_tokens": answer_tokens,
+        "seconds": round(stats.total_seconds, 3) if stats.total_seconds is not None else None,
+        "reasoning_seconds": round(answer.reasoning_seconds, 3) if answer.reasoning_seconds is not None else None,
+        "tokens_per_second": round(rate, 1) if rate else None,
+    }
+
+
+def _raise_hint(window: int | None) -> str:
+    """How to give ``r1chat ask`` a larger window."""
+    if window is None:
+        return "The model takes no larger window: shorten the prompt, or start a new conversation (without -c)."
+    return (f"Raise the window with --num-ctx {window} (or num_ctx in config.toml, or R1CHAT_NUM_CTX), "
+            "or start a new conversation (without -c).")
+
+
 async def _ask(args: argparse.Namespace) -> int:
-    from r1chat.backends.base import BackendError, Content, Reasoning
+    import asyncio
+
+    from r1chat.backends.base import BackendError, Content, ContextOverflow, Reasoning
     from r1chat.conversation import Conversation, MessageStatus
     from r1chat.session import ChatSession, MissingSetting, NoModel, SessionEvent, TurnEnded
     from r1chat.store import StoreError
     from r1chat.turn import LoopNoticed
-    from r1chat.units import human_duration
 
     settings = _settings(args)
     prompt = _read_prompt(args)
     store = _store()
     conversation = Conversation()
     if args.conversation is not None or args.continue_:
-        conversation_id = args.conversation if args.conversation is not None else store.latest_conversation_id()
-        loaded = store.load_conversation(conversation_id) if conversation_id is not None else None
+        try:
+            conversation_id = args.conversation if args.conversation is not None else store.latest_conversation_id()
+            loaded = store.load_conversation(conversation_id) if conversation_id is not None else None
+        except StoreError as exc:
+            store.close()
+            raise Failure(str(exc)) from None
         if loaded is None:
             store.close()
             what = f"conversation {args.conversation}" if args.conversation is not None else "any earlier conversation"
@@ -300,7 +437,7 @@ async def _ask(args: argparse.Namespace) -> int:
     except (Failure, MissingSetting) as exc:
         store.close()
         raise Failure(str(exc)) from None
-    printer = _AnswerPrinter(args.show_reasoning)
+    printer = _JsonPrinter() if args.json else _AnswerPrinter(args.show_reasoning)
     warned: set[str] = set()
     ended: list[TurnEnded] = []
 
@@ -320,7 +457,12 @@ async def _ask(args: argparse.Namespace) -> int:
                 printer.content(answer.content[printer.printed:])  # what streamed as a trace
 
     session.subscribe(hear)
+    ticker = asyncio.create_task(printer.tick())
     try:
+        fit = await session.fit(prompt, system_prompt=args.system, num_ctx=args.num_ctx)
+        if not fit.fits:
+            printer.warning(f"warning: the conversation and this prompt do not fit the window ({fit.describe()}); "
+                            f"the server may refuse them or drop the oldest messages. {_raise_hint(fit.larger_window)}")
         answer = await session.send(
             prompt,
             system_prompt=args.system,
@@ -331,20 +473,33 @@ async def _ask(args: argparse.Namespace) -> int:
         printer.finish()
         error = ended[-1].error if ended else None
         saved = f"What arrived is saved (conversation {conversation.id})."
-        if error is not None:
-            raise Failure(f"{error} {saved}" if answer.content or answer.reasoning else str(error))
-        if answer.status is MessageStatus.INTERRUPTED:
-            raise Failure(f"{answer.error} {saved}")
-        if answer.stats.reasoning_truncated and not answer.content:
-            print("r1chat: the reasoning was cut off before an answer; raise --num-ctx and try again.", file=sys.stderr)
+        failed = None
+        if isinstance(error, ContextOverflow):
+            failed = Failure(f"{error} {_raise_hint(fit.larger_window)}")
+        elif error is not None:
+            failed = Failure(f"{error} {saved}" if answer.content or answer.reasoning else str(error))
+        elif answer.status is MessageStatus.INTERRUPTED:
+            failed = Failure(f"{answer.error} {saved}")
+        else:
+            if answer.stats.history_cut:
+                printer.warning(f"warning: the server dropped the oldest messages to fit the window "
+                                f"({answer.stats.context_size or '?'} tokens); the answer did not see them. "
+                                f"{_raise_hint(fit.larger_window)}")
+            room = await session.out_of_room(session.turn) if session.turn is not None else None
+            if room is not None:
+                printer.warning(f"{room.describe()} {_raise_hint(room.larger)}")
+            elif answer.stats.reasoning_truncated and not answer.content:
+                printer.warning("the reasoning was cut off before an answer; raise --num-ctx and try again.")
+        figures = _turn_figures(answer, conversation.id)
+        if isinstance(printer, _JsonPrinter):
+            if failed is not None:
+                printer.event("error", message=str(failed))
+                failed.said = True
+            printer.event("stats", **figures)
+        if failed is not None:
+            raise failed
         if args.stats:
-            stats = answer.stats
-            rate = f"{stats.tokens_per_second:.1f} tok/s" if stats.tokens_per_second else "-"
-            print(
-                f"[{answer.model} · {stats.completion_tokens or '?'} tokens · {rate} · "
-                f"{human_duration(stats.total_seconds)} · conversation {conversation.id}]",
-                file=sys.stderr,
-            )
+            print(_stats_line(figures), file=sys.stderr)
         await session.settle()  # a title the model is writing ([ui] titles = "model")
     except BackendError as exc:  # before anything was stored: no model could be found
         raise Failure(str(exc)) from None
@@ -354,10 +509,28 @@ async def _ask(args: argparse.Namespace) -> int:
         # The reader went away (`| head`): stop quietly; the turn is saved as interrupted.
         return EXIT_OK
     finally:
+        ticker.cancel()
         printer.finish()
         await session.aclose()
         store.close()
     return EXIT_OK
+
+
+def _stats_line(figures: dict[str, Any]) -> str:
+    """``[deepseek-r1:8b · trace 840 tok · answer 120 tok · 35.2 tok/s · 31s · conversation 4]``"""
+    from r1chat.sanitize import strip_controls
+    from r1chat.units import human_duration
+
+    def count(n: int | None) -> str:
+        return f"{n:,}" if n is not None else "?"
+
+    trace, answer = figures["reasoning_tokens"], figures["answer_tokens"]
+    tokens = [f"trace {count(trace)} tok", f"answer {count(answer)} tok"] if trace else [f"{count(answer)} tok"]
+    rate = f"{figures['tokens_per_second']} tok/s" if figures["tokens_per_second"] else "-"
+    return (
+        f"[{strip_controls(figures['model'] or '?')} · {' · '.join(tokens)} · {rate} · "
+        f"{human_duration(figures['seconds'])} · conversation {figures['conversation_id']}]"
+    )
 
 
 # --- models, pull, rm ------------------------------------------------------------------------
@@ -370,10 +543,8 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 
 
 async def _models(args: argparse.Namespace) -> int:
-    import json
-
     from r1chat.backends.base import BackendError
-    from r1chat.sanitize import strip_controls
+    from r1chat.sanitize import strip_controls, to_json
     from r1chat.units import human_size
 
     settings = _settings(args)
@@ -397,7 +568,7 @@ async def _models(args: argparse.Namespace) -> int:
             }
             for m in models
         ]
-        print(json.dumps(entries, indent=2))
+        print(to_json(entries, indent=2))
         return EXIT_OK
     if not models:
         print(f"No models on {backend.url}. Pull one with: r1chat pull deepseek-r1:8b", file=sys.stderr)
@@ -548,9 +719,8 @@ def _when(timestamp: float) -> str:
 
 
 def _history(args: argparse.Namespace) -> int:
-    import json
-
     from r1chat.conversation import clean_title
+    from r1chat.sanitize import to_json
     from r1chat.store import StoreError
 
     store = _store()
@@ -564,7 +734,7 @@ def _history(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps([item.to_dict() for item in found], ensure_ascii=False, indent=2))
+        print(to_json([item.to_dict() for item in found], indent=2))
         return EXIT_OK
     if not found:
         if args.search is not None:
@@ -595,11 +765,14 @@ def _history(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from r1chat.export import ExportError, render, save, write
+    from r1chat.store import StoreError
 
     store = _store()
     try:
         conversation_id = args.id if args.id is not None else store.latest_conversation_id()
         conversation = store.load_conversation(conversation_id) if conversation_id is not None else None
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
     finally:
         store.close()
     if conversation is None:
@@ -622,6 +795,33 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from r1chat.doctor import salvage
+    from r1chat.store import StoreError, default_path
+
+    path = default_path()
+    if not path.exists():
+        print(f"No database at {path} yet: nothing to check.")
+        return EXIT_OK
+    try:
+        found = salvage(path)
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
+    if not found.problems:
+        print(f"No damage found in {path}: SQLite's integrity check passed. Nothing was changed.")
+        return EXIT_OK
+    more = len(found.problems) - 1
+    print(f"{path} is damaged: {found.problems[0]}" + (f" (and {more} more)" if more else ""))
+    print("Saved what could be read into a fresh database in its place:")
+    for table in found.tables:
+        lost = "an unknown number" if table.lost is None else str(table.lost)
+        print(f"  {table.name}: {table.copied} row{'' if table.copied == 1 else 's'} copied, {lost} lost")
+    if found.rebuilt:
+        print(f"  {found.rebuilt} conversations whose own row was lost were made again from their messages")
+    print(f"The damaged file is kept at {found.kept_at}")
+    return EXIT_OK
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 
@@ -630,10 +830,16 @@ def _tui(args: argparse.Namespace) -> int:
 
     collector.hold_for_start_up()  # until the first frame (R1ChatApp.on_mount)
     from r1chat.session import ChatSession, MissingSetting
+    from r1chat.store import StoreError
 
     settings = _settings(args)
     store = _store(recover=False)
-    recovered = store.recover_interrupted()
+    notice = store.open_notice
+    try:
+        recovered = store.recover_interrupted()
+        reopen = _cut_off_conversation(store, recovered)
+    except StoreError as exc:  # a damaged page: the app opens on a new conversation and says so
+        notice, reopen = str(exc), None
     try:
         session = ChatSession(settings, store, _provider(args, settings), model=_chosen(args, "model"))
     except MissingSetting as exc:
@@ -641,9 +847,8 @@ def _tui(args: argparse.Namespace) -> int:
         raise Failure(str(exc)) from None
     from r1chat.ui.app import R1ChatApp
 
-    reopen = _cut_off_conversation(store, recovered)
     try:
-        R1ChatApp(session, notice=store.open_notice, info=store.upgrade_notice, reopen=reopen).run()
+        R1ChatApp(session, notice=notice, info=store.upgrade_notice, reopen=reopen).run()
     finally:
         store.close()
     return EXIT_OK
@@ -716,12 +921,20 @@ def main(argv: list[str] | None = None) -> int:
             return _export(args)
         if verb == "history":
             return _history(args)
+        if verb == "doctor":
+            return _doctor(args)
         import asyncio
 
         command = {"ask": _ask, "models": _models, "pull": _pull, "rm": _rm}[verb]
         return asyncio.run(_stoppable(command(args)))
     except Failure as exc:
-        print(f"r1chat: {exc}", file=sys.stderr)
+        from r1chat.sanitize import strip_controls, to_json
+
+        if verb == "ask" and args.json:
+            if not exc.said:
+                print(to_json({"type": "error", "message": str(exc)}))
+        else:
+            print(f"r1chat: {strip_controls(str(exc))}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
         sys.stdout.flush()

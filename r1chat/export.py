@@ -4,7 +4,6 @@ file it is saved to: named after its title, never over another file, written in 
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import unicodedata
@@ -13,6 +12,8 @@ from pathlib import Path
 
 from r1chat import __version__
 from r1chat.conversation import Conversation, Message, MessageStatus, Role, Version
+from r1chat.sanitize import strip_controls
+from r1chat.sanitize import to_json as json_text
 
 
 def _when(timestamp: float | None) -> str:
@@ -74,7 +75,8 @@ def _other_version(number: int, count: int, version: Version, shown: Version) ->
 
 def to_markdown(conversation: Conversation) -> str:
     """The conversation as it reads (each turn's current version), with the other versions of a
-    retried or edited turn folded under it."""
+    retried or edited turn folded under it; no control sequence of the model's or the user's
+    survives (the file is read in a terminal too: ``cat``, ``less -R``)."""
     models = sorted({m.model for m in conversation.messages if m.role is Role.ASSISTANT and m.model})
     lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
     meta = [", ".join(models) if models else None, _when(conversation.created_at)]
@@ -92,14 +94,14 @@ def to_markdown(conversation: Conversation) -> str:
         for number, version in enumerate(exchange.versions, 1):
             if version is not shown:
                 lines += _other_version(number, count, version, shown)
-    return "\n".join(lines).rstrip() + "\n"
+    return strip_controls("\n".join(lines)).rstrip() + "\n"
 
 
 def to_json(conversation: Conversation) -> str:
     # Version 2: messages carry their parts, exchange, prompt (reply_to) and whether they are current.
     data = {"format": "r1chat-conversation", "version": 2, "exported_by": f"r1chat {__version__}"}
     data.update(conversation.to_dict())
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json_text(data, indent=2) + "\n"
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -131,7 +133,9 @@ def file_name(conversation: Conversation, fmt: str = "md", copy: int = 1) -> str
     Letters of any script are kept, everything else becomes one hyphen, so the name is valid on
     every file system and short enough (60 characters) for any of them.
     """
-    slug = _NOT_A_WORD.sub("-", unicodedata.normalize("NFKC", conversation.title)).strip("-").lower()
+    # Sequences go whole first: their parameters ("52;c;...") would otherwise become words.
+    title = strip_controls(conversation.title)
+    slug = _NOT_A_WORD.sub("-", unicodedata.normalize("NFKC", title)).strip("-").lower()
     if len(slug) > 60:
         slug = slug[:61].rsplit("-", 1)[0] if "-" in slug[:61] else slug[:60]
     stem = f"{slug or 'conversation'}-{conversation.id if conversation.id is not None else 'new'}"

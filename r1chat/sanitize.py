@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 # C0 controls but tab and newline, DEL, and the C1 range. ESC is what matters most (OSC 52
@@ -15,6 +16,9 @@ _SEQUENCES = re.compile(
     r"|\x1b[P^_X][^\x1b]*(?:\x1b\\)?"  # DCS, PM, APC, SOS ... ST
     r"|\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    # 8-bit DCS, SOS, OSC, PM, APC only with their end: a lone C1 character is more often
+    # mis-decoded text (UTF-8 read as Latin-1) than a sequence, and must not eat what follows.
+    r"|[\x90\x98\x9d-\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
     r"|\x1b[ -/]*[0-~]"  # two-character escapes
 )
 
@@ -24,6 +28,24 @@ def strip_controls(text: str) -> str:
     if not _CONTROLS.search(text):
         return text
     return _CONTROLS.sub("", _SEQUENCES.sub("", text))
+
+
+def pasted_text(text: str) -> str:
+    """A paste as the text it stands for: line endings (CR LF, bare CR) as newlines, no control
+    character or escape sequence (a BEL in a paste is not Ctrl+G, nor an ESC the Escape key)."""
+    return strip_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+# What JSON leaves raw that a terminal may still act on: C1 controls (json escapes only C0)
+# and the bidi controls. They can only occur inside JSON strings, where \uXXXX means the same.
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def to_json(value: object, *, indent: int | None = None) -> str:
+    """``json.dumps`` for text that may reach a terminal: every control character escaped, the
+    text itself kept whole (a script reading it gets exactly what was stored)."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 _INTRODUCERS = "]P^_X"  # string sequences, ended by BEL or ST

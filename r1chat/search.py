@@ -40,12 +40,13 @@ class SearchHit:
     updated_at: float
 
     def marked(self, open_mark: str, close_mark: str) -> str:
-        """The snippet with each match wrapped in the two marks (ANSI bold, ``**``, ...)."""
+        """The snippet with each match wrapped in the two marks (ANSI bold, ``**``, ...), and no
+        control sequence of its own: the marks may be escape sequences, the text never is."""
         parts, last = [], 0
         for start, end in self.matches:
-            parts += [self.snippet[last:start], open_mark, self.snippet[start:end], close_mark]
+            parts += [strip_controls(self.snippet[last:start]), open_mark, strip_controls(self.snippet[start:end]), close_mark]
             last = end
-        parts.append(self.snippet[last:])
+        parts.append(strip_controls(self.snippet[last:]))
         return "".join(parts)
 
     def to_dict(self) -> dict[str, object]:

@@ -7,7 +7,8 @@ the events the session emits to its subscribers, in order:
 * ``TurnStarted`` once the prompt and an empty answer are stored;
 * the turn's ``Reasoning`` and ``Content`` pieces, and ``LoopNoticed`` from the loop guard;
 * ``TurnEnded`` with the finished answer, the error if it failed, and whether it became current;
-* ``TitleChanged`` when a title written by the model arrives (``[ui] titles = "model"``).
+* ``TitleChanged`` when a title written by the model arrives (``[ui] titles = "model"``);
+* ``ConversationReloaded`` before a turn, when another window changed the conversation.
 
 A listener may be a coroutine function: the session awaits it before going on, so a front end
 that draws each piece keeps pace with the stream instead of queueing it.
@@ -36,6 +37,7 @@ from r1chat.backends.base import (
     ModelInfo,
     ModelNotFound,
     Reasoning,
+    Support,
     Unreachable,
 )
 from r1chat.config import ProviderConfig, Settings
@@ -46,10 +48,12 @@ from r1chat.conversation import (
     Message,
     MessageStatus,
     Role,
+    build_history,
 )
 from r1chat.store import Store, StoreError
 from r1chat.titles import ask_for_title
 from r1chat.turn import LoopGuard, LoopNoticed, Turn
+from r1chat.window import Fit, OutOfRoom, estimate_tokens, out_of_room
 
 
 class NoModel(Exception):
@@ -91,8 +95,18 @@ class TitleChanged:
     title: str
 
 
-SessionEvent = TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged
+@dataclass(frozen=True, slots=True)
+class ConversationReloaded:
+    """Another window changed this conversation (a turn, a version chosen): it was read again
+    from the store before the next turn, and ``conversation`` is now the session's."""
+
+    conversation: Conversation
+
+
+SessionEvent = TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged | ConversationReloaded
 Listener = Callable[[SessionEvent], Awaitable[None] | None]
+# A request option given for one turn (ChatOptions' fields: temperature, num_ctx, think, truncate...).
+Override = float | int | str | bool | None
 
 @dataclass(frozen=True, slots=True)
 class Connection:
@@ -109,6 +123,8 @@ class Connection:
 # Buffered stream lines arrive without a wait: every this many seconds the session lets other
 # tasks run (keys, frames); a yield per piece would spend the time on the loop, not the text.
 FAIR_SHARE = 0.01
+# How much of the last prompt a summary line carries into a new conversation.
+SUMMARY_PROMPT = 300
 
 
 class ChatSession:
@@ -251,6 +267,35 @@ class ChatSession:
             self.open_conversation(conversation)
         return conversation
 
+    async def _catch_up(self) -> None:
+        """Two windows on one conversation: before a turn, read the conversation again if the
+        store holds more than this session has seen (the other window's turns), so the history
+        sent has them; the front ends redraw from ConversationReloaded. Costs one indexed query
+        when nothing changed."""
+        conversation = self.conversation
+        if conversation.id is None or self._task is not None:
+            return
+        if self.store.conversation_mark(conversation.id) == self._mark_of_memory():
+            return
+        fresh = self.store.load_conversation(conversation.id)
+        if fresh is None:
+            raise StoreError("This conversation was deleted in another window; ctrl+n starts a new one. Your prompt is kept.")
+        self.conversation = fresh  # the model chosen in this window stays chosen
+        await self._emit(ConversationReloaded(fresh))
+
+    def _mark_of_memory(self) -> tuple[object, ...]:
+        """The mark of the conversation as this session holds it, counted as
+        ``Store.conversation_mark`` counts: every write of the session's own keeps the two equal."""
+        messages = [m for m in self.conversation.messages if m.id is not None]
+        if not messages:
+            return (0, None, 0.0, 0.0)
+        return (
+            len(messages),
+            max(m.id for m in messages if m.id is not None),
+            float(sum(m.id for m in messages if m.current and m.id is not None)),
+            float(sum(m.status is MessageStatus.STREAMING for m in messages)),
+        )
+
     def preferred_model(self) -> str | None:
         """The model the next turn uses, as far as it is known without asking the server: chosen >
         this conversation's (on this provider) > configured > the provider's default."""
@@ -309,7 +354,7 @@ class ChatSession:
     def use_effort(self, level: str | None) -> None:
         self._keep("effort", level)
 
-    def _keep(self, key: str, value: str | None) -> None:
+    def _keep(self, key: str, value: str | int | None) -> None:
         """Set (None: drop) one of the conversation's settings, stored now if the conversation
         is, else with it from its first answer. Raises StoreError if it cannot be stored."""
         settings = self.conversation.settings
@@ -320,7 +365,7 @@ class ChatSession:
         if self.conversation.id is not None:
             self.store.update_conversation(self.conversation)
 
-    def options(self, **overrides: float | int | None) -> ChatOptions:
+    def options(self, **overrides: Override) -> ChatOptions:
         settings, local = self.settings, self.conversation.settings
         values = {
             "temperature": local.get("temperature", settings.temperature),
@@ -362,7 +407,7 @@ class ChatSession:
         return prompt.content if prompt is not None else None
 
     async def send(
-        self, prompt: str, *, system_prompt: str | None = None, **overrides: float | int | None
+        self, prompt: str, *, system_prompt: str | None = None, **overrides: Override
     ) -> Message:
         """Send ``prompt`` as a new exchange and stream its answer to the end.
 
@@ -370,20 +415,24 @@ class ChatSession:
         can be found, the server cannot be reached for one, or the prompt cannot be stored.
         Everything after that is an event; the answer is returned as it finished.
         """
+        await self._catch_up()
         message = Message(Role.USER, self._with_preset(prompt))
-        return await self._answer(message, None, system_prompt=system_prompt, **overrides)
+        return await self._answer(message, None, system_prompt=system_prompt, options=self.options(**overrides))
 
-    async def retry(self) -> Message | None:
+    async def retry(self, **overrides: Override) -> Message | None:
         """Answer the last exchange's current prompt again, as a new version; None when there is
-        no prompt yet."""
+        no prompt yet. ``overrides`` are request options for this answer only (a larger
+        ``num_ctx``, ``think=False``)."""
+        await self._catch_up()
         exchange = self.last_exchange()
         prompt = exchange.shown.prompt if exchange is not None else None
         if exchange is None or prompt is None or prompt.id is None:
             return None
-        return await self._answer(prompt, exchange)
+        return await self._answer(prompt, exchange, options=self.options(**overrides))
 
     async def edit_last(self, prompt: str) -> Message:
         """Send ``prompt`` in place of the last exchange's prompt, as a new version of it."""
+        await self._catch_up()
         exchange = self.last_exchange()
         if exchange is None:
             return await self.send(prompt)
@@ -396,7 +445,7 @@ class ChatSession:
         exchange: Exchange | None,
         *,
         system_prompt: str | None = None,
-        **overrides: float | int | None,
+        options: ChatOptions | None = None,
     ) -> Message:
         if self._task is not None:
             raise Busy("An answer is still streaming: stop it first. Your prompt is kept.")
@@ -414,16 +463,23 @@ class ChatSession:
                 self.conversation,
                 prompt,
                 model=model,
-                options=self.options(**overrides),
+                options=options or self.options(),
                 before=before,
                 system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
                 loop_guard=self._loop_guard(),
             )
+            turn.counts_cache = await self._counts_cache(model)
             turn.start()  # StoreError: nothing was sent
         except BaseException:
             self._task = None
             raise
         return await self._run(turn)
+
+    async def _counts_cache(self, model: str) -> bool:
+        try:
+            return (await self.backend.capabilities(model)).prompt_count_cached is Support.YES
+        except BackendError:
+            return False
 
     def _loop_guard(self) -> LoopGuard:
         guard = self.settings.ui.loop_guard
@@ -527,6 +583,83 @@ class ChatSession:
         self.store.make_current(exchange, index)
         return True
 
+    # --- the draft: what is typed and not sent yet ------------------------------------------------
+
+    def draft(self) -> str:
+        """What was typed in this conversation and not sent, kept across quitting ('' when none,
+        or when the store cannot say: a draft is never worth an error)."""
+        try:
+            return self.store.load_draft(self.conversation.id)
+        except StoreError:
+            return ""
+
+    def keep_draft(self, text: str) -> None:
+        """Keep ``text`` as this conversation's draft (blank: none). Raises StoreError."""
+        self.store.save_draft(self.conversation.id, text)
+
+    def drafted_conversation(self) -> int | None:
+        """The stored conversation whose draft was written last, when no newer one waits in a
+        new conversation: where a window closed with something typed should open again."""
+        try:
+            latest = self.store.latest_draft()
+        except StoreError:
+            return None
+        return latest[0] if latest is not None else None
+
+    # --- the context window -------------------------------------------------------------------
+
+    async def fit(self, prompt: str | None, *, system_prompt: str | None = None, **overrides: Override) -> Fit:
+        """How the conversation plus ``prompt`` (None: its last prompt answered again, as a retry
+        sends it) compares with the window the next turn would be sent with (the model's own
+        where the request cannot set one). Asks the server about the model once; the window is
+        unknown (so anything fits) when it cannot say."""
+        messages = self.conversation.current_messages()
+        exchange = self.last_exchange() if prompt is None else None
+        if prompt is not None:
+            messages = [*messages, Message(Role.USER, self._with_preset(prompt))]
+        elif exchange is not None and exchange.shown.prompt is not None:
+            kept = {id(m) for m in exchange.shown.messages}
+            messages = [*(m for m in messages if id(m) not in kept), exchange.shown.prompt]
+        history = build_history(
+            messages, system_prompt=self.system_prompt() if system_prompt is None else system_prompt
+        )
+        tokens = estimate_tokens(history)
+        num_ctx = self.options(**overrides).num_ctx
+        try:
+            capabilities = await self.capabilities()
+        except (BackendError, NoModel):
+            return Fit(tokens, num_ctx)
+        own = capabilities.context_length
+        if capabilities.sets_window is not Support.YES:
+            return Fit(tokens, own, own)
+        # Ollama serves at most the model's own window whatever num_ctx asks (protocols.md A.6).
+        return Fit(tokens, min(num_ctx, own) if num_ctx and own else num_ctx or own, own)
+
+    def raise_window(self, num_ctx: int) -> None:
+        """Send this conversation with a ``num_ctx`` window from now on, stored with it (as the
+        conversation settings screen stores it). Raises StoreError if it cannot be stored."""
+        self._keep("num_ctx", num_ctx)
+
+    def summary_line(self) -> str:
+        """A line that carries this conversation into a new one: its title and last prompt."""
+        title = self.conversation.title.strip()
+        last = (self.last_prompt() or "").strip()
+        if len(last) > SUMMARY_PROMPT:
+            last = last[:SUMMARY_PROMPT].rstrip() + "…"
+        said = f'Earlier, in "{title}", I asked: {last}' if title else f"Earlier I asked: {last}"
+        return said if last else (f'Going on from "{title}".' if title else "")
+
+    async def out_of_room(self, turn: Turn) -> OutOfRoom | None:
+        """Whether ``turn`` ended at its limit with no answer (the trace took it all), and how
+        it could be answered again: a larger window, or without thinking where the model can."""
+        try:
+            capabilities: Capabilities | None = await self.backend.capabilities(turn.model)
+        except BackendError:
+            capabilities = None
+        own = capabilities.context_length if capabilities is not None else None
+        think_off = capabilities is not None and capabilities.thinking_off is Support.YES
+        return out_of_room(turn.assistant, turn.options.num_predict, own, think_off=think_off)
+
     # --- titles ------------------------------------------------------------------------------
 
     def _maybe_ask_for_title(self, turn: Turn) -> None:
@@ -560,6 +693,7 @@ __all__ = [
     "Busy",
     "ChatSession",
     "Connection",
+    "ConversationReloaded",
     "MissingSetting",
     "NoModel",
     "SessionEvent",

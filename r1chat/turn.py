@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from r1chat.backends.base import Backend, BackendError, ChatOptions, Content, Done, Reasoning
+from r1chat.backends.base import Backend, BackendError, ChatOptions, Content, Done, Reasoning, TurnStats
 from r1chat.conversation import (
     USER_STOPPED,
     Conversation,
@@ -36,6 +36,7 @@ from r1chat.conversation import (
 )
 from r1chat.loops import Loop, LoopDetector
 from r1chat.store import Store
+from r1chat.window import estimate_tokens, history_cut, previous_prompt_tokens
 
 # Periodic saves run off the event loop; one worker keeps them in order.
 _saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="r1chat-save")
@@ -111,6 +112,9 @@ class Turn:
         self.trace_loops = LoopDetector()
         self.answer_loops = LoopDetector()
         self.keep_going = False  # the reader chose to let a looping turn go on
+        # The server's prompt count includes cached tokens, so it can tell a cut history (set by
+        # the session from the backend's capabilities; without it no cut is ever reported).
+        self.counts_cache = False
 
     # --- saving ------------------------------------------------------------------------------
 
@@ -143,7 +147,18 @@ class Turn:
         message.finished_at = now
         if isinstance(self._part, ReasoningPart) and self._part.ended_at is None:
             self._part.ended_at = now
+        if status is not MessageStatus.DONE:
+            self._keep_counts()
         self._save_now()
+
+    def _keep_counts(self) -> None:
+        """A turn cut short has no final stats: keep the trace's tokens counted as they came, so
+        the answer reloaded later still says how much it thought."""
+        self._sync_text()
+        stats = self.assistant.stats
+        counted = sum(segment.tokens or 0 for segment in self.assistant.segments)
+        if stats.reasoning_tokens is None and counted:
+            stats.reasoning_tokens = counted
 
     # --- the answer's parts ------------------------------------------------------------------
 
@@ -267,6 +282,15 @@ class Turn:
         elif stats.reasoning_tokens is not None and len(segments) == 1:
             segments[0].tokens = stats.reasoning_tokens
         message.stats = stats
+        self._note_cut(stats)
+
+    def _note_cut(self, stats: TurnStats) -> None:
+        """Mark the stats when the server dropped part of the history to fit its window."""
+        if not self.counts_cache or self._history is None:
+            return
+        window = self.options.num_ctx or stats.context_size
+        previous = previous_prompt_tokens(self.before, self.model)
+        stats.history_cut = history_cut(stats, estimate_tokens(self._history), window, previous)
 
     async def run(self, on_event: Callable[[TurnEvent], None] | None = None) -> Message:
         async for event in self.stream():

@@ -50,6 +50,8 @@ class TurnStats:
     # The server sent no usage (llama-cpp-python's server, some proxies): completion_tokens is the
     # number of streamed pieces, which such servers send one token at a time.
     tokens_counted: bool = False
+    # The server dropped the oldest messages to fit the window (judged by r1chat.window).
+    history_cut: bool = False
 
     @property
     def context_used(self) -> int | None:
@@ -236,6 +238,9 @@ class ChatOptions:
     keep_alive: str | int | None = None
     # A level ("low", "high", ...) goes out only where ``Capabilities.effort`` lists it.
     think: bool | str | None = None
+    # True: let the server drop the oldest messages when the history does not fit (the user chose
+    # to send anyway); None: where it can, it refuses instead (Ollama 0.12.6+, protocols.md A.6).
+    truncate: bool | None = None
 
 
 # --- thinking effort ---------------------------------------------------------------------------
@@ -285,6 +290,11 @@ class Capabilities:
     manage_models: Support = Support.NO  # pull, delete, show, loaded: Backend.models
     usage_in_stream: Support = Support.UNKNOWN  # token counts arrive with the stream
     context_length: int | None = None  # the model's own window, when the server says
+    # The request sets the window it is served with (Ollama's num_ctx); NO: the model's own is used.
+    sets_window: Support = Support.NO
+    # The prompt count of a finished turn includes tokens served from the server's cache, so a
+    # short count means a cut history, not a cache hit (protocols.md F.10).
+    prompt_count_cached: Support = Support.UNKNOWN
 
 
 class Refusals:

@@ -52,6 +52,14 @@ DRAIN_SECONDS = 0.5
 _LISTED = {"thinking": "thinking", "tools": "tools", "images": "vision"}
 # The 400 for `think` sent to a model without the capability, in every version's wording (A.1).
 THINKING_REFUSED = "does not support thinking"
+# From 0.12.6 `"truncate": false` makes a request that does not fit num_ctx fail with an error
+# instead of losing its oldest messages without a word, and `"shift": false` ends a turn that
+# fills the window with "length" (protocols.md A.6, section 0); older servers ignore both.
+REFUSES_TRUNCATION_SINCE = (0, 12, 6)
+# 0.30.0 ran models on llama-server and counted only the newly evaluated prompt tokens; 0.30.1
+# counts the cached ones again (protocols.md F.10). 0.3.0 is well after the 2024 fix (E.12).
+CACHED_COUNTED_SINCE = (0, 3, 0)
+CACHED_NOT_COUNTED = ((0, 30, 0),)
 
 
 def encode(history: History) -> list[dict[str, Any]]:
@@ -142,7 +150,25 @@ class OllamaBackend:
             manage_models=Support.YES,
             usage_in_stream=Support.YES,  # the final line carries the counts
             context_length=details.context_length,
+            sets_window=Support.YES,  # options.num_ctx
+            prompt_count_cached=await self._prompt_count_cached(),
         )
+
+    async def _prompt_count_cached(self) -> Support:
+        version = await self.models.version()
+        number = version_number(version) if version else None
+        if number is None or number < CACHED_COUNTED_SINCE:
+            return Support.UNKNOWN
+        return Support.NO if number[:3] in CACHED_NOT_COUNTED else Support.YES
+
+    async def _refuses_truncation(self) -> bool:
+        """Whether this server takes ``"truncate": false`` (older ones ignore it silently)."""
+        try:
+            version = await self.models.version()
+        except BackendError:
+            return False
+        number = version_number(version) if version else None
+        return number is not None and number >= REFUSES_TRUNCATION_SINCE
 
     def _listed(self, model: str, details: ModelDetails) -> dict[str, Support]:
         """Each feature of ``_LISTED`` as ``/api/show`` lists it, after any refusal. A server
@@ -217,6 +243,10 @@ class OllamaBackend:
             details = ModelDetails(name=model)
         thinks = self._listed(model, details)["thinking"] is Support.YES
         body = self._body(model, history, options, await self._think(model, thinks, options.think))
+        if options.truncate is not True and await self._refuses_truncation():
+            # Nor a context shift mid-answer, which makes a long trace forget the question:
+            # the turn ends with done_reason "length" instead, which r1chat can offer to redo.
+            body["truncate"] = body["shift"] = False
         assume = self.assume_thinking if self.assume_thinking is not None else (thinks or looks_like_r1(model))
         demux = Demux(assume, guessed=self.assume_thinking is None)
         started = False

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -14,10 +15,13 @@ from textual.screen import Screen
 from r1chat import collector
 from r1chat.config import describe_setting
 from r1chat.pulls import Pull, Pulls, PullState
+from r1chat.sanitize import pasted_text, strip_controls
 from r1chat.session import ChatSession
 from r1chat.ui.commands import Commands
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from r1chat.conversation import Conversation
     from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.themes import DEFAULT_THEME, read_theme_files, register_themes, variable_defaults
@@ -69,6 +73,33 @@ class R1ChatApp(App):
                 f"is '{settings.ui.theme}', which is no theme r1chat has; using {DEFAULT_THEME} (ctrl+p, Theme lists them)",
             ))
             self.theme = DEFAULT_THEME
+
+    # Every toast and every copy goes through these two: a toast's text is drawn with only BEL, BS,
+    # VT, FF and CR dropped (ESC passes, so an OSC 52 in a server's error would reach the
+    # terminal), and a copy is pasted later into a terminal or a file.
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        super().notify(
+            strip_controls(message), title=strip_controls(title), severity=severity, timeout=timeout, markup=markup
+        )
+
+    def copy_to_clipboard(self, text: str) -> None:
+        super().copy_to_clipboard(strip_controls(text))
+
+    async def on_event(self, event: events.Event) -> None:
+        # Every paste passes here on its way to the focused widget (the prompt, a search box, a
+        # path): cleaned once, for all of them. A long one with CR line endings was otherwise
+        # held by the prompt as one line.
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            event.text = pasted_text(event.text)
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self.css_parsed = True  # composing the chat screen parsed it

@@ -41,6 +41,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "toggle_layout": ("Toggle trace layout", "Traces above or beside their answers"),
     "connect": ("Connect", "Change host or provider"),
     "keep_going": ("Let it go on", "Let a turn the loop banner warns about go on"),
+    "retry_without_thinking": ("Answer without thinking", "Answer the last prompt again with the trace turned off"),
     "pick_model": ("Switch model", "Pick a model for the next answers"),
     "history": ("History", "Open, search, rename, delete or export past conversations"),
     "settings": ("Settings", "Providers, keys, model options, traces, theme"),

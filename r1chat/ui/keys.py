@@ -64,6 +64,7 @@ def scopes() -> list[Scope]:
     from r1chat.ui.widgets.conversation import HiddenMessages
     from r1chat.ui.widgets.prompt import Prompt
     from r1chat.ui.widgets.trace import TraceTitle
+    from r1chat.ui.window_offer import WindowOffer
 
     field = ((Input, "a text field"),)
     ChatScreen = R1ChatApp.chat_screen_class()
@@ -80,7 +81,8 @@ def scopes() -> list[Scope]:
           for name, screen in (("the connect dialog", ConnectScreen), ("the rename dialog", RenameScreen),
                                ("the export dialog", ExportScreen), ("the link picker", LinkPicker),
                                ("the delete question", ConfirmDelete), ("the delete question", ConfirmDeleteConversation),
-                               ("the model info", ModelInfoScreen), ("the replace question", ConfirmReplace))),
+                               ("the model info", ModelInfoScreen), ("the replace question", ConfirmReplace),
+                               ("the context window question", WindowOffer))),
     ]
 
 

@@ -43,6 +43,11 @@ class Terminal:
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", self.name, *keys)
 
+    def paste(self, text: str) -> None:
+        """Paste ``text`` as a terminal does: bracketed (the program asked for it), every byte as is."""
+        subprocess.run(["tmux", "-L", self.socket, "load-buffer", "-b", "paste", "-"], input=text.encode(), check=True)
+        self._tmux("paste-buffer", "-p", "-r", "-b", "paste", "-t", self.name)
+
     def wait_for(self, text: str, timeout: float = 15) -> str:
         deadline = time.monotonic() + timeout
         while True:

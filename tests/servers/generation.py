@@ -50,6 +50,18 @@ def estimate_tokens(messages: Any) -> int:
     return total
 
 
+def fit_messages(messages: Any, num_ctx: int) -> list:
+    """The messages left once the oldest are dropped until the rest fit `num_ctx`, keeping the
+    system messages and the last one, as Ollama's `chatPrompt` does with `truncate` on (A.6)."""
+    kept = list(messages) if isinstance(messages, list) else []
+    while estimate_tokens(kept) > num_ctx:
+        droppable = [i for i, m in enumerate(kept[:-1]) if not (isinstance(m, dict) and m.get("role") == "system")]
+        if not droppable:
+            break
+        del kept[droppable[0]]
+    return kept
+
+
 def message_text(message: dict) -> str:
     content = message.get("content")
     if isinstance(content, list):

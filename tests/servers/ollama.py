@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .generation import estimate_tokens
+from .generation import estimate_tokens, fit_messages
 from .http import Exchange, FakeHTTPServer
 from .ollama_chat import ChatTurn, OllamaFault, script, think_problem
 from .ollama_models import (
@@ -69,6 +69,9 @@ class FakeOllama(FakeHTTPServer):
         # Bytes of GPU memory a loaded model may take (/api/ps size_vram); None: all of it fits,
         # 0: a machine without a GPU.
         self.vram: int | None = None
+        # The messages of the last prompt per model, as the runner's prompt cache holds them.
+        self.cache: dict[str, list] = {}
+        self.dropped = 0  # messages the last chat request lost to the window (history dropping)
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -271,14 +274,16 @@ class FakeOllama(FakeHTTPServer):
         prompt_tokens = estimate_tokens(messages)
         newer = self.at_least("0.12.6")
         if newer and req.get("truncate") is False and prompt_tokens > num_ctx:
-            return self._runner_error(ex, 400, "the input length exceeds the context length", stream)
+            return self._runner_error(ex, 400, self.overflow_message(), stream)
         if fault and fault.status:
             return self._runner_error(ex, fault.status, fault.error, stream)
 
         cold = key not in self.loaded
         self._keep_loaded(key, num_ctx, req.get("keep_alive"))
-        parts = script(self.version, model, think, messages)
-        prompt_eval_count = min(prompt_tokens, num_ctx)  # older history silently dropped
+        kept = fit_messages(messages, num_ctx)
+        self.dropped = len(messages) - len(kept)
+        parts = script(self.version, model, think, kept)
+        prompt_eval_count = self._prompt_count(key, kept, num_ctx)
         done_reason = "stop"
         num_predict = int(options.get("num_predict") or -1)
         if 0 < num_predict < len(parts):
@@ -294,6 +299,27 @@ class FakeOllama(FakeHTTPServer):
             self._answer_whole(ex, turn, fault)
         if keep_alive_seconds(req.get("keep_alive")) == 0:
             self.loaded.pop(key, None)
+
+    def overflow_message(self) -> str:
+        """What a request that does not fit says with `truncate: false` (protocols.md A.4, F.10)."""
+        if self.at_least("0.30.9"):
+            return ("the prompt is longer than the context length currently available to the model; shorten the "
+                    "prompt, adjust the context length in settings, or use a model with a longer context length")
+        return "the input length exceeds the context length"
+
+    def _prompt_count(self, key: str, kept: list, num_ctx: int) -> int:
+        """prompt_eval_count: the whole prompt (cached tokens included), except on 0.30.0, whose
+        llama-server runner counted only the tokens not served from its cache (protocols.md F.10)."""
+        sizes = [estimate_tokens([m]) for m in kept]
+        cached = self.cache.get(key, [])
+        shared = 0
+        while shared < min(len(cached), len(kept)) and cached[shared] == kept[shared]:
+            shared += 1
+        self.cache[key] = kept
+        whole = min(sum(sizes), num_ctx)  # what even the last message cannot fit is cut by the runner
+        if self.at_least("0.30.0") and not self.at_least("0.30.1"):
+            return max(whole - sum(sizes[:shared]), 1)
+        return whole
 
     def _stream_chat(self, ex: Exchange, turn: ChatTurn, fault: OllamaFault | None) -> None:
         ex.start_stream(NDJSON)

@@ -21,6 +21,7 @@ from r1chat.ui.widgets.conversation import ConversationView, EmptyConversation, 
 from r1chat.ui.widgets.markdown import Lines, LiveText
 from r1chat.ui.widgets.message import AssistantMessage, UserMessage
 from r1chat.ui.widgets.trace import Trace, TraceTitle
+from r1chat.ui.window_offer import WindowOffer
 from tests.conftest import ANSWER, REASONING
 from tests.servers import OllamaFault, OpenAIFault
 from tests.servers.generation import pieces
@@ -1118,6 +1119,9 @@ async def test_a_one_megabyte_paste_is_held_as_one_line_and_sent_whole(run_app, 
         await type_text(pilot, " thanks")
         assert prompt.prompt_text == "Summarise: " + pasted + " thanks"
         await pilot.press("enter")
+        # About 250,000 tokens: the context window question comes first; sent anyway.
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, WindowOffer), "the window question")
+        await pilot.press("s")
         await wait_until(pilot, lambda: chats(ollama) and finished(pilot, 1), "the answer", timeout=20)
         sent = chats(ollama)[-1].json["messages"][-1]["content"]
         assert sent == "Summarise: " + pasted + " thanks"

@@ -111,7 +111,8 @@ def test_a_full_disk_is_one_clear_line_and_the_database_still_opens_afterwards(o
         home = tmp_path / str(limit)
         env = {**os.environ, "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config")}
         result = subprocess.run(
-            cli_command("ask", "hi", "--host", ollama.url, "-m", "deepseek-r1:8b"), env=env, cwd=REPO,
+            # A window the long trace fits: with `shift: false` a full one would end the turn first.
+            cli_command("ask", "hi", "--host", ollama.url, "-m", "deepseek-r1:8b", "--num-ctx", "131072"), env=env, cwd=REPO,
             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, preexec_fn=_file_size_limit(limit),
         )
         assert result.returncode == 1

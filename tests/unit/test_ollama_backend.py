@@ -112,6 +112,9 @@ async def test_request_sets_num_ctx_keep_alive_and_r1_sampling_without_a_system_
         "options": {"num_ctx": 8192, "temperature": 0.6, "top_p": 0.95},
         "keep_alive": "10m",
         "think": True,
+        # The fake is 0.12.6: a request too long for num_ctx fails, a full window ends the turn.
+        "truncate": False,
+        "shift": False,
     }
     await collect(backend, "deepseek-r1:8b", options=ChatOptions(num_ctx=4096, temperature=0.9))
     assert last_chat(server)["options"] == {"num_ctx": 4096, "temperature": 0.9, "top_p": 0.95}
@@ -408,9 +411,10 @@ async def test_history_goes_out_as_role_and_content_after_the_system_prompt_and_
 
 
 async def test_chat_and_the_clients_model_calls_share_one_connection_pool(server, backend):
-    await collect(backend, "deepseek-r1:8b")  # /api/show through the client, then /api/chat
+    # /api/show and /api/version (asked once: does it take truncate) through the client, then /api/chat
     await collect(backend, "deepseek-r1:8b")
-    assert [r.path for r in server.requests] == ["/api/show", "/api/chat", "/api/chat"]
+    await collect(backend, "deepseek-r1:8b")
+    assert [r.path for r in server.requests] == ["/api/show", "/api/version", "/api/chat", "/api/chat"]
     assert len({r.peer for r in server.requests}) == 1
 
 

@@ -1,7 +1,10 @@
+import json
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from r1chat.sanitize import ControlFilter, strip_controls
+from r1chat.sanitize import ControlFilter, pasted_text, strip_controls, to_json
 
 NASTY = "safe\x1b]52;c;SGVsbG8=\x07 text \x1b[31mred\x1b[0m\x1b]0;title\x1b\\\r\x08\x9b2Jend\tok\n"
 
@@ -39,3 +42,22 @@ def test_osc_8_hyperlinks_keep_their_text_and_lose_the_link():
     assert strip_controls(text) == "see the docs and this."
     filtered = ControlFilter()
     assert "".join(filtered.feed(text[i:i + 3]) for i in range(0, len(text), 3)) == "see the docs and this."
+
+
+def test_8_bit_string_sequences_go_whole_but_a_lone_c1_character_eats_nothing():
+    assert strip_controls("a\x9d8;;https://evil.example/\x9clink\x9d8;;\x9c b") == "alink b"
+    # UTF-8 read as Latin-1 ("”" is E2 80 9D): the text after the stray \x9d stays.
+    assert strip_controls("say \xe2\x80\x9dhi and more") == "say \xe2hi and more"
+
+
+@pytest.mark.hostile(6, "core")
+def test_json_escapes_c1_and_bidi_controls_and_keeps_the_text_whole():
+    value = {"text": "a\x1b[2J\x9b2J\u202eb\x7f"}
+    written = to_json(value)
+    assert written == '{"text": "a\\u001b[2J\\u009b2J\\u202eb\\u007f"}'
+    assert json.loads(written) == value
+
+
+@pytest.mark.hostile(7, "core")
+def test_a_paste_has_newlines_for_line_endings_and_no_controls():
+    assert pasted_text("a\r\nb\rc\nd\x07e\x1b[31mf\x1b]0;t\x07\tg\x00") == "a\nb\nc\ndef\tg"

@@ -189,3 +189,46 @@ def test_making_a_version_current_is_stored_and_the_others_stay(tmp_path):
     assert [m.content for m in reloaded.messages] == ["q", "first", "second"]
     assert [m.content for m in reloaded.current_messages()] == ["q", "second"]
     store.close()
+
+
+# --- schema 4: drafts --------------------------------------------------------------------------
+
+
+def test_a_schema_3_database_gets_drafts_after_a_copy_and_keeps_everything(tmp_path):
+    from r1chat.store import MIGRATIONS
+
+    path = tmp_path / "r1chat.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:3]:
+        migration(db)
+    db.execute("PRAGMA user_version = 3")
+    db.execute("INSERT INTO conversations (title, created_at, updated_at) VALUES ('kept', 1, 1)")
+    db.close()
+    store = Store(path)
+    try:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA == 4
+        assert store.upgraded_copy is not None and store.upgraded_copy.name.startswith("r1chat-schema3-")
+        assert [c.title for c in store.list_conversations()] == ["kept"]
+        store.save_draft(1, "half typed")
+        store.save_draft(None, "in a new one")
+        assert (store.load_draft(1), store.load_draft(None)) == ("half typed", "in a new one")
+        assert store.latest_draft() == (None, "in a new one")
+        store.save_draft(None, "  ")  # blank: no draft
+        assert store.latest_draft() == (1, "half typed")
+        store.delete_conversation(1)  # its draft goes with it
+        assert store.load_draft(1) == "" and store.latest_draft() is None
+    finally:
+        store.close()
+    copy = sqlite3.connect(store.upgraded_copy)
+    assert copy.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert copy.execute("SELECT title FROM conversations").fetchall() == [("kept",)]
+    copy.close()
+
+
+def test_the_old_fixture_migrates_through_to_drafts(old_database):
+    store = Store(old_database)
+    try:
+        store.save_draft(4, "more on quaternions")
+        assert store.load_draft(4) == "more on quaternions"
+    finally:
+        store.close()

@@ -14,11 +14,11 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widgets import Footer, TextArea
 
 from r1chat import collector
 from r1chat.backends import backend_module
-from r1chat.backends.base import BackendError, Content, ModelNotFound, Reasoning, Unreachable
+from r1chat.backends.base import BackendError, Content, ContextOverflow, ModelNotFound, Reasoning, Unreachable
 from r1chat.session import Busy, ChatSession, NoModel, SessionEvent, TurnEnded, TurnStarted
 from r1chat.store import StoreError
 from r1chat.ui.commands import chat_commands, copy_from_answer
@@ -26,12 +26,15 @@ from r1chat.ui.widgets.banner import Banner
 from r1chat.ui.widgets.conversation import ConversationView
 from r1chat.ui.widgets.prompt import Prompt
 from r1chat.ui.widgets.status_bar import StatusBar
+from r1chat.ui.window_offer import NEW, RAISE, SEND, WindowOffer
 
 SIDE_BY_SIDE_WIDTH = 140
 RECHECK_SECONDS = 3.0  # while the server cannot be reached, it is asked again this often
 PIECES = (Reasoning, Content)
 # Why a turn could not start (the prompt goes back into the box).
 NOT_STARTED = (BackendError, NoModel, StoreError, Busy)
+# The draft is stored this long after the last key: one small write a pause, not one a key.
+DRAFT_DELAY = 0.5
 
 
 class ChatScreen(Screen[None]):
@@ -48,6 +51,8 @@ class ChatScreen(Screen[None]):
         Binding("f3", "copy_answer", "Copy", id="copy_answer"),
         Binding("f4", "app.connect", "Connect", show=False, id="connect"),
         Binding("f8", "keep_going", "Go on", show=False, id="keep_going"),  # the loop banner offers it
+        # The banner offers it after a trace used the whole budget; beside ctrl+r, its other retry.
+        Binding("alt+r", "retry_without_thinking", "Answer without thinking", show=False, id="retry_without_thinking"),
         Binding("alt+left", "version(-1)", "Previous version", show=False, id="previous_version"),
         Binding("alt+right", "version(1)", "Next version", show=False, id="next_version"),
         Binding("ctrl+o", "app.pick_model", "Model", id="pick_model"),
@@ -63,6 +68,8 @@ class ChatScreen(Screen[None]):
         self.reopen = reopen  # a conversation to show at once (one whose turn a crash cut off)
         self.layout_choice = session.settings.ui.trace_layout
         self.editing = False  # Enter sends the prompt as a new version of the last one (f2)
+        self._draft_due: Timer | None = None  # set while a change to the prompt is not stored
+        self._draft_failed = False
         self._recheck: Timer | None = None  # the next check of a server that could not be reached
 
     def compose(self) -> ComposeResult:
@@ -91,6 +98,7 @@ class ChatScreen(Screen[None]):
     async def on_mount(self) -> None:
         # The view draws the turns; this screen's own listener sees pieces pass, and ignores them.
         self._stop_hearing = (self.session.subscribe(self.view.hear), self.session.subscribe(self._hear))
+        self._typed = self.prompt  # still readable while the screen unmounts (quitting), unlike a query
         self.banner.clear()
         self.status.show(self.session)
         self.apply_layout()
@@ -98,12 +106,46 @@ class ChatScreen(Screen[None]):
             await self.open_conversation(self.reopen)
         elif self.session.conversation.messages:
             await self.view.show(self.session.conversation)
+            self._restore_draft()
+        elif (drafted := self.session.drafted_conversation()) is not None:
+            await self.open_conversation(drafted)  # closed with something typed there: back to it
+        else:
+            self._restore_draft()
         # After the first frame: the check builds the backend, whose imports take a while.
         self.call_after_refresh(self.check_connection)
 
     def on_unmount(self) -> None:
+        self._store_draft()  # quitting: what is typed is kept for next time
         for stop in self._stop_hearing:
             stop()
+
+    # --- the draft -------------------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#prompt")
+    def _prompt_changed(self) -> None:
+        if self._draft_due is not None:
+            self._draft_due.stop()
+        self._draft_due = self.set_timer(DRAFT_DELAY, self._store_draft)
+
+    def _store_draft(self, text: str | None = None) -> None:
+        """Store the prompt's text (or ``text``) as this conversation's draft, if it changed."""
+        if self._draft_due is None and text is None:
+            return
+        if self._draft_due is not None:
+            self._draft_due.stop()
+            self._draft_due = None
+        try:
+            self.session.keep_draft(self._typed.prompt_text if text is None else text)
+        except StoreError as error:
+            if not self._draft_failed:  # once: the next keys would say it again
+                self._draft_failed = True
+                self.notify(f"What you type is not kept for next time: {error}", severity="warning", markup=False)
+
+    def _restore_draft(self) -> None:
+        self.prompt.set_prompt(self.session.draft())
+        if self._draft_due is not None:  # what was just put there is what is stored
+            self._draft_due.stop()
+            self._draft_due = None
 
     def _hear(self, event: SessionEvent) -> None:
         if type(event) in PIECES:
@@ -114,6 +156,7 @@ class ChatScreen(Screen[None]):
             collector.turn_started()
         elif isinstance(event, TurnEnded):
             self.set_timer(0.2, collector.turn_ended)  # once the answer is on screen
+            self._after_turn(event)
             if self.status.connection in ("unreachable", "failed"):
                 self.check_connection(quiet=True)  # did the server die, or only the turn?
 
@@ -183,9 +226,12 @@ class ChatScreen(Screen[None]):
             return
         event.prompt.remember(event.text)
         event.prompt.clear()
-        intent = self.session.edit_last(event.text) if self.editing else self.session.send(event.text)
-        self.editing = False
-        self._run(intent, event.text)
+        self._store_draft("")  # now, under this conversation: sending may give it an id
+        if self.editing:
+            self.editing = False
+            self._run(self.session.edit_last(event.text), event.text)
+        else:
+            self.run_worker(self._send(event.text), group="turn", exit_on_error=False)
 
     def _run(self, intent: Coroutine[Any, Any, object], text: str | None = None) -> None:
         self.run_worker(self._turn(intent, text), group="turn", exit_on_error=False)
@@ -202,6 +248,66 @@ class ChatScreen(Screen[None]):
                 self.status.connection = "unreachable"
                 self.check_connection(quiet=True)
 
+    # --- the context window ------------------------------------------------------------------
+
+    async def _send(self, text: str) -> None:
+        """Send ``text``; when the conversation would not fit the window, ask first."""
+        fit = await self.session.fit(text)
+        way = SEND if fit.fits else await self.app.push_screen_wait(WindowOffer(fit))
+        if way is None:
+            self.prompt.give_back(text)
+        elif way == NEW:
+            await self._carry_into_new_chat(text)
+        else:
+            allow_cut = way == SEND and not fit.fits
+            if way == RAISE and not self._raise_window(fit.larger_window):
+                self.prompt.give_back(text)
+                return
+            await self._turn(self.session.send(text, truncate=True if allow_cut else None), text)
+
+    def _raise_window(self, num_ctx: int | None) -> bool:
+        if num_ctx is None:
+            return False
+        try:
+            self.session.raise_window(num_ctx)
+        except StoreError as error:
+            self.banner.show_error(error)
+            return False
+        self.notify(f"This conversation is sent with num_ctx {num_ctx:,} from now on.", timeout=3)
+        return True
+
+    async def _carry_into_new_chat(self, text: str | None) -> None:
+        """A new conversation whose prompt box holds a line about this one, then ``text``."""
+        summary = self.session.summary_line()
+        await self.action_new_chat()
+        self.prompt.set_prompt("\n\n".join(part for part in (summary, text) if part))
+
+    @work(group="after_turn", exit_on_error=False)
+    async def _after_turn(self, event: TurnEnded) -> None:
+        """What the window did to the turn: refused it, cut its history, or left no room to answer."""
+        turn, session = event.turn, self.session
+        if isinstance(event.error, ContextOverflow):
+            fit = await session.fit(None)  # the stored prompt is the last message
+            way = await self.app.push_screen_wait(WindowOffer(fit, refused=True))
+            if way == NEW:
+                await self._carry_into_new_chat(None)
+            elif way == SEND:
+                self._run(session.retry(truncate=True))
+            elif way == RAISE and self._raise_window(fit.larger_window):
+                self._run(session.retry())
+            return
+        answer = turn.assistant
+        room = await session.out_of_room(turn)
+        if room is not None:
+            self.banner.show_out_of_room(room)
+        elif answer.stats.history_cut:
+            self.banner.show_history_cut(answer.stats.context_size, (await session.fit(None)).larger_window)
+
+    def action_retry_without_thinking(self) -> None:
+        room = self.banner.room
+        if room is not None and room.think_off and not self.session.streaming:
+            self._run(self.session.retry(think=False))
+
     def action_copy_answer(self) -> None:
         copy_from_answer(self, "answer", lambda message, shown: message.content or shown)
 
@@ -217,9 +323,13 @@ class ChatScreen(Screen[None]):
         session = self.session
         if session.streaming:
             return
-        missing = self.banner.error
+        missing, room = self.banner.error, self.banner.room
         if isinstance(missing, ModelNotFound) and session.backend.models is not None:
             self._pull_then_answer(missing.model)
+        elif room is not None and room.retry_options():
+            self._run(session.retry(**room.retry_options()))
+        elif self.banner.topic == "cut" and self._raise_window(self.banner.larger):
+            self._run(session.retry())
         elif session.last_prompt() is None:
             self.check_connection()
         else:
@@ -279,9 +389,11 @@ class ChatScreen(Screen[None]):
 
     async def action_new_chat(self) -> None:
         await self.session.stop_and_wait()
+        self._store_draft()
         self.session.new_conversation()
         self._reset()
         await self.view.show(self.session.conversation)
+        self._restore_draft()
         self.prompt.focus()
 
     def _reset(self) -> None:
@@ -293,12 +405,18 @@ class ChatScreen(Screen[None]):
     async def open_conversation(self, conversation_id: int, *, message_id: int | None = None, in_trace: bool = False) -> None:
         """Go on with a stored conversation, scrolled to ``message_id`` (a search hit) if given."""
         await self.session.stop_and_wait()
-        conversation = self.session.open_stored(conversation_id)
+        self._store_draft()
+        try:
+            conversation = self.session.open_stored(conversation_id)
+        except StoreError as error:  # a damaged page: the screen stays on what it shows
+            self.banner.show_error(error)
+            return
         if conversation is None:
             self.notify("That conversation no longer exists (deleted in another window?)", severity="warning")
             return
         self._reset()
         await self.view.show(conversation, around=message_id)
+        self._restore_draft()
         self.prompt.focus()
         self.banner.offer_regenerate(conversation)
         if message_id is not None:

@@ -309,7 +309,11 @@ class HistoryScreen(Screen[Visit]):
         chosen = self._chosen()
         if chosen is None:
             return
-        conversation = self.store.load_conversation(chosen[0])
+        try:
+            conversation = self.store.load_conversation(chosen[0])
+        except StoreError as error:
+            self._set_status(str(error), problem=True)
+            return
         if conversation is None:
             self.notify("That conversation no longer exists.", severity="warning")
             return

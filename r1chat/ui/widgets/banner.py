@@ -11,8 +11,9 @@ from r1chat.backends.base import AuthFailed, ModelNotFound, RateLimited, Unreach
 from r1chat.conversation import Conversation, MessageStatus, Role
 from r1chat.sanitize import strip_controls
 from r1chat.session import Connection, SessionEvent, TurnEnded, TurnStarted
-from r1chat.store import StoreError
+from r1chat.store import DamagedStore, StoreError
 from r1chat.turn import LoopNoticed
+from r1chat.window import OutOfRoom
 
 
 def hint_for(error: BaseException) -> str:
@@ -35,9 +36,16 @@ class Banner(Static):
         # "loop" (the streaming answer going round in circles), "offer", or "" (a turn failed).
         self.topic = ""
         self.error: BaseException | None = None  # what it says went wrong: ctrl+r acts on it
+        self.room: OutOfRoom | None = None  # a trace used the whole budget: ctrl+r / alt+r act on it
+        self.larger: int | None = None  # the history was cut: ctrl+r answers again with this num_ctx
 
     def show_error(self, error: BaseException, more: str = "") -> None:
-        hint = "Answers cannot be saved until this is fixed" if isinstance(error, StoreError) else hint_for(error)
+        if isinstance(error, DamagedStore):
+            hint = "Quit r1chat (ctrl+q), then run 'r1chat doctor' in a shell"
+        elif isinstance(error, StoreError):
+            hint = "Answers cannot be saved until this is fixed"
+        else:
+            hint = hint_for(error)
         self.show_problem(str(error) + more, hint, topic="connection" if isinstance(error, Unreachable) else "")
         self.error = error
 
@@ -50,6 +58,7 @@ class Banner(Static):
         self.display = True
         self.topic = topic
         self.error = None
+        self.room, self.larger = None, None
 
     def clear(self, *, topic: str | None = None) -> None:
         """Hide it; with ``topic``, only when that is what it is about."""
@@ -58,6 +67,7 @@ class Banner(Static):
         self.display = False
         self.topic = ""
         self.error = None
+        self.room, self.larger = None, None
         self.update("")
 
     def show_connection(self, found: Connection) -> None:
@@ -83,6 +93,29 @@ class Banner(Static):
             what = "was interrupted" if last[0].status is MessageStatus.INTERRUPTED else "failed"
             self.show_problem(f"The last answer {what}; what had arrived is kept.", "ctrl+r regenerates it",
                               severity="warning", topic="offer")
+
+    def show_out_of_room(self, room: OutOfRoom) -> None:
+        """The trace used the whole window or allowance and no answer came: how to get one."""
+        ways = []
+        if room.retry_options():
+            grown = f"num_ctx {room.larger:,}" if room.larger else ""
+            if room.num_predict:
+                grown = ", ".join(w for w in (grown, f"num_predict {room.num_predict * 2:,}") if w)
+            ways.append(f"ctrl+r answers again with {grown}")
+        if room.think_off:
+            ways.append("alt+r answers again without thinking")
+        hint = " · ".join(ways) or "The model takes no larger window: shorten the prompt or start a new chat (ctrl+n)"
+        self.show_problem(room.describe(), hint, severity="warning", topic="room")
+        self.room = room
+
+    def show_history_cut(self, window: int | None, larger: int | None) -> None:
+        """The server dropped the oldest messages to fit its window (the answer's footnote says so too)."""
+        size = f" ({window:,} tokens)" if window else ""
+        hint = (f"ctrl+r answers again with num_ctx {larger:,}, kept for this conversation" if larger
+                else "The model takes no larger window: start a new chat (ctrl+n)")
+        self.show_problem(f"The server dropped the oldest messages to fit the window{size}: the answer did not see them.",
+                          hint, severity="warning", topic="cut")
+        self.larger = larger
 
     def hear(self, event: SessionEvent) -> None:
         """What a turn says: its loops while it streams, its failure when it ends."""

@@ -21,7 +21,7 @@ from textual.widgets import Static
 from r1chat.backends.base import Content as ContentPiece
 from r1chat.backends.base import Reasoning
 from r1chat.conversation import Conversation, Exchange, Message, Role
-from r1chat.session import SessionEvent, TurnEnded, TurnStarted
+from r1chat.session import ConversationReloaded, SessionEvent, TurnEnded, TurnStarted
 from r1chat.ui.widgets.message import AssistantMessage, Footnote, UserMessage
 from r1chat.ui.widgets.one_pass import OnePass
 from r1chat.ui.widgets.trace import Trace
@@ -240,6 +240,8 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             return self._started(event)
         if isinstance(event, TurnEnded):
             return self._ended(event)
+        if isinstance(event, ConversationReloaded):  # another window's turns, before this one's
+            return self.show(event.conversation)
         return None
 
     async def _started(self, event: TurnStarted) -> None:

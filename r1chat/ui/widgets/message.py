@@ -112,7 +112,7 @@ class AssistantMessage(OnePass, Vertical):
                 message.reasoning,
                 collapsed=self.collapse != "never",
                 seconds=message.reasoning_seconds,
-                tokens=message.stats.reasoning_tokens or 0,
+                tokens=_trace_tokens(message),
                 cut_off=_cut_off(message),
             )
             yield self.trace
@@ -136,7 +136,10 @@ class AssistantMessage(OnePass, Vertical):
         if message.status is MessageStatus.INTERRUPTED:
             return Content.styled(f"■ {_stop_reason(message.error)}", "$warning")
         parts = [strip_controls(message.model or ""), *trace_statistics(message)]
-        return Content.styled(" · ".join(p for p in parts if p), "$foreground-muted")
+        said = Content.styled(" · ".join(p for p in parts if p), "$foreground-muted")
+        if message.stats.history_cut:
+            said = Content.assemble(said, (" · ⚠ history cut to fit the window", "$warning"))
+        return said
 
     # --- streaming ---------------------------------------------------------------------------
 
@@ -208,6 +211,12 @@ def trace_statistics(message: Message) -> list[str]:
     if message.content and message.reasoning_ended_at is not None:
         parts.append(f"answer after {max(0.0, message.reasoning_ended_at - message.created_at):.1f}s")
     return parts
+
+
+def _trace_tokens(message: Message) -> int:
+    """The trace's tokens: the final count, else (a turn cut short, or stored before its counts
+    were kept) those its segments counted as they streamed."""
+    return message.stats.reasoning_tokens or sum(segment.tokens or 0 for segment in message.segments)
 
 
 def _stop_reason(reason: str | None) -> str:

@@ -25,6 +25,7 @@ from r1chat.session import ChatSession, Connection, SessionEvent, TurnEnded, Tur
 from r1chat.turn import Turn
 from r1chat.ui.widgets import trace
 from r1chat.units import human_duration
+from r1chat.window import meter_words
 
 # How often the live figures of a streaming turn are redrawn: this line only, nothing reflows.
 LIVE_TICK = 0.25
@@ -173,7 +174,9 @@ class StatusBar(Static):
             if used is not None and size:
                 share = used / size
                 style = "$error" if share >= 0.8 else "$warning" if share >= 0.5 else ""
-                parts.append(Content.styled(f"ctx {_short(used)}/{_short(size)}", style))
+                # In words too: the colour alone says nothing under NO_COLOR or to colour-blind eyes.
+                words = meter_words(used, size)
+                parts.append(Content.styled(f"ctx {_short(used)}/{_short(size)}" + (f" {words}" if words else ""), style))
             elif used is not None:
                 parts.append(Content(f"ctx {_short(used)}"))
             if tokens := stats.completion_tokens:
