@@ -100,7 +100,7 @@ class StatusBar(Static):
             answer = event.turn.assistant
             if answer.status is MessageStatus.DONE:  # with the finished answer, not ahead of its last words
                 self.stats = answer.stats
-            else:
+            elif event.turn.streamed:  # a refusal before the first token has no figures to give
                 self._cut_short = (event.turn.streamed, max(0.0, trace.clock() - self._live_since))
             self.failure = failure_of(event.error)
             self.connection = (
@@ -134,14 +134,15 @@ class StatusBar(Static):
 
     def render(self) -> Content:
         # What goes first when the line is too long: the trace and answer tokens apart, then the
-        # word "connected" (its green dot stays); then the end of the line, with an ellipsis.
+        # word "connected" (its green dot stays), then the token count; then the end of the line,
+        # with an ellipsis.
         width = self.content_size.width
-        for split, worded in ((True, True), (False, True)):
-            if (line := self._line(split=split, worded=worded)).cell_length <= width:
+        for split, worded, counted in ((True, True, True), (False, True, True), (False, False, True)):
+            if (line := self._line(split=split, worded=worded, counted=counted)).cell_length <= width:
                 return line
-        return self._line(split=False, worded=False)
+        return self._line(split=False, worded=False, counted=False)
 
-    def _line(self, *, split: bool, worded: bool) -> Content:
+    def _line(self, *, split: bool, worded: bool, counted: bool) -> Content:
         parts: list[Content] = [
             Content.styled(strip_controls(self.provider), "bold"),
             Content(strip_controls(self.model) or "no model"),
@@ -179,12 +180,15 @@ class StatusBar(Static):
                 parts.append(Content.styled(f"ctx {_short(used)}/{_short(size)}" + (f" {words}" if words else ""), style))
             elif used is not None:
                 parts.append(Content(f"ctx {_short(used)}"))
-            if tokens := stats.completion_tokens:
+            rate = f"{stats.tokens_per_second:.1f} tok/s" if stats.tokens_per_second else ""
+            if (tokens := stats.completion_tokens) and counted:
                 answer = tokens - (stats.reasoning_tokens or 0)
                 apart = f" (trace {stats.reasoning_tokens}, answer {answer})" if split and stats.reasoning_tokens else ""
                 parts.append(Content(f"✓ {tokens} tok{apart}"))
-            if stats.tokens_per_second:
-                parts.append(Content(f"{stats.tokens_per_second:.1f} tok/s"))
+            elif tokens and rate:  # no room for the count: the tick still says these are final figures
+                rate = f"✓ {rate}"
+            if rate:
+                parts.append(Content(rate))
             if stats.total_seconds is not None:
                 parts.append(Content(human_duration(stats.total_seconds)))
         if self.extra:
