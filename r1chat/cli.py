@@ -35,14 +35,42 @@ class Failure(Exception):
 # --- arguments -------------------------------------------------------------------------------
 
 
+def _address(text: str) -> str:
+    """A --host or --base-url whose port can be: argparse says what is wrong and exits 2."""
+    from r1chat.config import address_problem
+
+    if problem := address_problem(text):
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text
+
+
+def _ranged(key: str, kind: type[int] | type[float]) -> Callable[[str], float]:
+    """An option read as the config reads ``key``: out of range, argparse says so and exits 2."""
+
+    def read(text: str) -> float:
+        from r1chat.config import range_problem
+
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"should be {'a whole number' if kind is int else 'a number'}, "
+                                             f"not '{text}'") from None
+        if problem := range_problem(key, value):
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return read
+
+
 def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     # Added to the main parser and to every verb, so they work before or after the verb's
     # name. SUPPRESS keeps a verb's parser from overwriting what was given before the verb.
     default = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group("connection")
     group.add_argument("--provider", default=default, help="provider name: ollama, deepseek, openai, or one from the config")
-    group.add_argument("--host", default=default, help="Ollama host, as OLLAMA_HOST (host, host:port or URL)")
-    group.add_argument("--base-url", default=default, help="OpenAI-compatible base URL (implies --provider openai)")
+    group.add_argument("--host", default=default, type=_address, help="Ollama host, as OLLAMA_HOST (host, host:port or URL)")
+    group.add_argument("--base-url", default=default, type=_address,
+                       help="OpenAI-compatible base URL (implies --provider openai)")
     group.add_argument("--model", "-m", default=default, help="model name")
 
 
@@ -61,9 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--show-reasoning", "-r", action="store_true", help="stream the reasoning trace to stderr")
     ask.add_argument("--continue", "-c", dest="continue_", action="store_true", help="continue the latest conversation")
     ask.add_argument("--conversation", type=int, metavar="ID", help="continue conversation ID")
-    ask.add_argument("--num-ctx", type=int, metavar="N", help="context window for Ollama (default 8192)")
-    ask.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (R1 default 0.6)")
-    ask.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling (R1 default 0.95)")
+    ask.add_argument("--num-ctx", type=_ranged("num_ctx", int), metavar="N", help="context window for Ollama (default 8192)")
+    ask.add_argument("--temperature", type=_ranged("temperature", float), metavar="T",
+                     help="sampling temperature, 0 to 2 (R1 default 0.6)")
+    ask.add_argument("--top-p", type=_ranged("top_p", float), metavar="P", help="nucleus sampling, 0 to 1 (R1 default 0.95)")
     ask.add_argument("--system", metavar="TEXT", help="a system prompt (R1 works best without one)")
     ask.add_argument(
         "--stats", action="store_true", help="print trace and answer tokens, speed and time to stderr at the end"

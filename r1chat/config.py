@@ -96,6 +96,28 @@ class Settings:
             raise ConfigError(f"Unknown provider '{name}'. Known providers: {known}.") from None
 
 
+def address_problem(address: str) -> str | None:
+    """What is wrong with the port of a host or URL (``host:99999``, ``host:abc``), or None.
+
+    Checked before use: Python's URL parser turns an impossible port into an error only when
+    asked for it, and Ollama's host reading used to fall back to 11434 without a word.
+    """
+    netloc = address.strip().split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if netloc.startswith("["):  # [IPv6]:port
+        port = netloc.partition("]")[2].removeprefix(":")
+    elif netloc.count(":") == 1:  # more than one: a bare IPv6 address, no port
+        port = netloc.partition(":")[2]
+    else:
+        return None
+    if not port:
+        return None
+    if not port.isdigit():
+        return f"has port {port!r}, which is not a number (a port is 1 to 65535)"
+    if not 1 <= int(port) <= 65535:
+        return f"has port {int(port)}, which cannot be: a port is 1 to 65535"
+    return None
+
+
 class ConfigError(Exception):
     """A setting that cannot be used (an unknown provider named on the command line, say)."""
 
@@ -151,6 +173,40 @@ _TOP_LEVEL: dict[str, tuple[type, ...]] = {
     "connect_timeout": _NUMBER,
     "read_timeout": _NUMBER,
 }
+# What each number may be. Beyond these a request cannot work (a read timeout of 0 fails every
+# request with an empty message) or asks the server for nonsense (a temperature of 99).
+RANGES: dict[str, tuple[float, float]] = {
+    "num_ctx": (256, 10_000_000),
+    "temperature": (0, 2),
+    "top_p": (0, 1),
+    "connect_timeout": (0.1, 600),
+    "read_timeout": (1, 86_400),
+}
+# Ollama reads keep_alive as a Go duration ("10m", "1h30m", "-1m") or a number of seconds (-1: forever).
+DURATION = re.compile(r"-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")
+
+
+def number_text(value: float) -> str:
+    """A number as a person writes it: 8192, 0.6, 10000000 (not 1e+07)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def range_problem(key: str, value: float) -> str | None:
+    """Why ``value`` cannot be setting ``key``, in the words of a config problem, or None."""
+    low, high = RANGES[key]
+    if low <= value <= high:
+        return None
+    return f"should be from {number_text(low)} to {number_text(high)}, not {number_text(value)}"
+
+
+def default_of(key: str) -> str:
+    """The default of a top-level setting, as a problem line says it is used instead."""
+    value = getattr(Settings(), key)
+    if value is None:
+        return "the model's default"
+    return f"the default, {number_text(value) if isinstance(value, (int, float)) else value}"
+
+
 _UI: dict[str, tuple[type, ...]] = {
     "theme": (str,),
     "trace_collapse": (str,),
@@ -277,7 +333,13 @@ def _apply_file(settings: Settings, path: Path) -> None:
     if isinstance(presets, dict):
         settings.presets.update(reader.check("presets", presets, {name: (str,) for name in presets}))
     for key, value in reader.check("", data, _TOP_LEVEL).items():
-        setattr(settings, key, float(value) if _TOP_LEVEL[key] is _NUMBER else value)
+        if key in RANGES and (problem := range_problem(key, value)):
+            reader.problem("", key, f"{problem}; using {default_of(key)}")
+        elif key == "keep_alive" and isinstance(value, str) and not DURATION.fullmatch(value):
+            reader.problem("", key, f"should be a duration like 10m, 1h30m or 300s, or seconds (-1: forever), not "
+                                    f"'{value}'; using {default_of(key)}")
+        else:
+            setattr(settings, key, float(value) if _TOP_LEVEL[key] is _NUMBER else value)
 
     if tables["ui"] is not None:
         ui = tables["ui"] if isinstance(tables["ui"], dict) else {}
@@ -334,9 +396,12 @@ def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: d
         return
     provider = existing or ProviderConfig(name, kind=kind)
     provider.kind = kind
-    url = table.get("host") or table.get("base_url")
-    if url:
-        provider.url = url
+    for key in ("host", "base_url"):
+        if (url := table.get(key)) and (problem := address_problem(url)):
+            now = provider.url or "none"
+            reader.problem(f"providers.{name}", key, f"{problem}; using {now}")
+        elif url:
+            provider.url = url
     for key in ("api_key", "api_key_env", "model", "assume_thinking"):
         if key in table:
             setattr(provider, key, table[key])
@@ -357,12 +422,15 @@ def as_text(value: str) -> str:
 def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> None:
     environ = {name: as_text(value) for name, value in environ.items()}
     held = settings.from_environment
-    if host := environ.get("OLLAMA_HOST"):
-        settings.providers["ollama"].url = host
-        held["providers", "ollama", "url"] = "OLLAMA_HOST"
-    if base := environ.get("OPENAI_BASE_URL"):
-        settings.providers["openai"].url = base
-        held["providers", "openai", "url"] = "OPENAI_BASE_URL"
+    for variable, kind in (("OLLAMA_HOST", "ollama"), ("OPENAI_BASE_URL", "openai")):
+        if not (url := environ.get(variable)):
+            continue
+        if problem := address_problem(url):
+            now = settings.providers[kind].url or "none"
+            settings.problems.append(f"{variable}={url!r} {problem}; using {now}")
+        else:
+            settings.providers[kind].url = url
+            held["providers", kind, "url"] = variable
     for provider in settings.providers.values():
         if provider.api_key_env and environ.get(provider.api_key_env):
             provider.api_key = environ[provider.api_key_env]
@@ -375,10 +443,15 @@ def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> None:
         held["model",] = "R1CHAT_MODEL"
     if num_ctx := environ.get("R1CHAT_NUM_CTX"):
         try:
-            settings.num_ctx = int(num_ctx)
-            held["num_ctx",] = "R1CHAT_NUM_CTX"
+            value = int(num_ctx)
         except ValueError:
-            settings.problems.append(f"R1CHAT_NUM_CTX should be a whole number, not '{num_ctx}'")
+            settings.problems.append(f"R1CHAT_NUM_CTX should be a whole number, not '{num_ctx}'; using {settings.num_ctx}")
+        else:
+            if problem := range_problem("num_ctx", value):
+                settings.problems.append(f"R1CHAT_NUM_CTX {problem}; using {settings.num_ctx}")
+            else:
+                settings.num_ctx = value
+                held["num_ctx",] = "R1CHAT_NUM_CTX"
 
 
 def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = None) -> Settings:

@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-# Ollama reads keep_alive as a Go duration ("10m", "1h30m", "-1m") or a number of seconds (-1: forever).
-_DURATION = re.compile(r"-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")
+from r1chat.config import DURATION, RANGES, address_problem, number_text
+
 _PROVIDER_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
@@ -32,27 +32,30 @@ def _num_ctx(text: str) -> int:
         value = int(text.replace("_", ""))
     except ValueError:
         raise BadInput(f"Context window: a whole number of tokens, like 8192, not '{text}'") from None
-    if not 256 <= value <= 10_000_000:
-        raise BadInput(f"Context window: between 256 and 10000000 tokens, not {value}")
+    low, high = RANGES["num_ctx"]
+    if not low <= value <= high:
+        raise BadInput(f"Context window: between {number_text(low)} and {number_text(high)} tokens, not {value}")
     return value
 
 
 def _keep_alive(text: str) -> str | int:
     if re.fullmatch(r"-?\d+", text):
         return int(text)
-    if _DURATION.fullmatch(text):
+    if DURATION.fullmatch(text):
         return text
     raise BadInput(f"Keep alive: a duration like 10m, 1h30m or 300s, or seconds (-1: forever), not '{text}'")
 
 
-def _number(label: str, low: float, high: float) -> Callable[[str], float]:
+def _number(label: str, key: str) -> Callable[[str], float]:
+    low, high = RANGES[key]
+
     def parse_number(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise BadInput(f"{label}: a number from {low:g} to {high:g}, not '{text}'") from None
+            raise BadInput(f"{label}: a number from {number_text(low)} to {number_text(high)}, not '{text}'") from None
         if not low <= value <= high:
-            raise BadInput(f"{label}: from {low:g} to {high:g}, not {value:g}")
+            raise BadInput(f"{label}: from {number_text(low)} to {number_text(high)}, not {value:g}")
         return value
 
     return parse_number
@@ -61,6 +64,8 @@ def _number(label: str, low: float, high: float) -> Callable[[str], float]:
 def _url(text: str) -> str:
     if not re.match(r"(https?://)?[^\s/]+(:\d+)?(/\S*)?$", text):
         raise BadInput(f"Host or base URL: like http://127.0.0.1:11434 or https://api.example.com/v1, not '{text}'")
+    if problem := address_problem(text):
+        raise BadInput(f"Host or base URL: '{text}' {problem}")
     return text
 
 
@@ -80,8 +85,8 @@ def provider_name(text: str, taken: set[str]) -> str:
 _PARSERS = {
     "num_ctx": _num_ctx,
     "keep_alive": _keep_alive,
-    "temperature": _number("Temperature", 0, 2),
-    "top_p": _number("Top p", 0, 1),
+    "temperature": _number("Temperature", "temperature"),
+    "top_p": _number("Top p", "top_p"),
     "url": _url,
     "model": _text,
     "system_prompt": _text,

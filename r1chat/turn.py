@@ -109,6 +109,9 @@ class Turn:
         )
         self._part: TextPart | ReasoningPart | None = None
         self._pieces: list[str] = []  # the text of the part being written, as it came
+        # Pieces of trace and answer streamed so far: a token each on the servers that stream one
+        # a piece (Ollama, llama.cpp), close to it elsewhere. The live figures count them.
+        self.streamed = 0
         self._last_save = 0.0
         self._changed = False  # pieces arrived since the last save began
         self._pending: Future[None] | None = None
@@ -249,12 +252,14 @@ class Turn:
                     self._pieces.append(event.text)
                     self._changed = True
                     part.tokens = (part.tokens or 0) + 1
+                    self.streamed += 1
                     notice = self._watch(self.trace_loops, event.text, "trace")
                 elif isinstance(event, Content):
                     if not isinstance(self._part, TextPart):
                         self._begin(TextPart(), now)
                     self._pieces.append(event.text)
                     self._changed = True
+                    self.streamed += 1
                     notice = self._watch(self.answer_loops, event.text, "answer")
                 else:
                     self._done(event, now)

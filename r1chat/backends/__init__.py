@@ -3,6 +3,9 @@ and built on first use so that the chat screen is drawn before their HTTP client
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -11,6 +14,24 @@ if TYPE_CHECKING:
     from r1chat.config import ProviderConfig, Settings
 
 DEFAULT_OLLAMA_PORT = 11434
+
+
+@contextmanager
+def ollama_host_checked() -> Iterator[None]:
+    """Hide an OLLAMA_HOST with an impossible port while the ``ollama`` package is imported: it
+    builds a default client from it at import and raises ValueError. The config reports that
+    value and uses the default host instead."""
+    from r1chat.config import address_problem
+
+    host = os.environ.get("OLLAMA_HOST")
+    if not host or not address_problem(host):
+        yield
+        return
+    del os.environ["OLLAMA_HOST"]
+    try:
+        yield
+    finally:
+        os.environ["OLLAMA_HOST"] = host
 
 
 class MissingSetting(Exception):
@@ -54,6 +75,10 @@ def backend_module(provider: ProviderConfig) -> str:
 
 def check_provider(provider: ProviderConfig) -> None:
     """Raise MissingSetting when the provider cannot be used as configured."""
+    from r1chat.config import address_problem
+
+    if provider.url and (problem := address_problem(provider.url)):
+        raise MissingSetting(f"The '{provider.name}' provider's address '{provider.url}' {problem}.")
     if provider.kind == "ollama":
         return
     if not provider.url:

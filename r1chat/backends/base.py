@@ -103,6 +103,34 @@ class Unreachable(BackendError):
         self.url = url
 
 
+def connect_failure(url: str, exc: BaseException, *, hint: str = "") -> Unreachable:
+    """``Unreachable`` saying why the connection was never made: httpx says "All connection
+    attempts failed" or wraps the resolver's error; the cause underneath tells which."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None:
+            break
+        if isinstance(cause, socket.gaierror):
+            return Unreachable(url, f"cannot resolve the host name {urlsplit(url).hostname or url}",
+                               hint="Check the spelling of the host, or use its IP address.")
+        if isinstance(cause, ConnectionRefusedError):
+            return Unreachable(url, "connection refused", hint=hint)
+        if isinstance(cause, ssl.SSLError):
+            reason = getattr(cause, "reason", None) or type(cause).__name__
+            return Unreachable(url, f"TLS failed: {reason}",
+                               hint="Does the server speak https on this port? Try http://, or check its certificate.")
+        if isinstance(cause, TimeoutError) or type(cause).__name__ == "ConnectTimeout":
+            return Unreachable(url, "timed out connecting", hint="Check the host and port, and that no firewall is in the way.")
+        if isinstance(cause, OSError) and cause.errno is not None and cause.strerror:
+            return Unreachable(url, cause.strerror.lower(), hint=hint)
+        cause = cause.__cause__ or cause.__context__
+    return Unreachable(url, str(exc) or "connection failed", hint=hint)
+
+
 class ModelNotFound(BackendError):
     def __init__(self, model: str, message: str = "", *, hint: str | None = None) -> None:
         if hint is None:

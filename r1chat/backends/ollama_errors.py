@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 import httpx
-import ollama
 import pydantic
 
+from r1chat.backends import ollama_host_checked
 from r1chat.backends.base import (
     BackendError,
     BadResponse,
@@ -23,7 +23,11 @@ from r1chat.backends.base import (
     ServerError,
     StreamBroken,
     Unreachable,
+    connect_failure,
 )
+
+with ollama_host_checked():
+    import ollama
 
 IN_STREAM = -1  # the status of an error that came as a line of the stream
 
@@ -62,12 +66,12 @@ class OllamaErrors:
             return self.said(exc.error, exc.status, model, started=started)
         if isinstance(exc, ollama.ResponseError):
             return self.said(exc.error, exc.status_code, model, started=started)
-        if isinstance(exc, (ConnectionError, httpx.ConnectError)):
-            return Unreachable(
-                self.url, "connection refused", hint="Is Ollama running? Start it with 'ollama serve' or set OLLAMA_HOST."
+        if isinstance(exc, (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout)):
+            # The ollama client raises its own ConnectionError "from None": the httpx error, and
+            # the resolver's or the socket's under it, are still its context.
+            return connect_failure(
+                self.url, exc, hint="Is Ollama running? Start it with 'ollama serve' or set OLLAMA_HOST."
             )
-        if isinstance(exc, httpx.ConnectTimeout):
-            return Unreachable(self.url, "timed out connecting", hint="Check the host and port (OLLAMA_HOST / --host).")
         if isinstance(exc, httpx.ReadTimeout):
             what = "stopped sending" if started else "sent nothing"
             return StreamBroken(

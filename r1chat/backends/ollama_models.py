@@ -8,8 +8,8 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import httpx
-import ollama
 
+from r1chat.backends import ollama_host_checked
 from r1chat.backends.base import (
     BackendError,
     ModelDetails,
@@ -20,6 +20,9 @@ from r1chat.backends.base import (
 )
 from r1chat.backends.ndjson import CONTENT_TYPE, CleanNDJSON
 from r1chat.backends.ollama_errors import OllamaErrors
+
+with ollama_host_checked():
+    import ollama
 
 
 class _CleanPulls(httpx.AsyncBaseTransport):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -27,6 +26,7 @@ from r1chat.backends.base import (
     ServerError,
     StreamBroken,
     Unreachable,
+    connect_failure,
 )
 
 _CONTEXT_MARKERS = (
@@ -80,20 +80,6 @@ def _readable(text: str) -> str:
     return " ".join(text.split())[:300]
 
 
-def _connect_reason(exc: BaseException) -> str:
-    # httpx says "All connection attempts failed"; the cause underneath says why.
-    cause: BaseException | None = exc
-    for _ in range(8):
-        if cause is None:
-            break
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "host name not found"
-        cause = cause.__cause__ or cause.__context__
-    return str(exc) or "connection failed"
-
-
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -121,10 +107,8 @@ class OpenAIErrors:
         return text
 
     def transport(self, exc: httpx.HTTPError, *, responded: bool = False, started: bool = False) -> BackendError:
-        if isinstance(exc, httpx.ConnectError):
-            return Unreachable(self.url, _connect_reason(exc))
-        if isinstance(exc, httpx.ConnectTimeout):
-            return Unreachable(self.url, "timed out connecting")
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            return connect_failure(self.url, exc)
         if isinstance(exc, httpx.ReadTimeout):
             what = "stopped sending" if started else "sent nothing"
             return StreamBroken(

@@ -195,5 +195,17 @@ def _check_key(key: str, claims: list[_Claim], scope: Scope, widget: type[DOMNod
     others = [claim for claim in claims if claim.binding.id != binding_id]
     if others:
         bad[binding_id] = f"claims {key}, which {others[0].says()} already has on {scope.name}; not applied"
-    elif issubclass(widget, (Input, TextArea)) and (character := key_to_character(key)) and character.isprintable():
+    elif issubclass(widget, (Input, TextArea)) and (character := _typed(key, widget)) and character.isprintable():
         bad[binding_id] = f"claims '{key}', which would be typed into {name} on {scope.name}; not applied"
+
+
+def _typed(key: str, widget: type[DOMNode]) -> str | None:
+    """The character ``key`` types into the text field ``widget``, if any. A terminal sends alt+t
+    as ESC t, which a text field types as t; the prompt lets an alt key that is bound through."""
+    from r1chat.ui.widgets.prompt import Prompt
+
+    if key.startswith("alt+"):
+        if issubclass(widget, Prompt):
+            return None
+        key = key.removeprefix("alt+").removeprefix("shift+")
+    return key_to_character(key)

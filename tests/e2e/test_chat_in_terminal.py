@@ -46,7 +46,7 @@ def test_a_prompt_streams_a_timed_trace_then_the_answer(chat, ollama, size):
     live = term.wait_for("tokens")
     assert "▼ Thinking…" in live and "Let me see." in live
     term.wait_for("Thought for", timeout=20)
-    screen = term.wait_for("tok/s", timeout=20)
+    screen = term.wait_for("✓ ", timeout=20)
     assert "391" in screen
     assert "▶ Thought for" in screen and "cut off" not in screen, "the trace folds when the answer begins"
     assert "step59" not in screen
@@ -57,7 +57,7 @@ def test_ctrl_t_unfolds_and_folds_the_latest_trace(chat):
     term = chat()
     term.type("What is 17 * 23?")
     term.keys("Enter")
-    term.wait_for("tok/s", timeout=20)  # the turn is over (the trace itself says 391 too)
+    term.wait_for("✓ ", timeout=20)  # the turn is over (the trace itself says 391 too)
     term.keys("C-t")
     screen = term.wait_for("17 * 20 = 340")
     assert "▼ Thought for" in screen
@@ -120,10 +120,26 @@ def test_ctrl_l_puts_traces_beside_their_answers_even_at_80_columns(chat):
     term = chat((80, 24))
     term.type("What is 17 * 23?")
     term.keys("Enter")
-    term.wait_for("tok/s", timeout=20)
+    term.wait_for("✓ ", timeout=20)
     term.keys("C-l")
     term.wait_for("side: traces beside")  # the toast wraps the rest
     term.keys("C-t")
     screen = term.wait_for("▼ Thought for")
     title = next(line for line in screen.splitlines() if "▼ Thought for" in line)
     assert len(title.rstrip()) > 40, screen  # the answer's first line sits beside the trace's title
+
+
+def test_an_action_remapped_to_alt_works_over_the_prompt(chat, config_file):
+    config_file.write_text('[keys]\ntoggle_trace = "alt+t"\n')  # the README's own example
+    term = chat((80, 24))
+    assert "alt+t Trace" in term.screen()
+    term.type("What is 17 * 23?")
+    term.keys("Enter")
+    term.wait_for("✓ ", timeout=20)
+    term.wait_for("▶ Thought for")
+    term.keys("M-t")  # tmux sends ESC t, as a terminal does for alt+t
+    screen = term.wait_for("▼ Thought for")
+    assert "Ask anything" in screen  # the prompt is still empty: no t was typed
+    term.keys("M-t")
+    term.wait_for("▶ Thought for")
+    assert "Ask anything" in term.screen()

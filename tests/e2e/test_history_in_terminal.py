@@ -84,7 +84,7 @@ def test_a_turn_killed_mid_stream_comes_back_marked_interrupted_and_can_be_regen
     assert stored_messages()[-1].reasoning == killed[-1].reasoning
 
     second.keys("C-r")
-    second.wait_for("tok/s", timeout=20)
+    second.wait_for("✓ ", timeout=20)
     messages = stored_messages()
     # Regenerated as a second version: the cut-off answer is kept, the new one is current.
     assert [m.status for m in messages] == [MessageStatus.DONE, MessageStatus.INTERRUPTED, MessageStatus.DONE]
@@ -96,7 +96,7 @@ def test_ctrl_g_searches_traces_and_opens_the_hit(ollama, terms):
     term = start(ollama)
     terms.append(term)
     send(term, "What is 17 * 23?")
-    term.wait_for("tok/s", timeout=20)
+    term.wait_for("✓ ", timeout=20)
     term.keys("C-n")
     term.wait_for("A new conversation")
 
@@ -121,7 +121,7 @@ def test_a_corrupt_database_is_moved_aside_and_the_app_says_where(ollama, terms)
     assert [p.read_bytes() for p in moved] == [b"this is not a database\n" * 200]
     assert "r1chat.db.corrupt-" in screen.replace("\n", "").replace(" ", "").replace("│", "")
     send(term, "Still works?")
-    term.wait_for("tok/s", timeout=20)
+    term.wait_for("✓ ", timeout=20)
     assert [m.status for m in stored_messages()] == [MessageStatus.DONE, MessageStatus.DONE]
 
 

@@ -30,7 +30,7 @@ def chat_models(server) -> list[str]:
 def test_ctrl_o_switches_the_model_mid_conversation(term, ollama):
     term.type("What is 17 * 23?")
     term.keys("Enter")
-    term.wait_for("tok/s", timeout=20)
+    term.wait_for("✓ ", timeout=20)
 
     term.keys("C-o")
     picker = term.wait_for("5 models")
@@ -48,7 +48,7 @@ def test_ctrl_o_switches_the_model_mid_conversation(term, ollama):
     while term.screen().count("Thought for") < 2:  # the second turn's trace has settled
         assert time.monotonic() < deadline, term.screen()
         time.sleep(0.05)
-    term.wait_for("tok/s")
+    term.wait_for("✓ ")
     assert chat_models(ollama) == ["deepseek-r1:8b", "deepseek-r1:1.5b"]
     store = Store(default_path())
     try:

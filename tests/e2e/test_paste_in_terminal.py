@@ -44,7 +44,7 @@ def test_a_bel_and_cr_line_endings_in_a_paste_are_text_not_keys(chat, data_dir):
     assert "Search titles" not in screen  # Ctrl+G would have opened the history
     assert "first line" in screen
     term.keys("Enter")
-    term.wait_for("tok/s", timeout=30)
+    term.wait_for("✓ ", timeout=30)
     assert stored_prompts(data_dir) == ["first line\nsecond line"]
 
 
@@ -55,5 +55,5 @@ def test_pasted_terminal_output_with_escape_sequences_is_text_not_keys(chat, dat
     screen = term.wait_for("all built")
     assert "Search titles" not in screen  # the history screen's search box
     term.keys("Enter")
-    term.wait_for("tok/s", timeout=30)
+    term.wait_for("✓ ", timeout=30)
     assert stored_prompts(data_dir) == ["$ make\nok all built"]

@@ -237,7 +237,8 @@ async def test_status_bar_shows_provider_model_connection_context_speed_and_dura
         await ask(pilot)
         status = status_text(pilot)
         assert re.fullmatch(
-            r"ollama · deepseek-r1:\S+ · ● connected · ctx \d+/8\.2k · \d+\.\d tok/s · \d+(\.\d+)?m?s", status
+            r"ollama · deepseek-r1:\S+ · ● connected · ctx \d+/8\.2k · ✓ \d+ tok \(trace \d+, answer \d+\) · "
+            r"\d+\.\d tok/s · \d+(\.\d+)?m?s", status
         ), status
 
 

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import pytest
+from textual import events
 
 from r1chat.config import load_settings
 from r1chat.ui.keys import all_binding_ids, check_keymap, known_key
 from r1chat.ui.screens.chat import ChatScreen
+from r1chat.ui.widgets.trace import Trace
 from tests.ui.conftest import wait_until
 
 
@@ -111,3 +113,44 @@ def test_known_keys(key):
 @pytest.mark.parametrize("key", ["ctrl+shft+k", "contrl+k", "f99", "", "ctrl+", "hyperspace"])
 def test_unknown_keys(key):
     assert not known_key(key)
+
+
+# --- alt keys ----------------------------------------------------------------------------------
+# A terminal sends alt+t as ESC t; Textual reads it as the key "alt+t" with the character "t", and
+# a text field would type the t. Pilot's press() gives no character, so the keys are posted as the
+# terminal's driver posts them.
+
+
+async def press_like_a_terminal(pilot, key: str) -> None:
+    pilot.app.post_message(events.Key(key, key.removeprefix("alt+")))
+    await pilot.pause()
+
+
+async def test_a_trace_key_remapped_to_alt_works_over_the_prompt_and_types_nothing(run_app, keys):
+    assert keys('toggle_trace = "alt+t"\n') == []
+    async with run_app() as pilot:
+        assert problems_shown(pilot) == []
+        screen: ChatScreen = pilot.app.screen
+        screen.prompt.load_text("What is 17 * 23?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not screen.session.streaming and screen.query(Trace), "the answer")
+        trace = screen.query_one(Trace)
+        await wait_until(pilot, lambda: trace.collapsed, "the trace to fold")
+        assert screen.prompt.has_focus
+        await press_like_a_terminal(pilot, "alt+t")
+        await wait_until(pilot, lambda: not trace.collapsed, "alt+t to unfold the trace")
+        assert screen.prompt.text == ""
+        await press_like_a_terminal(pilot, "alt+t")
+        await wait_until(pilot, lambda: trace.collapsed, "alt+t to fold it again")
+        # An alt key bound to nothing types as it always did: nothing typed is lost.
+        await press_like_a_terminal(pilot, "alt+x")
+        assert screen.prompt.text == "x"
+
+
+def test_an_alt_key_over_a_text_field_other_than_the_prompt_is_refused_clearly():
+    good, [problem] = check_keymap({"history.open": "alt+o"}, None)
+    assert good == {}
+    assert problem == "'keys.history.open' claims 'alt+o', which would be typed into a text field on the history screen; " \
+                      "not applied"
+    good, problems = check_keymap({"history.open": "alt+enter", "toggle_trace": "alt+t", "new_chat": "alt+shift+n"}, None)
+    assert (good, problems) == ({"history.open": "alt+enter", "toggle_trace": "alt+t", "new_chat": "alt+shift+n"}, [])

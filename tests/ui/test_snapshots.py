@@ -171,7 +171,10 @@ async def finished_turn(pilot: Pilot, text: str = PROMPT) -> ChatScreen:
     screen = await chat_screen(pilot)
     await send(pilot, screen, text)
     await until(pilot, lambda: not screen.session.streaming, "the turn to finish")
-    await until(pilot, lambda: screen.status.connection == "connected", "the status bar to settle")
+    await until(pilot, lambda: screen.status.connection in ("connected", "failed"), "the status bar to settle")
+    await until(  # after a failed turn, a check of the server
+        pilot, lambda: not any(w.group == "connection" and w.is_running for w in pilot.app.workers), "the re-check"
+    )
     return screen
 
 
@@ -195,6 +198,7 @@ def test_trace_streaming_mid_reasoning(snap_compare, server, make_app, frozen_ti
         await until(pilot, lambda: trace.tokens == 12 and body.text == trace.text and body.drawn, "12 pieces of reasoning shown")
         frozen_time.now += 4.2
         trace.refresh_title()
+        screen.status.refresh()  # its live figures read the same clock
 
     assert snap_compare(make_app(server.url), terminal_size=(80, 24), run_before=steps)
 

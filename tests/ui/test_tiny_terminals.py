@@ -33,7 +33,7 @@ async def test_r1chat_starts_in_a_tiny_terminal_and_answers_once_it_grows(run_ap
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.1)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "tok/s" in screen_text(pilot), "the answer", timeout=10)
+        await wait_until(pilot, lambda: "✓ " in screen_text(pilot), "the answer", timeout=10)
     assert stored_session.conversation.messages[-1].status is MessageStatus.DONE
 
 
@@ -50,7 +50,7 @@ async def test_resizing_down_to_1x1_and_back_while_an_answer_streams(run_app, st
             await pilot.resize_terminal(*size)
             await pilot.pause(0.02)
         await pilot.resize_terminal(120, 40)
-        await wait_until(pilot, lambda: "tok/s" in screen_text(pilot), "the answer", timeout=30)
+        await wait_until(pilot, lambda: "✓ " in screen_text(pilot), "the answer", timeout=30)
         # Each screen r1chat has, at 1x1: open, drawn, closed.
         for key in ("ctrl+g", "ctrl+o", "f1", "ctrl+p"):
             await pilot.resize_terminal(1, 1)

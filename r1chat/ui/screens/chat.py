@@ -31,6 +31,7 @@ from r1chat.ui.window_offer import NEW, RAISE, SEND, WindowOffer
 
 SIDE_BY_SIDE_WIDTH = 140
 LAYOUTS = ("auto", "side", "inline")  # the order ctrl+l goes round them
+RECHECK_SECONDS = 3.0  # while the server cannot be reached, it is asked again this often
 PIECES = (Reasoning, Content)
 # Why a turn could not start (the prompt goes back into the box).
 NOT_STARTED = (BackendError, NoModel, StoreError, Busy)
@@ -71,6 +72,7 @@ class ChatScreen(Screen[None]):
         self.editing = False  # Enter sends the prompt as a new version of the last one (f2)
         self._draft_due: Timer | None = None  # set while a change to the prompt is not stored
         self._draft_failed = False
+        self._recheck: Timer | None = None  # the next check of a server that could not be reached
 
     def compose(self) -> ComposeResult:
         yield ConversationView(id="conversation", collapse=self.session.settings.ui.trace_collapse)
@@ -157,6 +159,8 @@ class ChatScreen(Screen[None]):
         elif isinstance(event, TurnEnded):
             self.set_timer(0.2, collector.turn_ended)  # once the answer is on screen
             self._after_turn(event)
+            if self.status.connection in ("unreachable", "failed"):
+                self.check_connection(quiet=True)  # did the server die, or only the turn?
 
     def apply_settings(self, changed: set[tuple[str, ...]]) -> None:
         """Saved settings that change this screen now (others apply to the next turn)."""
@@ -196,15 +200,27 @@ class ChatScreen(Screen[None]):
     # --- connection --------------------------------------------------------------------------
 
     @work(group="connection", exclusive=True, exit_on_error=False)
-    async def check_connection(self) -> None:
+    async def check_connection(self, quiet: bool = False) -> None:
+        """Ask the server; while it cannot be reached, again every few seconds until it can, so
+        the status bar says so when it is back. ``quiet``: a re-check, which leaves the bar and
+        the banner as they are until it knows better."""
         status = self.status
-        status.connection, status.url = "connecting", self.session.url
+        if self._recheck is not None:
+            self._recheck.stop()
+            self._recheck = None
+        if not quiet:
+            status.connection, status.url = "connecting", self.session.url
         # Imported off the event loop, so keys typed meanwhile are not held up.
         await asyncio.to_thread(importlib.import_module, backend_module(self.session.provider))
         found = await self.session.check()
-        status.connection = "connected" if found.reached else "unreachable"
+        if self.session.streaming:  # a turn began meanwhile: how it ends says more
+            return
+        status.found(found, after_failure=quiet)
         status.model = found.model or status.model
-        self.banner.show_connection(found)
+        if not quiet or found.error is None:  # a turn's own error stays until the server is back
+            self.banner.show_connection(found)
+        if not found.reached:
+            self._recheck = self.set_timer(RECHECK_SECONDS, lambda: self.check_connection(quiet=True))
 
     def provider_switched(self) -> None:
         self.status.show(self.session)
@@ -239,6 +255,7 @@ class ChatScreen(Screen[None]):
             self.banner.show_error(error, prompt_kept=text is not None)
             if isinstance(error, Unreachable):
                 self.status.connection = "unreachable"
+                self.check_connection(quiet=True)
 
     # --- the context window ------------------------------------------------------------------
 

@@ -49,6 +49,13 @@ class Prompt(TextArea):
             return Strip.blank(0)
         return super().render_line(y)
 
+    async def _on_key(self, event: events.Key) -> None:
+        # A terminal sends alt+t as ESC t, which Textual reads as "alt+t" with the character "t":
+        # TextArea would type the t and stop the key. Bound to an action of the screen or the app
+        # (a [keys] remapping), the key goes on to it instead; unbound, it types as before.
+        if event.key.startswith("alt+") and event.key in self.screen.active_bindings:
+            event.prevent_default()  # TextArea's own handler is skipped; the key bubbles to the bindings
+
     def action_send(self) -> None:
         # A priority binding runs as the key reaches the app, possibly before this widget has
         # handled keys typed just before it (type-ahead, a fast typist, a script): read the text
