@@ -554,13 +554,16 @@ def _history(args: argparse.Namespace) -> int:
     # Matches in bold on a terminal, between ** in a pipe.
     bold = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
     open_mark, close_mark = ("\x1b[1m", "\x1b[22m") if bold else ("**", "**")
+    # One conversation per entry, best match first: its title and how many places match, then
+    # which turn holds the best match and the words around it.
     width = max(len(str(hit.conversation_id)) for hit in found)
     for hit in found:
         marked = hit.marked(open_mark, close_mark)
         title = marked if hit.where == "title" else clean_title(hit.conversation_title) or "(untitled)"
-        print(f"{hit.conversation_id:>{width}}  {hit.where:<6}  {title}")
+        count = f"{hit.match_count} match{'es' if hit.match_count != 1 else ''}"
+        print(f"{hit.conversation_id:>{width}}  {title}  ({count})")
         if hit.where != "title":
-            print(f"{'':>{width}}  {marked}")
+            print(f"{'':>{width}}  turn {hit.turn} · {hit.where}: {marked}")
     return EXIT_OK
 
 

@@ -416,20 +416,33 @@ def test_history_search_shows_where_each_match_is_with_the_match_marked(cli):
     result = cli("history", "--search", "okay 17")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "2  trace   Tell me about kettles",
-        "   **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
-        "1  trace   What is 17 * 23?",
-        "   **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
+        "2  Tell me about kettles  (1 match)",
+        "   turn 1 · trace: **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
+        "1  What is 17 * 23?  (1 match)",
+        "   turn 1 · trace: **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
     ]
+    # The title holds the word too: the prompt is shown, where Enter in the TUI would open.
     assert cli("history", "-s", "kettl").stdout.splitlines() == [
-        "2  prompt  Tell me about kettles",
-        "   Tell me about **kettles**",
+        "2  Tell me about kettles  (2 matches)",
+        "   turn 1 · prompt: Tell me about **kettles**",
     ]
     hits = json.loads(cli("history", "-s", "391", "--json").stdout)
     assert [(h["conversation_id"], h["where"]) for h in hits] == [(2, "answer"), (1, "answer")]
     assert [hits[0]["snippet"][a:b] for a, b in hits[0]["matches"]] == ["391"]
     prompts = json.loads(cli("history", "-s", "what is", "--json").stdout)
     assert [(h["conversation_id"], h["where"], h["message_id"]) for h in prompts] == [(1, "prompt", 1)]
+
+
+def test_history_search_lists_a_conversation_once_with_its_match_count_and_the_turn_of_the_best(cli):
+    cli("ask", "What is 17 * 23?", "-m", "deepseek-r1:8b")
+    cli("ask", "-c", "Is 391 odd?", "-m", "deepseek-r1:8b")
+    cli("ask", "-c", "And 391 squared?", "-m", "deepseek-r1:8b")
+    lines = cli("history", "-s", "391").stdout.splitlines()
+    # Three answers and two prompts hold 391, all in conversation 1: one entry.
+    assert len(lines) == 2 and lines[0] == "1  What is 17 * 23?  (5 matches)"
+    assert re.fullmatch(r"   turn [123] · (prompt|answer): .*\*\*391\*\*.*", lines[1])
+    [hit] = json.loads(cli("history", "-s", "squared", "--json").stdout)
+    assert (hit["turn"], hit["where"], hit["match_count"]) == (3, "prompt", 1)
 
 
 def test_history_search_in_a_terminal_shows_matches_in_bold(cli):
