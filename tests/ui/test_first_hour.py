@@ -40,3 +40,28 @@ async def test_while_the_first_check_runs_the_status_bar_names_the_configured_mo
             assert status.connection == "connecting" and "no model" not in line
             assert f"ollama · {shown} · … connecting" in line
             await pilot.pause(0.05)
+
+
+async def test_the_export_dialog_draws_a_dot_only_in_the_chosen_format(run_app, store):
+    from r1chat.conversation import Conversation, Message, Role
+    from r1chat.ui.screens.history import ExportScreen, HistoryScreen
+    from tests.ui.conftest import screen_text
+
+    conversation = Conversation(title="Sky", provider="ollama", model="deepseek-r1:8b")
+    store.add_message(conversation, Message(Role.USER, "Why is the sky blue?"))
+    async with run_app(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), "the history screen")
+        await wait_until(pilot, lambda: pilot.app.screen.rows.option_count == 1, "the list")
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportScreen), "the export dialog")
+        await pilot.pause(0.1)
+
+        def buttons() -> list[str]:
+            return [line.strip(" ▊▎│") for line in screen_text(pilot).splitlines() if "▐" in line and "▌" in line]
+
+        assert buttons() == ["▐●▌ Markdown (traces in <details> blocks)", "▐ ▌ JSON"]
+        await pilot.press("tab", "down", "enter")  # to the formats, then the second one
+        await wait_until(pilot, lambda: pilot.app.screen.format == "json", "JSON chosen")
+        await pilot.pause(0.1)
+        assert buttons() == ["▐ ▌ Markdown (traces in <details> blocks)", "▐●▌ JSON"]

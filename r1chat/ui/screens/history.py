@@ -375,6 +375,15 @@ class ConfirmDeleteConversation(Confirm):
 FORMATS = {"md": "Markdown (traces in <details> blocks)", "json": "JSON"}
 
 
+class FormatButton(RadioButton):
+    """A radio button with a dot only when chosen: Textual's draws a dot in every button and
+    tells the chosen one by its colour alone, which reads as two chosen on many terminals."""
+
+    def render(self) -> Content:
+        self.BUTTON_INNER = "●" if self.value else " "
+        return super().render()
+
+
 class ExportScreen(ModalScreen[Path | None]):
     """Write one conversation to a file: Markdown or JSON, into the documents folder or a path.
 
@@ -401,7 +410,7 @@ class ExportScreen(ModalScreen[Path | None]):
             yield Label(Content.assemble(("Export ", "bold"), (f"“{title}”", "bold")))
             with RadioSet(id="format"):
                 for key, label in FORMATS.items():
-                    yield RadioButton(label, value=key == self.format, name=key)
+                    yield FormatButton(label, value=key == self.format, name=key)
             yield Input(self.suggested, id="path")
             yield Static(id="error", markup=False)
             yield Label(Content.styled("Enter writes the file · Tab switches format · Esc cancels", "$foreground-muted"))
