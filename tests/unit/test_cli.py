@@ -309,7 +309,9 @@ def test_pull_prints_plain_progress_lines_when_piped(cli):
     result = cli("pull", "deepseek-r1:14b")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "pulling manifest"
+    # A suggested tag's size is known before the pull: whether it fits comes first.
+    assert re.fullmatch(r"deepseek-r1:14b: 9\.0 GB to download; (fits|tight|too big): needs about 11\.9 GB, .*", lines[0])
+    assert lines[1] == "pulling manifest"
     assert any("%" in line and "/" in line for line in lines)
     assert "verifying sha256 digest" in lines and "writing manifest" in lines and "success" in lines
     assert lines[-1] == "Pulled deepseek-r1:14b."
@@ -323,6 +325,7 @@ def test_ctrl_c_cancels_a_pull_and_closes_its_stream(ollama):
         cli_command("pull", "deepseek-r1:14b", "--host", ollama.url),
         cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    assert "to download;" in process.stdout.readline()
     assert process.stdout.readline() == "pulling manifest\n"
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)
@@ -330,6 +333,15 @@ def test_ctrl_c_cancels_a_pull_and_closes_its_stream(ollama):
     assert "Traceback" not in err and "resumes" in err
     assert ollama.wait_for_disconnect(5)
     assert ollama.find("deepseek-r1:14b") is None
+
+
+def test_pull_of_another_tag_says_whether_it_fits_once_its_size_is_announced(cli):
+    result = cli("pull", "qwen3:8b")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "pulling manifest"
+    assert re.fullmatch(r"qwen3:8b: 5\.2 GB to download; (fits|tight|too big): needs about 7\.3 GB, .*", lines[1])
+    assert sum("to download" in line for line in lines) == 1
 
 
 def test_pull_of_an_unknown_model_names_it(cli):
