@@ -107,6 +107,17 @@ async def test_titles_in_wide_characters_keep_the_dates_in_one_column(run_app, s
         assert "空はなぜ青い" in firsts[2] and "…" in firsts[2]
 
 
+async def test_at_80x24_the_list_uses_the_height_it_has(run_app, store):
+    for n in range(12):
+        seed(store, (f"question {n}", "thinking", "answer"))
+    async with run_app(size=(80, 24)) as pilot:
+        await open_history(pilot)
+        painted = screen_text(pilot)
+        titles = [n for n in range(12) if f"question {n} " in painted]
+        assert len(titles) >= 8, painted  # the blank lines and the rules between rows made it 4
+        assert "12 conversations" in painted
+
+
 async def test_an_empty_history_says_so(run_app):
     async with run_app() as pilot:
         await pilot.press("ctrl+g")

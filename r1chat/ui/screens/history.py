@@ -30,6 +30,7 @@ from r1chat.units import human_date
 PAGE = 200  # conversations listed at once; the search reaches every one
 SEARCH_LIMIT = 100
 SEARCH_DELAY = 0.08  # seconds of quiet typing before a search runs
+SHORT = 30  # rows: below this the screen drops its blank lines and the rules between rows
 TITLE_WIDTH = 48
 COUNT_WIDTH = 11  # "999 matches"
 DATE_WIDTH = 12
@@ -140,7 +141,13 @@ class HistoryScreen(Screen[Visit]):
         return self.query_one("#search", Input).value.strip()
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.height < SHORT, "-short")
         self.refresh_rows()
+
+    def on_resize(self) -> None:
+        if self.has_class("-short") != (self.size.height < SHORT):
+            self.set_class(self.size.height < SHORT, "-short")
+            self.refresh_rows()
 
     def _set_status(self, text: str, problem: bool = False) -> None:
         status = self.query_one("#status", Static)
@@ -180,8 +187,9 @@ class HistoryScreen(Screen[Visit]):
         ids = [option.id for option in options]
         spaced: list[Option | None] = []
         for option in options:
-            spaced += [option, None]  # a rule between two-line rows
-        rows.set_options(spaced[:-1])
+            # A rule between two-line rows, where there is room: at 80x24 it took a third of it.
+            spaced += [option] if self.has_class("-short") else [option, None]
+        rows.set_options(spaced if self.has_class("-short") else spaced[:-1])
         if ids:
             rows.highlighted = ids.index(keep) if keep in ids else 0
 

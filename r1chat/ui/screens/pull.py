@@ -262,7 +262,7 @@ class PullScreen(ModalScreen[None]):
 
     def _redraw(self) -> None:
         self._redraw_pending = False
-        if not self.is_attached:
+        if not self.is_attached or not self.query("#suggestions"):  # closed, or its widgets on the way out
             return
         pull = self.pull
         running = pull is not None and not pull.finished

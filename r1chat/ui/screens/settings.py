@@ -201,7 +201,6 @@ class SettingsScreen(ModalScreen["Saved | None"]):
                         yield Input(placeholder="name, like openrouter", compact=True, id="new-name")
                         yield Input(placeholder="base URL, like https://openrouter.ai/api/v1", compact=True, id="new-url")
                         yield Button("Add", compact=True, id="add")
-            yield Static(id="more")
             yield Static(id="error")
         yield Footer()
 
@@ -291,13 +290,13 @@ class SettingsScreen(ModalScreen["Saved | None"]):
         form = self.query_one("#form", VerticalScroll)
         bottom = form.scroll_y + form.scrollable_content_region.height
         below = [str(section.render()).strip() for section in form.query(".section") if section.virtual_region.y >= bottom]
-        more = self.query_one("#more", Static)
+        # On the dialog's bottom edge, so it takes no line from the form.
+        dialog = self.query_one("#dialog")
         if form.scroll_y < form.max_scroll_y:
             where = f": {', '.join(below)}" if below else ""
-            more.update(Content.styled(f"↓ more below{where} · Tab or the mouse wheel scrolls", "$accent"))
-            more.display = True
+            dialog.border_subtitle = f"↓ more below{where} · Tab or the mouse wheel scrolls"
         else:
-            more.display = False
+            dialog.border_subtitle = ""
 
     @on(Select.Changed, "#titles")
     def _titles_changed(self, event: Select.Changed) -> None:
