@@ -83,7 +83,8 @@ def hit_row(hit: SearchHit, now: float, width: int = 100) -> Content:
         snippet = snippet.stylize("bold reverse", start, end)
     count = f"{hit.match_count} match{'es' if hit.match_count != 1 else ''}"
     return Content.assemble(
-        (column(_title(hit.conversation_title), max(width - COUNT_WIDTH - DATE_WIDTH - 4, 12)), "bold"),
+        # As wide as the list's titles where there is room, so the columns stay where they were.
+        (column(_title(hit.conversation_title), max(min(width - COUNT_WIDTH - DATE_WIDTH - 4, TITLE_WIDTH), 12)), "bold"),
         "  ",
         (count.rjust(COUNT_WIDTH), "$foreground-muted"),
         "  ",
