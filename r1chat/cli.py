@@ -636,16 +636,32 @@ class _PullPrinter:
     Every number comes from the ``Pull`` it listens to, so the CLI and the pull screen agree.
     """
 
-    def __init__(self, out: TextIO = sys.stdout) -> None:
+    def __init__(self, out: TextIO = sys.stdout, memory: Any = None) -> None:  # an r1chat.fit.Memory
         self.out = out
         self.tty = out.isatty()
         self.status = ""
         self.last_step = -1
         self.live = False
+        self.memory = memory
+        self.fit_said = memory is None
+
+    def say_fit(self, pull: Any) -> None:
+        """Once the download's size is known (a suggested tag: at once; else its first layer),
+        whether the model fits this machine, as the pull screen says it."""
+        from r1chat.fit import explain
+        from r1chat.sanitize import strip_controls
+        from r1chat.units import human_size
+
+        size = pull.size
+        if self.fit_said or not size:
+            return
+        self.fit_said = True
+        self._line(f"{strip_controls(pull.model)}: {human_size(size)} to download; {explain(size, self.memory)}")
 
     def update(self, pull: Any) -> None:  # an r1chat.pulls.Pull
         if pull.finished:
             return
+        self.say_fit(pull)
         layer = pull.layer
         if layer is not None and layer.total:
             self._layer(pull, layer)
@@ -695,13 +711,22 @@ class _PullPrinter:
 
 
 async def _pull(args: argparse.Namespace) -> int:
+    from r1chat.backends.base import BackendError
+    from r1chat.fit import machine_memory, with_loaded_vram
     from r1chat.pulls import Pull, PullState
 
     settings = _settings(args)
     backend = _backend(_provider(args, settings), settings)
-    printer = _PullPrinter()
+    memory = machine_memory()
+    if memory is not None:
+        try:  # the GPU memory the loaded models take counts too, as on the pull screen
+            memory = with_loaded_vram(memory, (m.vram for m in await backend.list_models() if m.loaded))
+        except BackendError:
+            pass  # the pull says what is wrong with the server
+    printer = _PullPrinter(memory=memory)
     pull = Pull(backend, args.name)
     pull.on_change(printer.update)
+    printer.say_fit(pull)
     try:
         await pull.run()
     finally:
@@ -789,13 +814,16 @@ def _history(args: argparse.Namespace) -> int:
     # Matches in bold on a terminal, between ** in a pipe.
     bold = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
     open_mark, close_mark = ("\x1b[1m", "\x1b[22m") if bold else ("**", "**")
+    # One conversation per entry, best match first: its title and how many places match, then
+    # which turn holds the best match and the words around it.
     width = max(len(str(hit.conversation_id)) for hit in found)
     for hit in found:
         marked = hit.marked(open_mark, close_mark)
         title = marked if hit.where == "title" else clean_title(hit.conversation_title) or "(untitled)"
-        print(f"{hit.conversation_id:>{width}}  {hit.where:<6}  {title}")
+        count = f"{hit.match_count} match{'es' if hit.match_count != 1 else ''}"
+        print(f"{hit.conversation_id:>{width}}  {title}  ({count})")
         if hit.where != "title":
-            print(f"{'':>{width}}  {marked}")
+            print(f"{'':>{width}}  turn {hit.turn} · {hit.where}: {marked}")
     return EXIT_OK
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from r1chat.units import human_size
+
 GIB = 1024**3
 
 
@@ -39,6 +41,17 @@ def verdict(download: int, memory: Memory) -> str:
     if need <= memory.total + memory.vram:
         return "tight"
     return "too big"
+
+
+def explain(download: int, memory: Memory) -> str:
+    """The verdict with its figures, for a line of text: ``fits: needs about 7.3 GB, 30.1 GB free``."""
+    word, need = verdict(download, memory), human_size(needed(download))
+    free, total = human_size(memory.available + memory.vram), human_size(memory.total + memory.vram)
+    if word == "fits":
+        return f"fits: needs about {need}, {free} free"
+    if word == "tight":
+        return f"tight: needs about {need}, {free} free of {total}"
+    return f"too big: needs about {need}, this machine has {total}"
 
 
 def with_loaded_vram(memory: Memory, vram_in_use: Iterable[int | None]) -> Memory:

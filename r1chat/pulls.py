@@ -48,6 +48,15 @@ SUGGESTIONS: tuple[Suggestion, ...] = (
 )
 
 
+def download_size(model: str, announced: int = 0) -> int | None:
+    """How much a pull of ``model`` downloads: what its layers announced (``announced``), else the
+    library's figure for a suggested tag, else None (not known before the first layer line)."""
+    if announced:
+        return announced
+    key = model_key(model)
+    return next((s.size for s in SUGGESTIONS if model_key(s.name) == key), None)
+
+
 class PullState(enum.Enum):
     RUNNING = "running"
     DONE = "done"
@@ -115,6 +124,11 @@ class Pull:
     def total(self) -> int:
         """Bytes of every layer announced so far (layers are announced one after another)."""
         return sum(layer.total or 0 for layer in self.layers.values())
+
+    @property
+    def size(self) -> int | None:
+        """The download's size as far as it is known (``download_size``)."""
+        return download_size(self.model, self.total)
 
     @property
     def fraction(self) -> float | None:

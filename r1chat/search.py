@@ -38,6 +38,10 @@ class SearchHit:
     # bm25, lower is better; 0.0 when the database has no full-text index.
     score: float
     updated_at: float
+    # Places in the conversation that match (its title and each message), this one included.
+    match_count: int = 1
+    # Which exchange of the conversation the message is in, from 1; None for a title hit.
+    turn: int | None = None
 
     def marked(self, open_mark: str, close_mark: str) -> str:
         """The snippet with each match wrapped in the two marks (ANSI bold, ``**``, ...), and no
@@ -59,6 +63,8 @@ class SearchHit:
             "matches": [list(span) for span in self.matches],
             "score": self.score,
             "updated_at": self.updated_at,
+            "match_count": self.match_count,
+            "turn": self.turn,
         }
 
 
@@ -90,14 +96,38 @@ def fts_query(text: str) -> str | None:
 
 # --- queries ---------------------------------------------------------------------------------
 
-# At most ``per`` hits per conversation, best first, then the most recently updated.
+# At most ``per`` hits per conversation: a message before the title (a title hit opens nowhere
+# in particular, and the title is usually the first prompt anyway), then the best. Conversations
+# come best match first, then the most recently updated; a conversation's hits stay together.
 _RANKED = (
-    ", ranked AS (SELECT hits.*, c.title, c.updated_at, row_number() OVER ("
-    "  PARTITION BY hits.conversation_id ORDER BY score, message_id DESC) AS nth"
+    ", ranked AS (SELECT hits.*, c.title, c.updated_at,"
+    " row_number() OVER (PARTITION BY hits.conversation_id"
+    "  ORDER BY hits.message_id IS NULL, score, hits.message_id DESC) AS nth,"
+    " count(*) OVER (PARTITION BY hits.conversation_id) AS match_count,"
+    " min(score) OVER (PARTITION BY hits.conversation_id) AS best"
     " FROM hits JOIN conversations c ON c.id = hits.conversation_id)"
     " SELECT * FROM ranked WHERE :per IS NULL OR nth <= :per"
-    " ORDER BY score, updated_at DESC, conversation_id DESC, message_id DESC LIMIT :limit"
+    " ORDER BY best, updated_at DESC, conversation_id DESC, nth LIMIT :limit"
 )
+
+
+def _turns(db: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
+    """The exchange each message is in, counted from 1 in its conversation.
+
+    An exchange is known by its first prompt's id (``exchange_id``; a message stored before
+    exchanges existed is its own), and exchanges start in id order, so the turn of a message is
+    the number of exchanges begun by it.
+    """
+    if not ids:
+        return {}
+    rows = db.execute(
+        "SELECT m.id, (SELECT count(DISTINCT coalesce(u.exchange_id, u.id)) FROM messages u"
+        "  WHERE u.conversation_id = m.conversation_id AND u.role = 'user' AND u.id <= m.id"
+        "  AND coalesce(u.exchange_id, u.id) <= coalesce(m.exchange_id, m.id))"
+        f" FROM messages m WHERE m.id IN {_in(ids)}",
+        ids,
+    )
+    return {r[0]: max(r[1], 1) for r in rows}
 
 
 def search_index(db: sqlite3.Connection, match: str, limit: int, per: int | None, width: int) -> list[SearchHit]:
@@ -121,15 +151,16 @@ def search_index(db: sqlite3.Connection, match: str, limit: int, per: int | None
     in_content = _matching(db, f"{{content}} : ({match})", ids)
     contents = _highlights(db, "search_messages", 0, match, [i for i in ids if i in in_content])
     traces = _highlights(db, "search_messages", 1, match, [i for i in ids if i not in in_content])
+    turns = _turns(db, ids)
     hits = []
     for row in rows:
         if row["message_id"] is None:
             hits.append(_hit(row, "title", *parse_snippet(titles.get(row["conversation_id"], row["title"]))))
         elif row["message_id"] in traces:
-            hits.append(_hit(row, "trace", *excerpt(traces[row["message_id"]], width)))
+            hits.append(_hit(row, "trace", *excerpt(traces[row["message_id"]], width), turns=turns))
         elif row["message_id"] in contents:
             where: Where = "prompt" if row["role"] == "user" else "answer"
-            hits.append(_hit(row, where, *excerpt(contents[row["message_id"]], width)))
+            hits.append(_hit(row, where, *excerpt(contents[row["message_id"]], width), turns=turns))
     return hits
 
 
@@ -178,6 +209,7 @@ def search_like(db: sqlite3.Connection, words: list[str], limit: int, per: int |
     ids = [r["message_id"] for r in rows if r["message_id"] is not None]
     found = db.execute(f"SELECT id, content, reasoning FROM messages WHERE id IN {_in(ids)}", ids)
     texts = {r[0]: (r[1], r[2]) for r in found}
+    turns = _turns(db, ids)
     hits = []
     for row in rows:
         if row["message_id"] is None:
@@ -186,13 +218,19 @@ def search_like(db: sqlite3.Connection, words: list[str], limit: int, per: int |
             content, reasoning = texts[row["message_id"]]
             if all(w.lower() in content.lower() for w in words):
                 where: Where = "prompt" if row["role"] == "user" else "answer"
-                hits.append(_hit(row, where, *plain_snippet(content, words, width=width)))
+                hits.append(_hit(row, where, *plain_snippet(content, words, width=width), turns=turns))
             else:
-                hits.append(_hit(row, "trace", *plain_snippet(reasoning, words, width=width)))
+                hits.append(_hit(row, "trace", *plain_snippet(reasoning, words, width=width), turns=turns))
     return hits
 
 
-def _hit(row: sqlite3.Row, where: Where, snippet: str, matches: tuple[tuple[int, int], ...]) -> SearchHit:
+def _hit(
+    row: sqlite3.Row,
+    where: Where,
+    snippet: str,
+    matches: tuple[tuple[int, int], ...],
+    turns: dict[int, int] | None = None,
+) -> SearchHit:
     return SearchHit(
         conversation_id=row["conversation_id"],
         conversation_title=row["title"],
@@ -202,6 +240,8 @@ def _hit(row: sqlite3.Row, where: Where, snippet: str, matches: tuple[tuple[int,
         matches=matches,
         score=row["score"],
         updated_at=row["updated_at"],
+        match_count=row["match_count"],
+        turn=(turns or {}).get(row["message_id"]),
     )
 
 

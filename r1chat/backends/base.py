@@ -142,6 +142,17 @@ class ModelNotFound(BackendError):
         self.model = model
 
 
+class NotInLibrary(ModelNotFound):
+    """A pull of a name the registry does not know: the model is missing from the library, not
+    from the server (that is why it was being pulled)."""
+
+    def __init__(self, model: str) -> None:
+        BackendError.__init__(
+            self, f"The Ollama library has no model '{model}'. Check the name (for example deepseek-r1:8b).", status=404
+        )
+        self.model = model
+
+
 class AuthFailed(BackendError):
     """401/403: the key is missing, wrong, or not allowed to do this."""
 

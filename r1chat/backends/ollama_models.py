@@ -14,7 +14,7 @@ from r1chat.backends.base import (
     BackendError,
     ModelDetails,
     ModelInfo,
-    ModelNotFound,
+    NotInLibrary,
     PullProgress,
     Unreachable,
 )
@@ -155,7 +155,7 @@ class OllamaModels:
                 yield PullProgress(part.status or "", part.digest, part.total, part.completed)
         except Exception as exc:  # noqa: BLE001
             if isinstance(exc, ollama.ResponseError) and "file does not exist" in str(exc.error):
-                raise ModelNotFound(model, hint="Check the name on the Ollama library (for example deepseek-r1:8b).") from None
+                raise NotInLibrary(model) from None
             if isinstance(exc, ollama.ResponseError) and "invalid model name" in str(exc.error):
                 raise BackendError(f"'{model}' is not a valid model name (for example deepseek-r1:8b).") from None
             raise self._errors.map(exc, model) from None

@@ -103,8 +103,8 @@ def test_ctrl_g_searches_traces_and_opens_the_hit(ollama, terms):
     term.keys("C-g")
     term.wait_for("1 conversation")
     term.type("340")  # a number only the trace holds
-    screen = term.wait_for("1 match in 1 conversation")
-    assert "What is 17 * 23?" in screen and "in trace" in screen, screen
+    screen = term.wait_for("1 conversation matches")
+    assert "What is 17 * 23?" in screen and "turn 1 · trace" in screen and "1 match" in screen, screen
     term.keys("Enter")
     screen = term.wait_for("▼ Thought for")
     assert "17 * 20 = 340" in screen and "What is 17 * 23?" in screen

@@ -107,6 +107,17 @@ async def test_titles_in_wide_characters_keep_the_dates_in_one_column(run_app, s
         assert "空はなぜ青い" in firsts[2] and "…" in firsts[2]
 
 
+async def test_at_80x24_the_list_uses_the_height_it_has(run_app, store):
+    for n in range(12):
+        seed(store, (f"question {n}", "thinking", "answer"))
+    async with run_app(size=(80, 24)) as pilot:
+        await open_history(pilot)
+        painted = screen_text(pilot)
+        titles = [n for n in range(12) if f"question {n} " in painted]
+        assert len(titles) >= 8, painted  # the blank lines and the rules between rows made it 4
+        assert "12 conversations" in painted
+
+
 async def test_an_empty_history_says_so(run_app):
     async with run_app() as pilot:
         await pilot.press("ctrl+g")
@@ -154,7 +165,7 @@ async def test_search_as_you_type_finds_traces_and_answers_and_marks_which(run_a
     async with run_app() as pilot:
         screen = await open_history(pilot)
         await search(pilot, screen, "Eule")  # a prefix of a word only the trace holds
-        assert rows(screen) and all("in trace" in r for r in rows(screen))
+        assert rows(screen) and all("turn 1 · trace" in r for r in rows(screen))
         assert PRIME[0] in rows(screen)[0] and "Euler proved" in rows(screen)[0]
         hit = next(iter(screen.hits.values()))
         matched = [hit.snippet[a:b] for a, b in hit.matches]
@@ -164,16 +175,38 @@ async def test_search_as_you_type_finds_traces_and_answers_and_marks_which(run_a
         assert marked == ["Euler"]
 
         await search(pilot, screen, "2147483647")
-        assert any("in answer" in r for r in rows(screen))
+        assert any("turn 1 · answer" in r for r in rows(screen))
 
         await search(pilot, screen, "scatter")  # in the answer and the trace of one message
-        assert len(rows(screen)) == 1 and "in answer" in rows(screen)[0]  # the answer outranks its trace
+        assert len(rows(screen)) == 1 and "turn 1 · answer" in rows(screen)[0]  # the answer outranks its trace
 
         await search(pilot, screen, 'zebra "AND* (')
         assert "Nothing matches" in status(screen) and not rows(screen)
 
         await search(pilot, screen, "")
         await wait_until(pilot, lambda: status(screen) == "3 conversations", "the whole list again")
+
+
+async def test_search_lists_each_conversation_once_with_its_match_count_and_opens_at_the_best(run_app, store):
+    filler = [(f"question {n}", f"thinking {n}", f"answer {n}") for n in range(6)]
+    bears = [("Tell me about bears", "bears hibernate", "Bears sleep in winter."), *filler,
+             ("Do bears eat honey?", "bears and honey, bears and bees", "Bears love honey: bears raid hives.")]
+    target = seed(store, *bears)
+    seed(store, ("A polar question", "ice", "Polar bears swim."))
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await search(pilot, screen, "bears")
+        found = rows(screen)
+        assert len(found) == 2, found  # one row per conversation, however many messages match
+        assert "Tell me about bears" in found[0] and "5 matches" in found[0]
+        assert "turn 8 · answer" in found[0] and "raid hives" in found[0]  # the best of the five
+        assert "A polar question" in found[1] and "1 match " in found[1] + " "
+        assert status(screen).startswith("2 conversations match, best match first")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        assert chat(pilot).session.conversation.id == target.id
+        best = next(w for w in chat(pilot).query(AssistantMessage) if "raid hives" in w.message.content)
+        assert best.has_class("-found")
 
 
 async def test_opening_a_trace_hit_scrolls_to_that_answer_with_its_trace_unfolded(run_app, store):

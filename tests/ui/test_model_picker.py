@@ -88,11 +88,26 @@ async def test_the_list_shows_every_local_model_with_its_facts(run_app, session,
         today = ollama.models["deepseek-r1:8b"].modified_at.strftime("%Y-%m-%d")
         assert today in big
         columns = text_of(picker.query_one("#columns"))
-        assert "SIZE" in columns and "loaded in memory" in columns
-        assert "5 models" in status(picker)
+        assert "SIZE" in columns and "FIT" in columns and "MODIFIED" in columns
+        # Whether each local model fits this machine's memory, as the pull screen says it.
+        assert any(word in big for word in ("fits", "tight", "too big"))
+        assert status(picker).startswith("5 models") and "● loaded in memory" in status(picker)
         keys = text_of(picker.query_one("#keys"))
         for hint in ("enter use", "esc Close", "^d Delete", "^s Info", "f4 Provider", "^n Pull"):
             assert hint in keys, keys
+
+
+async def test_at_80x24_every_model_shows_and_the_column_titles_keep_to_one_line(run_app, session, ollama):
+    httpx.post(f"{ollama.url}/api/chat", json={"model": "deepseek-r1:1.5b", "keep_alive": "5m"}).raise_for_status()
+    async with run_app(session, size=(80, 24)) as pilot:
+        picker, _ = await open_picker(pilot, session)
+        painted = "\n".join(lines_of(picker.option_list))
+        assert all(name in painted for name in DEFAULT_MODELS), painted
+        columns = lines_of(picker.query_one("#columns"))
+        assert len(columns) == 1 and "FIT" in columns[0]
+        # No room for the date beside the fit: the fit stays, the date goes, every row one line.
+        assert "MODIFIED" not in columns[0] and all(len(row(picker, n)) <= 66 for n in DEFAULT_MODELS)
+        assert "● loaded in memory" in status(picker)
 
 
 async def test_typing_filters_by_name_family_and_size(run_app, session):

@@ -12,7 +12,7 @@ from textual.widgets import Input, Select, TextArea
 from r1chat.config import load_settings
 from r1chat.ui.screens.conversation_settings import ConversationSettingsScreen
 from r1chat.ui.screens.settings import ConfirmReplace, SettingsScreen
-from tests.ui.conftest import screen_text, wait_until
+from tests.ui.conftest import screen_text, text_of, wait_until
 
 SECRET = "sk-do-not-show-me-4321"
 
@@ -270,6 +270,31 @@ async def test_every_field_can_be_reached_with_tab_at_any_size(run_app, size):
         for widget_id in ("provider", "model", "num_ctx", "keep_alive", "temperature", "top_p", "system_prompt",
                           "trace_collapse", "trace_layout", "loop_guard", "theme", "new-name", "new-url"):
             assert widget_id in seen
+
+
+async def test_the_titles_hint_describes_the_choice_shown(run_app, config_file):
+    async with run_app() as pilot:
+        screen = await open_settings(pilot)
+        note = screen.query_one("#titles-note")
+        assert field(screen, "titles").value == "prompt"
+        assert "first prompt" in text_of(note) and "asked" not in text_of(note)
+        field(screen, "titles").value = "model"
+        await wait_until(pilot, lambda: "the model is asked" in text_of(note), "the note of the model choice")
+        field(screen, "titles").value = "prompt"
+        await wait_until(pilot, lambda: "first prompt" in text_of(note), "the note of the prompt choice")
+
+
+async def test_a_form_taller_than_the_terminal_says_there_is_more_below(run_app):
+    async with run_app(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        await wait_until(pilot, lambda: "↓ more below" in screen_text(pilot), "the more-below note")
+        assert "↓ more below: Traces and look, Providers" in screen_text(pilot)
+        screen.query_one("#form").scroll_end(animate=False)
+        await wait_until(pilot, lambda: "more below" not in screen_text(pilot), "the note to go at the end of the form")
+    async with run_app(size=(160, 60)) as pilot:
+        await open_settings(pilot)
+        await pilot.pause(0.1)
+        assert "more below" not in screen_text(pilot)  # the whole form fits
 
 
 # --- one conversation --------------------------------------------------------------------------

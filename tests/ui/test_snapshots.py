@@ -292,7 +292,16 @@ def test_markup_and_escape_sequences_show_literally(snap_compare, server, make_a
 PICKER_PORT = 47311
 
 
-def test_model_picker(snap_compare, make_app):
+def pin_memory(monkeypatch) -> None:
+    """Fits / tight / too big as on a 16 GiB machine with 10 GiB free, whatever machine runs this."""
+    from r1chat.fit import GIB, Memory
+
+    for screen in ("model_picker", "pull"):
+        monkeypatch.setattr(f"r1chat.ui.screens.{screen}.machine_memory", lambda: Memory(16 * GIB, 10 * GIB))
+
+
+def test_model_picker(snap_compare, make_app, monkeypatch):
+    pin_memory(monkeypatch)
     server = FakeOllama(port=PICKER_PORT)
     # Install dates a day apart, at noon UTC, so the dates read the same in any time zone.
     noon = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -316,6 +325,7 @@ def test_a_pull_half_done(snap_compare, server, make_app, monkeypatch):
     # then depend only on how far the pull got, which the fake pins by stalling after half the
     # weights (the manifest line, the layer's first line, then 4 of its 8 steps).
     server.pull_fault = OllamaFault(stall_after=6)
+    pin_memory(monkeypatch)
     pulls = Pulls(clock=lambda: 100 + sum(pull.completed for pull in pulls) / 1e9)
     monkeypatch.setattr("r1chat.ui.app.Pulls", lambda: pulls)
 
@@ -377,10 +387,10 @@ def test_history_list(snap_compare, history_app):
     assert snap_compare(history_app, terminal_size=(100, 30), run_before=history)
 
 
-def test_history_search_with_a_hit_in_a_trace_and_one_in_an_answer(snap_compare, history_app):
+def test_history_search_lists_each_conversation_once_with_its_matches(snap_compare, history_app):
     async def steps(pilot: Pilot) -> None:
         screen = await history(pilot)
-        screen.query_one("#search", Input).value = "prime"  # the answer of one, the trace of another
-        await until(pilot, lambda: screen.shown_query == "prime", "the hits")
+        screen.query_one("#search", Input).value = "is"  # in two conversations, several times in each
+        await until(pilot, lambda: screen.shown_query == "is", "the hits")
 
     assert snap_compare(history_app, terminal_size=(100, 30), run_before=steps)

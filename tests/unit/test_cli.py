@@ -309,7 +309,9 @@ def test_pull_prints_plain_progress_lines_when_piped(cli):
     result = cli("pull", "deepseek-r1:14b")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "pulling manifest"
+    # A suggested tag's size is known before the pull: whether it fits comes first.
+    assert re.fullmatch(r"deepseek-r1:14b: 9\.0 GB to download; (fits|tight|too big): needs about 11\.9 GB, .*", lines[0])
+    assert lines[1] == "pulling manifest"
     assert any("%" in line and "/" in line for line in lines)
     assert "verifying sha256 digest" in lines and "writing manifest" in lines and "success" in lines
     assert lines[-1] == "Pulled deepseek-r1:14b."
@@ -323,6 +325,7 @@ def test_ctrl_c_cancels_a_pull_and_closes_its_stream(ollama):
         cli_command("pull", "deepseek-r1:14b", "--host", ollama.url),
         cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    assert "to download;" in process.stdout.readline()
     assert process.stdout.readline() == "pulling manifest\n"
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)
@@ -332,10 +335,19 @@ def test_ctrl_c_cancels_a_pull_and_closes_its_stream(ollama):
     assert ollama.find("deepseek-r1:14b") is None
 
 
+def test_pull_of_another_tag_says_whether_it_fits_once_its_size_is_announced(cli):
+    result = cli("pull", "qwen3:8b")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "pulling manifest"
+    assert re.fullmatch(r"qwen3:8b: 5\.2 GB to download; (fits|tight|too big): needs about 7\.3 GB, .*", lines[1])
+    assert sum("to download" in line for line in lines) == 1
+
+
 def test_pull_of_an_unknown_model_names_it(cli):
     result = cli("pull", "deepseek-r1:3b")
     line = assert_one_clear_line(result)
-    assert "deepseek-r1:3b" in line
+    assert "The Ollama library has no model 'deepseek-r1:3b'" in line and "not on the server" not in line
 
 
 def test_rm_needs_yes_without_a_terminal_and_deletes_with_it(cli):
@@ -416,20 +428,33 @@ def test_history_search_shows_where_each_match_is_with_the_match_marked(cli):
     result = cli("history", "--search", "okay 17")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "2  trace   Tell me about kettles",
-        "   **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
-        "1  trace   What is 17 * 23?",
-        "   **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
+        "2  Tell me about kettles  (1 match)",
+        "   turn 1 · trace: **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
+        "1  What is 17 * 23?  (1 match)",
+        "   turn 1 · trace: **Okay**, **17** * 23. **17** * 20 = 340, **17** * 3 = 51, so 391.",
     ]
+    # The title holds the word too: the prompt is shown, where Enter in the TUI would open.
     assert cli("history", "-s", "kettl").stdout.splitlines() == [
-        "2  prompt  Tell me about kettles",
-        "   Tell me about **kettles**",
+        "2  Tell me about kettles  (2 matches)",
+        "   turn 1 · prompt: Tell me about **kettles**",
     ]
     hits = json.loads(cli("history", "-s", "391", "--json").stdout)
     assert [(h["conversation_id"], h["where"]) for h in hits] == [(2, "answer"), (1, "answer")]
     assert [hits[0]["snippet"][a:b] for a, b in hits[0]["matches"]] == ["391"]
     prompts = json.loads(cli("history", "-s", "what is", "--json").stdout)
     assert [(h["conversation_id"], h["where"], h["message_id"]) for h in prompts] == [(1, "prompt", 1)]
+
+
+def test_history_search_lists_a_conversation_once_with_its_match_count_and_the_turn_of_the_best(cli):
+    cli("ask", "What is 17 * 23?", "-m", "deepseek-r1:8b")
+    cli("ask", "-c", "Is 391 odd?", "-m", "deepseek-r1:8b")
+    cli("ask", "-c", "And 391 squared?", "-m", "deepseek-r1:8b")
+    lines = cli("history", "-s", "391").stdout.splitlines()
+    # Three answers and two prompts hold 391, all in conversation 1: one entry.
+    assert len(lines) == 2 and lines[0] == "1  What is 17 * 23?  (5 matches)"
+    assert re.fullmatch(r"   turn [123] · (prompt|answer): .*\*\*391\*\*.*", lines[1])
+    [hit] = json.loads(cli("history", "-s", "squared", "--json").stdout)
+    assert (hit["turn"], hit["where"], hit["match_count"]) == (3, "prompt", 1)
 
 
 def test_history_search_in_a_terminal_shows_matches_in_bold(cli):

@@ -105,3 +105,15 @@ def test_extra_body_for_a_preset_is_merged_with_its_own(config_file):
     config_file.write_text('[providers.deepseek]\nextra_body = { reasoning_effort = "max" }\n')
     extra = load_settings().provider_config("deepseek").extra_body
     assert extra == {"thinking": {"type": "enabled"}, "reasoning_effort": "max"}
+
+
+def test_every_provider_key_is_documented_in_the_readme():
+    import re
+    from pathlib import Path
+
+    from r1chat import config
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("### Provider keys", 1)[1].split("\n###", 1)[0]
+    documented = set(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE))
+    assert documented == set(config._PROVIDER)

@@ -28,3 +28,12 @@ def test_meminfo_is_read_in_bytes():
 def test_this_machine_has_some_memory():
     memory = machine_memory()
     assert memory is None or memory.total >= memory.available > 0
+
+
+def test_the_explained_verdict_gives_the_figures_behind_it():
+    from r1chat.fit import explain
+
+    gb = 1_000_000_000
+    assert explain(4 * gb, Memory(total=32 * gb, available=20 * gb)).startswith("fits: needs about 5.9 GB, 20.0 GB free")
+    assert explain(12 * gb, Memory(total=32 * gb, available=8 * gb)) == "tight: needs about 15.5 GB, 8.0 GB free of 32.0 GB"
+    assert explain(40 * gb, Memory(total=32 * gb, available=8 * gb)) == "too big: needs about 49.1 GB, this machine has 32.0 GB"

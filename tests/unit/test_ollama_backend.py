@@ -331,8 +331,8 @@ async def test_pull_progress_carries_layer_bytes(server, backend):
     assert any(p.completed == p.total for p in layers)
 
 
-async def test_pull_of_an_unknown_model_names_it(server, backend):
-    with pytest.raises(ModelNotFound, match="no-such-model"):
+async def test_pull_of_an_unknown_model_says_the_library_has_no_such_model(server, backend):
+    with pytest.raises(ModelNotFound, match="The Ollama library has no model 'no-such-model:1b'"):
         async for _ in backend.models.pull("no-such-model:1b"):
             pass
 

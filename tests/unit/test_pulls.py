@@ -252,3 +252,12 @@ def test_suggestions_are_the_deepseek_r1_tags_with_their_download_sizes():
         "1.5b": "1.1 GB", "7b": "4.7 GB", "8b": "5.2 GB", "14b": "9.0 GB",
         "32b": "20.0 GB", "70b": "43.0 GB", "671b": "404.0 GB",
     }
+
+
+def test_the_download_size_is_the_library_figure_for_a_suggestion_until_layers_announce_it():
+    from r1chat.pulls import download_size
+
+    assert download_size("deepseek-r1:14b") == 9_000_000_000
+    assert download_size("DeepSeek-R1:14B") == 9_000_000_000
+    assert download_size("qwen3:8b") is None
+    assert download_size("qwen3:8b", announced=5_225_374_656) == 5_225_374_656

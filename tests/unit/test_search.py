@@ -126,6 +126,48 @@ def test_one_hit_per_conversation_unless_asked_for_all(store):
     assert len(store.search("kettle", limit=2, per_conversation=None)) == 2
 
 
+def test_a_conversation_is_one_hit_counting_its_matches_and_naming_the_turn_of_the_best(store):
+    conversation = Conversation(title="Ferns")
+    turns = [("about ferns", "spores"), ("and mosses?", "mosses make spores too"), ("trees?", "no"),
+             ("spores again", "spores spores spores")]
+    for prompt, answer in turns:
+        for message in (Message(Role.USER, prompt), Message(Role.ASSISTANT, answer)):
+            store.add_message(conversation, message)
+    other = chat(store, "Other", "p", "one spores here", when=1.0)
+    hits = store.search("spores")
+    # Best match first (FTS5), the newest first (LIKE): the same order here.
+    assert [h.conversation_id for h in hits] == [conversation.id, other.id]
+    best = hits[0]
+    # The answers of turns 1, 2 and 4 and the prompt of turn 4.
+    assert best.match_count == 4 and hits[1].match_count == 1
+    assert best.where in ("prompt", "answer") and best.turn in (1, 2, 4)
+    if store._full_text:
+        assert (best.turn, best.where) == (4, "answer")  # the answer that says it most
+    assert hits[1].turn == 1
+
+
+def test_a_title_hit_gives_way_to_a_message_of_the_same_conversation(store):
+    conversation = chat(store, "Kettle descaling", "how do I descale it?", "vinegar dissolves kettle scale")
+    [hit] = store.search("kettle")
+    assert (hit.where, hit.message_id, hit.turn) == ("answer", conversation.messages[1].id, 1)
+    assert hit.match_count == 2  # the title and the answer
+    [title_only] = store.search("descaling")
+    assert (title_only.where, title_only.turn, title_only.match_count) == ("title", None, 1)
+
+
+def test_the_turn_of_an_edited_prompt_is_the_turn_it_replaced(store):
+    conversation = chat(store, "t", "first prompt", "first answer")
+    chat_turn = [Message(Role.USER, "second prompt"), Message(Role.ASSISTANT, "second answer")]
+    for message in chat_turn:
+        store.add_message(conversation, message)
+    edited = Message(Role.USER, "second prompt, walrus edition", exchange_id=chat_turn[0].id)
+    store.add_message(conversation, edited)
+    store.add_message(conversation, Message(Role.ASSISTANT, "walrus answer", exchange_id=chat_turn[0].id,
+                                            reply_to=edited.id))
+    hits = store.search("walrus", per_conversation=None)
+    assert {h.turn for h in hits} == {2} and len(hits) == 2
+
+
 def test_an_answer_is_searchable_once_it_stops_streaming(store):
     conversation = Conversation(title="t")
     store.add_message(conversation, Message(Role.USER, "p"))

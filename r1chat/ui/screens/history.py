@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,7 +30,10 @@ from r1chat.units import human_date
 PAGE = 200  # conversations listed at once; the search reaches every one
 SEARCH_LIMIT = 100
 SEARCH_DELAY = 0.08  # seconds of quiet typing before a search runs
+SHORT = 30  # rows: below this the screen drops its blank lines and the rules between rows
 TITLE_WIDTH = 48
+COUNT_WIDTH = 11  # "999 matches"
+DATE_WIDTH = 12
 WHERE_BADGES = {"title": "title", "prompt": "prompt", "answer": "answer", "trace": "trace"}
 
 
@@ -68,19 +72,27 @@ def conversation_row(summary: ConversationSummary, now: float) -> Content:
     )
 
 
-def hit_row(hit: SearchHit, now: float) -> Content:
+def hit_row(hit: SearchHit, now: float, width: int = 100) -> Content:
+    """A conversation that matches: its title, how many places match and when it was updated;
+    under it which turn holds the best match, and the words around it (clipped to ``width``)."""
+    where = WHERE_BADGES[hit.where]
+    badge = where if hit.turn is None else f"turn {hit.turn} · {where}"
     badge_style = "bold $warning" if hit.where == "trace" else "bold $accent"
     snippet = Content(hit.snippet)
     for start, end in hit.matches:
         snippet = snippet.stylize("bold reverse", start, end)
+    count = f"{hit.match_count} match{'es' if hit.match_count != 1 else ''}"
     return Content.assemble(
-        (column(_title(hit.conversation_title), TITLE_WIDTH), "bold"),
+        # As wide as the list's titles where there is room, so the columns stay where they were.
+        (column(_title(hit.conversation_title), max(min(width - COUNT_WIDTH - DATE_WIDTH - 4, TITLE_WIDTH), 12)), "bold"),
         "  ",
-        (f"in {WHERE_BADGES[hit.where]}".rjust(9), badge_style),
+        (count.rjust(COUNT_WIDTH), "$foreground-muted"),
         "  ",
-        (human_date(hit.updated_at, now).rjust(12), "$foreground-muted"),
+        (human_date(hit.updated_at, now).rjust(DATE_WIDTH), "$foreground-muted"),
         "\n",
-        snippet,
+        (badge, badge_style),
+        "  ",
+        snippet.truncate(max(width - cell_len(badge) - 2, 1), ellipsis=True),
     )
 
 
@@ -130,7 +142,13 @@ class HistoryScreen(Screen[Visit]):
         return self.query_one("#search", Input).value.strip()
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.height < SHORT, "-short")
         self.refresh_rows()
+
+    def on_resize(self) -> None:
+        if self.has_class("-short") != (self.size.height < SHORT):
+            self.set_class(self.size.height < SHORT, "-short")
+            self.refresh_rows()
 
     def _set_status(self, text: str, problem: bool = False) -> None:
         status = self.query_one("#status", Static)
@@ -170,8 +188,9 @@ class HistoryScreen(Screen[Visit]):
         ids = [option.id for option in options]
         spaced: list[Option | None] = []
         for option in options:
-            spaced += [option, None]  # a rule between two-line rows
-        rows.set_options(spaced[:-1])
+            # A rule between two-line rows, where there is room: at 80x24 it took a third of it.
+            spaced += [option] if self.has_class("-short") else [option, None]
+        rows.set_options(spaced if self.has_class("-short") else spaced[:-1])
         if ids:
             rows.highlighted = ids.index(keep) if keep in ids else 0
 
@@ -182,34 +201,40 @@ class HistoryScreen(Screen[Visit]):
     @work(group="search", exclusive=True, exit_on_error=False)
     async def search(self, text: str, keep: str | None = None) -> None:
         await asyncio.sleep(SEARCH_DELAY)  # a newer keystroke cancels this one first
+        width = self._row_width()
         try:
-            hits = await asyncio.to_thread(self.store.search, text, SEARCH_LIMIT, per_conversation=3)
+            # One row per conversation: its best match, and how many places match.
+            hits = await asyncio.to_thread(
+                self.store.search, text, SEARCH_LIMIT, per_conversation=1, snippet_chars=max(width - 20, 20)
+            )
         except StoreError as error:
             self._set_status(str(error), problem=True)
             return
         if text != self.query_text:
             return
-        # A title hit says nothing more when the same conversation has another (the title is
-        # usually its first prompt).
-        others = {hit.conversation_id for hit in hits if hit.where != "title"}
-        hits = [hit for hit in hits if hit.where != "title" or hit.conversation_id not in others]
         now = time.time()
         self.hits = {}
         options = []
         for hit in hits:
-            key = f"{hit.conversation_id}:{hit.message_id or 0}:{hit.where}"
+            key = str(hit.conversation_id)
             self.hits[key] = hit
-            options.append(Option(hit_row(hit, now), id=key))
-        self._fill(options, keep)
+            options.append(Option(hit_row(hit, now, width), id=key))
+        # A new search starts at its best match; the same one again (after a rename) stays put.
+        self._fill(options, keep if text == self.shown_query else None)
         self.shown_query = text
         if not hits:
             self._set_status(f"Nothing matches '{text}'.")
         else:
-            count = len({hit.conversation_id for hit in hits})
+            count = len(hits)
             self._set_status(
-                f"{len(hits)} match{'es' if len(hits) != 1 else ''} in {count} conversation{'s' if count != 1 else ''}"
-                " · Enter opens at the match"
+                f"{count} conversation{'s' if count != 1 else ''} match{'' if count != 1 else 'es'}, best match first"
+                " · Enter opens at the best match"
             )
+
+    def _row_width(self) -> int:
+        """Cells a row has for its text: the list's width less its border, padding and scroll bar."""
+        rows = self.rows
+        return max(rows.size.width - rows.styles.gutter.width - rows.styles.scrollbar_size_vertical - 2, 40)
 
     def _chosen(self) -> tuple[int, SearchHit | None] | None:
         option = self.rows.highlighted_option
@@ -363,6 +388,15 @@ class ConfirmDeleteConversation(Confirm):
 FORMATS = {"md": "Markdown (traces in <details> blocks)", "json": "JSON"}
 
 
+class FormatButton(RadioButton):
+    """A radio button with a dot only when chosen: Textual's draws a dot in every button and
+    tells the chosen one by its colour alone, which reads as two chosen on many terminals."""
+
+    def render(self) -> Content:
+        self.BUTTON_INNER = "●" if self.value else " "
+        return super().render()
+
+
 class ExportScreen(ModalScreen[Path | None]):
     """Write one conversation to a file: Markdown or JSON, into the documents folder or a path.
 
@@ -389,7 +423,7 @@ class ExportScreen(ModalScreen[Path | None]):
             yield Label(Content.assemble(("Export ", "bold"), (f"“{title}”", "bold")))
             with RadioSet(id="format"):
                 for key, label in FORMATS.items():
-                    yield RadioButton(label, value=key == self.format, name=key)
+                    yield FormatButton(label, value=key == self.format, name=key)
             yield Input(self.suggested, id="path")
             yield Static(id="error", markup=False)
             yield Label(Content.styled("Enter writes the file · Tab switches format · Esc cancels", "$foreground-muted"))

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from r1chat.backends import MissingSetting
 from r1chat.backends.base import Backend, BackendError, ModelDetails, ModelInfo
+from r1chat.fit import Memory, machine_memory, verdict, with_loaded_vram
 from r1chat.pulls import Pull, PullState
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession
@@ -27,6 +28,7 @@ from r1chat.units import human_size
 
 MODEL, PROVIDER, PULL = "model", "provider", "pull"
 NAME_WIDTH = 36  # longer names are cut with an ellipsis so the columns stay aligned
+SHORT = 30  # rows: below this the dialog takes the whole height and drops its blank lines
 LICENSE_LINES = 15
 
 
@@ -63,32 +65,50 @@ def licence_excerpt(text: str, lines: int = LICENSE_LINES) -> str:
     return excerpt
 
 
-def model_row(model: ModelInfo, width: int, detailed: bool) -> Content:
+# Widths of the columns after the name, in order, with the two spaces before each.
+SIZE_W, PARAMS_W, QUANT_W, THINK_W, FIT_W, DATE_W = 8, 6, 7, 5, 7, 10
+_VERDICT_STYLES = {"fits": "$success", "tight": "$warning", "too big": "$error"}
+
+
+def row_width(name_width: int, dated: bool) -> int:
+    """Cells a row takes: the loaded dot, the name and each column."""
+    columns = (SIZE_W, PARAMS_W, QUANT_W, THINK_W, FIT_W) + ((DATE_W,) if dated else ())
+    return 2 + name_width + sum(w + 2 for w in columns)
+
+
+def model_row(model: ModelInfo, width: int, detailed: bool, memory: Memory | None = None, dated: bool = True) -> Content:
     """One line of the list. Names are data: they are never parsed as markup."""
     name = strip_controls(model.name)
     if not detailed:
         return Content(name)
-    date = model.modified_at.astimezone().strftime("%Y-%m-%d") if model.modified_at else "-"
-    return Content.assemble(
+    word = verdict(model.size, memory) if memory is not None and model.size else ""
+    parts: list[tuple[str, str] | str | Content] = [
         ("●" if model.loaded else " ", "$success"),
         " ",
         column(name, width),
         "  ",
-        human_size(model.size).rjust(8),
+        human_size(model.size).rjust(SIZE_W),
         "  ",
-        strip_controls(model.parameter_size or "-").rjust(6),
+        strip_controls(model.parameter_size or "-").rjust(PARAMS_W),
         "  ",
-        strip_controls(model.quantization or "-").ljust(7),
+        strip_controls(model.quantization or "-").ljust(QUANT_W),
         "  ",
-        ("think" if model.thinking else "     ", "bold $accent"),
+        ("think" if model.thinking else " " * THINK_W, "bold $accent"),
         "  ",
-        (date, "$foreground-muted"),
+        (word.ljust(FIT_W), _VERDICT_STYLES.get(word, "")),
+    ]
+    if dated:
+        date = model.modified_at.astimezone().strftime("%Y-%m-%d") if model.modified_at else "-"
+        parts += ["  ", (date, "$foreground-muted")]
+    return Content.assemble(*parts)
+
+
+def column_titles(width: int, dated: bool = True) -> Content:
+    titles = (
+        f"  {'NAME'.ljust(width)}  {'SIZE':>{SIZE_W}}  {'PARAMS':>{PARAMS_W}}  {'QUANT':<{QUANT_W}}  {'':{THINK_W}}"
+        f"  {'FIT':<{FIT_W}}" + ("  MODIFIED" if dated else "")
     )
-
-
-def column_titles(width: int) -> Content:
-    titles = f"  {'NAME'.ljust(width)}  {'SIZE':>8}  {'PARAMS':>6}  {'QUANT':<7}  {'':5}  MODIFIED"
-    return Content.assemble((titles, "$foreground-muted"), ("   ● loaded in memory", "$success"))
+    return Content.styled(titles, "$foreground-muted")
 
 
 class ModelPicker(ModalScreen[PickerResult | None]):
@@ -124,6 +144,8 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         self._loaded = False
         self._switching = asyncio.Lock()
         self._stop_hearing_pulls: Callable[[], None] | None = None
+        self.memory = machine_memory()  # for each model's fits / tight / too big
+        self._dated = True  # the MODIFIED column, dropped when the dialog is too narrow for it
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -173,7 +195,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         )
         self.query_one("#title", Label).update(title)
         self.query_one("#columns", Label).display = self.manages_models
-        self.query_one("#columns", Label).update(column_titles(self._name_width()))
+        self.query_one("#columns", Label).update(column_titles(self._name_width(), self._dated))
         self._show_keys()
 
     def _show_keys(self) -> None:
@@ -226,11 +248,30 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             return
         highlighted = self.option_list.highlighted_option
         self.models, self._loaded = models, True
-        width = self._name_width()
-        self._rows = {m.name: model_row(m, width, self.manages_models) for m in models}
-        self._show_title()
+        if self.memory is not None:  # the loaded models' GPU memory counts, as on the pull screen
+            self.memory = with_loaded_vram(self.memory, (m.vram for m in models if m.loaded))
+        self._fill_rows()
         self._show_matches(keep=highlighted.id if highlighted else self.session.preferred_model())
         self.refresh_bindings()
+
+    def _fill_rows(self) -> None:
+        width = self._name_width()
+        room = self.option_list.scrollable_content_region.width - 2  # an option's own padding
+        self._dated = room <= 0 or row_width(width, True) <= room
+        self._rows = {m.name: model_row(m, width, self.manages_models, self.memory, self._dated) for m in self.models}
+        self._show_title()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < SHORT, "-short")
+        if self._loaded:
+            self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        room = self.option_list.scrollable_content_region.width - 2
+        if (room <= 0 or row_width(self._name_width(), True) <= room) != self._dated:
+            highlighted = self.option_list.highlighted_option
+            self._fill_rows()
+            self._show_matches(keep=highlighted.id if highlighted else None)
 
     def _show_matches(self, keep: str | None = None) -> None:
         """Show the models matching the filter, keeping ``keep`` highlighted when it is one."""
@@ -251,9 +292,13 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         elif not shown:
             self._set_status(f"No model matches '{query.strip()}' (of {total}).")
         elif len(shown) < total:
-            self._set_status(f"{len(shown)} of {total} models")
+            self._set_status(f"{len(shown)} of {total} models{self._legend()}")
         else:
-            self._set_status(f"{total} model{'s' if total != 1 else ''}")
+            self._set_status(f"{total} model{'s' if total != 1 else ''}{self._legend()}")
+
+    def _legend(self) -> str:
+        # Here rather than beside the column titles, where it wrapped on an 80-column terminal.
+        return "  ·  ● loaded in memory" if any(m.loaded for m in self.models) else ""
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:

@@ -140,7 +140,7 @@ class PullScreen(ModalScreen[None]):
         except BackendError:
             return
         memory = with_loaded_vram(self.memory, (m.vram for m in models if m.loaded))
-        if memory == self.memory:
+        if memory == self.memory or not self.is_attached:  # closed while the server answered
             return
         self.memory = memory
         suggestions = self.query_one("#suggestions", OptionList)
@@ -262,7 +262,7 @@ class PullScreen(ModalScreen[None]):
 
     def _redraw(self) -> None:
         self._redraw_pending = False
-        if not self.is_attached:
+        if not self.is_attached or not self.query("#suggestions"):  # closed, or its widgets on the way out
             return
         pull = self.pull
         running = pull is not None and not pull.finished
@@ -286,7 +286,7 @@ class PullScreen(ModalScreen[None]):
     def _draw_pull(self, pull: Pull) -> None:
         model = strip_controls(pull.model)
         heading = {
-            PullState.RUNNING: Content.assemble("Pulling ", (model, "bold")),
+            PullState.RUNNING: Content.assemble("Pulling ", (model, "bold"), *self._fit(pull)),
             PullState.DONE: Content.assemble(
                 ("✓ ", "$success"), "Pulled ", (model, "bold"), f" in {human_duration(pull.elapsed)}"
             ),
@@ -316,10 +316,23 @@ class PullScreen(ModalScreen[None]):
             if (eta := pull.eta()) is not None:
                 parts.append(f"ETA {human_duration(eta)}")
         self.query_one("#bytes", Label).update(Content(" · ".join(parts)))
-        self.query_one("#statuses", Label).update(Content(" · ".join(pull.statuses)))
+        # What the server is doing now (a layer, verifying, writing): the first line said
+        # "pulling manifest" for the whole download.
+        self.query_one("#statuses", Label).update(Content(pull.status if not pull.finished else ""))
         error = self.query_one("#error", Label)
         error.update(Content(strip_controls(pull.error or "")))
         error.display = bool(pull.error)
+
+    def _fit(self, pull: Pull) -> list[tuple[str, str] | str]:
+        """`` · 9.0 GB · fits`` once the download's size is known, as the suggestions say it."""
+        size = pull.size
+        if not size:
+            return []
+        parts: list[tuple[str, str] | str] = ["  ", (human_size(size), "$accent")]
+        if self.memory is not None:
+            word = verdict(size, self.memory)
+            parts += ["  ", (word, _VERDICT_STYLES[word])]
+        return parts
 
     def _draw_others(self) -> None:
         others = [p for p in self.pulls.active() if p is not self.pull]

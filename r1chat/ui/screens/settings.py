@@ -50,6 +50,11 @@ COLLAPSE = [("fold when the answer starts", "on-answer"), ("always folded", "alw
 LAYOUT = [("beside the answer on wide terminals", "auto"), ("above the answer", "inline"), ("beside the answer", "side")]
 LOOPS = [("say so, offer to stop it", "warn"), ("stop it", "stop"), ("let it run", "off")]
 TITLES = [("the first prompt's opening words", "prompt"), ("a few words the model writes", "model")]
+# Each says what the choice shown does, so it changes with the choice.
+TITLE_NOTES = {
+    "prompt": "your first prompt's start; no request to the model",
+    "model": "the model is asked after its first answer, thinking off",
+}
 
 
 def _shown(path: Path) -> str:
@@ -184,7 +189,7 @@ class SettingsScreen(ModalScreen["Saved | None"]):
                 yield self._row("Looping answers", Select(LOOPS, value=fresh.ui.loop_guard, allow_blank=False,
                                                           compact=True, id="loop_guard"))
                 yield self._row("Titles", Select(TITLES, value=fresh.ui.titles, allow_blank=False, compact=True,
-                                                 id="titles"), note="the model is asked after its first answer, thinking off")
+                                                 id="titles"), note=TITLE_NOTES.get(fresh.ui.titles, " "), note_id="titles-note")
                 yield self._row("Theme", Select(self._theme_choices(), value=self._theme_value(), allow_blank=False,
                                                 compact=True, id="theme"), note="shown as you choose")
                 yield Label("Providers", classes="section")
@@ -199,13 +204,15 @@ class SettingsScreen(ModalScreen["Saved | None"]):
             yield Static(id="error")
         yield Footer()
 
-    def _row(self, label: str, widget: Widget, *, held: Key | None = None, note: str = "") -> Vertical:
+    def _row(
+        self, label: str, widget: Widget, *, held: Key | None = None, note: str = "", note_id: str | None = None
+    ) -> Vertical:
         variable = self.fresh.from_environment.get(held) if held else None
         if variable:
             note = f"${variable} is set and wins over this"
         children: list[Widget] = [Horizontal(Label(label, classes="label"), widget, classes="row")]
         if note:
-            children.append(Static(Content(note), classes="note" + (" -held" if variable else "")))
+            children.append(Static(Content(note), classes="note" + (" -held" if variable else ""), id=note_id))
         return Vertical(*children, classes="field")
 
     def _provider_choices(self) -> list[tuple[str, str]]:
@@ -269,6 +276,31 @@ class SettingsScreen(ModalScreen["Saved | None"]):
 
     def on_mount(self) -> None:
         self.theme_before = self.app.theme
+        form = self.query_one("#form", VerticalScroll)
+        self.watch(form, "scroll_y", self._show_more, init=False)
+        self.watch(form, "virtual_size", self._show_more, init=False)
+        self.call_after_refresh(self._show_more)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_more)
+
+    def _show_more(self, *_: object) -> None:
+        """Say so when the form goes on below the dialog (a short terminal): the thin scroll bar
+        alone is easy to miss."""
+        form = self.query_one("#form", VerticalScroll)
+        bottom = form.scroll_y + form.scrollable_content_region.height
+        below = [str(section.render()).strip() for section in form.query(".section") if section.virtual_region.y >= bottom]
+        # On the dialog's bottom edge, so it takes no line from the form.
+        dialog = self.query_one("#dialog")
+        if form.scroll_y < form.max_scroll_y:
+            where = f": {', '.join(below)}" if below else ""
+            dialog.border_subtitle = f"↓ more below{where} · Tab or the mouse wheel scrolls"
+        else:
+            dialog.border_subtitle = ""
+
+    @on(Select.Changed, "#titles")
+    def _titles_changed(self, event: Select.Changed) -> None:
+        self.query_one("#titles-note", Static).update(Content(TITLE_NOTES.get(str(event.value), "")))
 
     @on(Select.Changed, "#theme")
     def _preview_theme(self, event: Select.Changed) -> None:

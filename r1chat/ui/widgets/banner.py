@@ -150,7 +150,16 @@ class Banner(Static):
     def _ended(self, event: TurnEnded) -> None:
         error = event.error
         kept = " The earlier answer stays current (alt+← alt+→ move between versions)." if _kept_earlier(event) else ""
-        if error is not None:
+        answer = event.turn.assistant
+        footnoted = answer.status is MessageStatus.ERROR and bool(answer.error) and not kept
+        if error is not None and footnoted and not isinstance(error, StoreError):
+            # The failed answer is on screen and its footnote says what went wrong, just above,
+            # and keeps saying it when the conversation is opened again: said here too, it was
+            # read twice. The banner keeps what only it can say: what to do now. (An attempt that
+            # left an earlier answer current is not on screen: the banner says it all.)
+            self.show_problem(hint_for(error), topic="connection" if isinstance(error, Unreachable) else "")
+            self.error = error
+        elif error is not None:
             self.show_error(error, kept)
         elif kept and event.turn.assistant.status is MessageStatus.INTERRUPTED:
             self.show_problem("This attempt was stopped." + kept, severity="warning")

@@ -123,7 +123,9 @@ class StatusBar(Static):
 
     def show(self, session: ChatSession) -> None:
         """Provider, model, preset and effort as the session has them now."""
-        self.provider, self.url, self.model = session.provider.name, session.url, session.shown_model
+        # The configured model is the one a turn will ask for, until the check finds another.
+        model = session.shown_model or session.preferred_model() or ""
+        self.provider, self.url, self.model = session.provider.name, session.url, model
         self.preset, self.effort = session.preset or "", session.effort or ""
         self.check_effort(session)
 
@@ -148,7 +150,8 @@ class StatusBar(Static):
     def _line(self, *, split: bool, worded: bool, counted: bool) -> Content:
         parts: list[Content] = [
             Content.styled(strip_controls(self.provider), "bold"),
-            Content(strip_controls(self.model) or "no model"),
+            # While the first check runs the model is not known yet: "no model" would be wrong.
+            Content(strip_controls(self.model) or ("…" if self.connection == "connecting" else "no model")),
         ]
         if self.connection == "unreachable":
             parts.append(Content.styled(f"○ unreachable {strip_controls(self.url)}", "$error"))
