@@ -1026,3 +1026,24 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except Exception as error:  # a bug: the details go to a log, the terminal gets one line
+        return _crashed(error)
+
+
+def _crashed(error: BaseException) -> int:
+    """A verb crashed: its traceback goes to a new log file, named on stderr in one line (the
+    TUI does the same once its screen is restored)."""
+    from r1chat import crash_log
+    from r1chat.sanitize import strip_controls
+
+    what = strip_controls(crash_log.summary_of(error))
+    details = crash_log.describe(error)
+    try:
+        path = crash_log.write_log(details)
+    except OSError as exc:
+        print(strip_controls(details), file=sys.stderr, end="")
+        print(f"r1chat: crashed ({what}). The log could not be written: {exc.strerror or exc} "
+              f"({crash_log.log_dir()}); the details are above.", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"r1chat: crashed ({what}). The details are in {path}", file=sys.stderr)
+    return EXIT_FAIL

@@ -5,26 +5,11 @@ printed into a terminal that was just torn down it is mostly lost)."""
 from __future__ import annotations
 
 import io
-import platform
-import sys
-import time
-import traceback
 from pathlib import Path
 
 from rich.console import Console, RenderableType
 
-from r1chat import __version__
-
-
-def log_dir() -> Path:
-    from platformdirs import user_log_path
-
-    return user_log_path("r1chat", appauthor=False)
-
-
-def describe(error: BaseException) -> str:
-    """The traceback as plain text, as Python prints it."""
-    return "".join(traceback.format_exception(error))
+from r1chat.crash_log import describe, log_dir, summary_of, write_log
 
 
 def render(renderables: list[RenderableType]) -> str:
@@ -34,29 +19,6 @@ def render(renderables: list[RenderableType]) -> str:
     for renderable in renderables:
         console.print(renderable)
     return out.getvalue()
-
-
-def write_log(details: str) -> Path:
-    """Write ``details`` to a new log file and return its path; OSError if it cannot be written."""
-    import textual
-
-    folder = log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    header = (
-        f"r1chat {__version__} crashed at {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
-        f"Python {platform.python_version()}, Textual {textual.__version__}, {sys.platform}\n\n"
-    )
-    # Never overwrite an earlier crash's log: a second crash in the same second gets its own file.
-    for n in range(100):
-        path = folder / (f"crash-{stamp}.log" if n == 0 else f"crash-{stamp}-{n}.log")
-        try:
-            with path.open("x", encoding="utf-8", errors="replace") as file:
-                file.write(header + details)
-        except FileExistsError:
-            continue
-        return path
-    raise OSError(f"too many crash logs named crash-{stamp}*.log in {folder}")
 
 
 class Crash:
@@ -70,14 +32,15 @@ class Crash:
         self.log: Path | None = None
         self.problem: str | None = None  # why the log could not be written
         try:
-            self.log = write_log(details)
+            import textual
+
+            self.log = write_log(details, f", Textual {textual.__version__}")
         except OSError as exc:
             self.problem = f"{exc.strerror or exc} ({log_dir()})"
 
     @classmethod
     def of(cls, error: BaseException) -> Crash:
-        lines = traceback.format_exception_only(error)[-1].strip().splitlines()
-        return cls(lines[0] if lines else type(error).__name__, describe(error))
+        return cls(summary_of(error), describe(error))
 
     def line(self) -> str:
         """The one line for stderr, once the terminal is restored."""
