@@ -335,3 +335,17 @@ def plain_snippet(text: str, words: list[str], *, width: int = 100) -> tuple[str
         pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
         text = pattern.sub(lambda m: OPEN + m.group(0) + CLOSE, text)
     return excerpt(text, width)
+
+
+def term_spans(text: str, words: list[str] | tuple[str, ...]) -> list[tuple[int, int]]:
+    """[start, end) of each place in ``text`` that one of ``words`` matches, ignoring case, as the
+    query of ``fts_query`` does: each a whole word, the last also the start of a longer one. What
+    a message opened from a search highlights. (The index also folds diacritics and splits words
+    at punctuation; this matches the words as typed, which is what the reader sees.)"""
+    words = [w for w in words if w]
+    if not words:
+        return []
+    whole = "|".join(re.escape(w) for w in sorted(words[:-1], key=len, reverse=True))
+    alternatives = [rf"{re.escape(words[-1])}\w*"] + ([rf"(?:{whole})(?!\w)"] if whole else [])
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})", re.IGNORECASE)
+    return [m.span() for m in pattern.finditer(text)]

@@ -218,7 +218,9 @@ class R1ChatApp(App):
         chat, current = self.chat, self.session.conversation
         if visit.opened is not None:
             opened = visit.opened
-            await chat.open_conversation(opened.conversation_id, message_id=opened.message_id, in_trace=opened.in_trace)
+            await chat.open_conversation(
+                opened.conversation_id, message_id=opened.message_id, in_trace=opened.in_trace, words=opened.words
+            )
         elif current.id is not None and current.id in visit.deleted:
             await chat.action_new_chat()  # the conversation on screen is gone
             self.notify("The conversation you were in was deleted: this is a new one.", timeout=4)

@@ -7,6 +7,8 @@ import json
 
 import pytest
 from rich.cells import cell_len
+from rich.style import Style
+from textual.geometry import Region
 from textual.widgets import Input, RadioButton
 
 from r1chat.conversation import Conversation, Message, MessageStatus, Role
@@ -14,7 +16,8 @@ from r1chat.session import ChatSession
 from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.history import TITLE_WIDTH, ConfirmDeleteConversation, ExportScreen, HistoryScreen, RenameScreen
 from r1chat.ui.widgets.conversation import HiddenMessages
-from r1chat.ui.widgets.message import AssistantMessage
+from r1chat.ui.widgets.markdown import found_style
+from r1chat.ui.widgets.message import AssistantMessage, UserMessage
 from tests.ui.conftest import paste, screen_text, text_of, wait_until
 from tests.ui.test_chat_screen import run_command
 
@@ -240,6 +243,89 @@ async def test_an_answer_hit_opens_there_with_the_trace_still_folded(run_app, st
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
         answer = chat(pilot).query_one(AssistantMessage)
         assert answer.trace.collapsed and answer.has_class("-found")
+
+
+def highlighted_words(widget) -> list[str]:
+    """The runs of text the widget draws in the search's highlight (its colours, as drawn)."""
+    found = Style.parse(found_style(widget.app)).bgcolor
+    runs, run = [], ""
+    for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height)):
+        for segment in strip:
+            if segment.style is not None and segment.style.bgcolor == found:
+                run += segment.text
+            elif run:
+                runs.append(run)
+                run = ""
+        if run:
+            runs.append(run)
+            run = ""
+    return runs
+
+
+def drawn(widget) -> str:
+    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height)))
+
+
+LUCKY = ("Name a lucky number", "Seven comes to mind first.", "**Seven** is prime; seventy is not, and SEVEN is lucky.")
+
+
+async def test_the_words_searched_for_are_highlighted_in_the_answer_opened_until_the_user_types(run_app, store):
+    seed(store, SKY)
+    seed(store, ("Count to three", "one two three", "One, two, three."), LUCKY)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await search(pilot, screen, "sevEN")  # a prefix as it is typed: "seventy" matches too
+        assert "turn 2 · answer" in rows(screen)[0]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        view = chat(pilot).view
+        answer = next(w for w in view.query(AssistantMessage) if w.message.content == LUCKY[2])
+        body = answer.query_one(".answer")
+        await wait_until(pilot, lambda: highlighted_words(body), "the highlight")
+        assert "Seven is prime" in drawn(body)  # the Markdown's ** are not drawn, nor matched
+        assert highlighted_words(body) == ["Seven", "seventy", "SEVEN"]
+        assert answer.trace is not None and answer.trace.collapsed  # the hit is not in the trace
+        others = [w for w in view.query(".user-message, .assistant-message") if w is not answer]
+        assert others and all(not highlighted_words(w) for w in others)
+        assert all(not highlighted_words(w) for w in view.query(".answer") if w is not body)
+        await pilot.pause(0.3)  # the draft restored on opening is not typing: still highlighted
+        assert highlighted_words(body) == ["Seven", "seventy", "SEVEN"]
+
+        await paste(pilot, "and eight?")
+        await wait_until(pilot, lambda: not highlighted_words(body), "the highlight to go")
+        assert "Seven is prime" in drawn(body)
+
+
+async def test_a_hit_in_the_trace_unfolds_it_with_the_words_highlighted_there(run_app, store):
+    seed(store, SKY, PRIME)
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await search(pilot, screen, "euler mersenne")
+        assert "turn 2 · trace" in rows(screen)[0]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        answer = next(w for w in chat(pilot).query(AssistantMessage) if w.message.content == PRIME[2])
+        assert answer.trace is not None and not answer.trace.collapsed
+        trace = answer.trace.query_one(".trace-body")
+        await wait_until(pilot, lambda: highlighted_words(trace), "the highlight in the trace")
+        assert highlighted_words(trace) == ["Euler", "Mersenne"]
+        assert not highlighted_words(answer.query_one(".answer"))
+        assert all(not highlighted_words(w) for w in chat(pilot).query(UserMessage))
+
+
+async def test_words_that_look_like_markup_are_highlighted_as_the_text_they_are(run_app, store):
+    seed(store, ("What does [b]bold[/b] do in $variables?", "markup", "It would make text bold."))
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await search(pilot, screen, "[b]bold[/b] $variables")
+        assert "turn 1 · prompt" in rows(screen)[0]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ChatScreen), "the chat screen")
+        prompt = chat(pilot).query_one(UserMessage)
+        await wait_until(pilot, lambda: highlighted_words(prompt), "the highlight in the prompt")
+        assert "What does [b]bold[/b] do in $variables?" in drawn(prompt)
+        assert highlighted_words(prompt) == ["[b]bold[/b]", "$variables"]
+        assert not highlighted_words(chat(pilot).query_one(AssistantMessage))
 
 
 # --- rename, delete, export ------------------------------------------------------------------

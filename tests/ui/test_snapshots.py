@@ -394,3 +394,17 @@ def test_history_search_lists_each_conversation_once_with_its_matches(snap_compa
         await until(pilot, lambda: screen.shown_query == "is", "the hits")
 
     assert snap_compare(history_app, terminal_size=(100, 30), run_before=steps)
+
+
+def test_a_search_hit_in_a_trace_opens_it_unfolded_with_the_words_highlighted(snap_compare, history_app):
+    async def steps(pilot: Pilot) -> None:
+        screen = await history(pilot)
+        screen.query_one("#search", Input).value = "euler mersenne"
+        await until(pilot, lambda: screen.shown_query == "euler mersenne", "the hits")
+        await pilot.press("enter")
+        chat = await chat_screen(pilot)
+        # The message's own mark lasts 3 s; the words stay highlighted after it, as drawn here.
+        await until(pilot, lambda: not chat.query(".-found"), "the message's mark to go", timeout=6)
+        await until(pilot, lambda: chat.view.marked is not None, "the highlighted message")
+
+    assert snap_compare(history_app, terminal_size=(80, 24), run_before=steps)

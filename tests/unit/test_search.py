@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from r1chat import store as store_module
 from r1chat.conversation import Conversation, Message, MessageStatus, Role
-from r1chat.search import CLOSE, OPEN, SearchHit, excerpt, fts_query, parse_snippet, plain_snippet
+from r1chat.search import CLOSE, OPEN, SearchHit, excerpt, fts_query, parse_snippet, plain_snippet, term_spans
 from r1chat.store import Store
 
 
@@ -302,3 +302,16 @@ def test_an_excerpt_is_one_clean_short_line_with_spans_inside_it(text, words, wi
     assert all(b1 <= a2 for (_, b1), (a2, _) in pairwise(spans))
     longest = max((len(w) for w in words), default=0)
     assert len(snippet) <= width + 2 * longest + 2
+
+
+def test_term_spans_match_words_as_the_query_does_whole_words_and_the_last_as_a_prefix():
+    text = "The quaternion: Quaternions rotate; thinking in (b) THE end"
+
+    def found(*words: str) -> list[str]:
+        return [text[a:b] for a, b in term_spans(text, words)]
+
+    assert found("quaternion") == ["quaternion", "Quaternions"]  # the last word: a prefix
+    assert found("quaternion", "the") == ["The", "quaternion", "THE"]  # not the last: whole words only
+    assert found("in") == ["in"]  # a word's start, not inside "thinking"
+    assert found("(b)", "rot") == ["rotate", "(b)"]  # what looks like syntax is plain text
+    assert term_spans(text, ()) == [] and term_spans("", ["the"]) == []

@@ -71,6 +71,7 @@ class ChatScreen(Screen[None]):
         self.layout_choice = session.settings.ui.trace_layout
         self.editing = False  # Enter sends the prompt as a new version of the last one (f2)
         self._draft_due: Timer | None = None  # set while a change to the prompt is not stored
+        self._marked_over = ""  # the prompt's text when a search's words were highlighted
         self._draft_failed = False
         self._recheck: Timer | None = None  # the next check of a server that could not be reached
 
@@ -125,6 +126,8 @@ class ChatScreen(Screen[None]):
 
     @on(TextArea.Changed, "#prompt")
     def _prompt_changed(self) -> None:
+        if self.view.marked is not None and self.prompt.text != self._marked_over:
+            self.view.unmark()  # typing: the reader is done with what the search found
         if self._draft_due is not None:
             self._draft_due.stop()
         self._draft_due = self.set_timer(DRAFT_DELAY, self._store_draft)
@@ -235,6 +238,7 @@ class ChatScreen(Screen[None]):
             return
         event.prompt.remember(event.text)
         event.prompt.clear()
+        self.view.unmark()
         self._store_draft("")  # now, under this conversation: sending may give it an id
         if self.editing:
             self.editing = False
@@ -411,8 +415,11 @@ class ChatScreen(Screen[None]):
         self.status.stats = None
         self.status.show(self.session)
 
-    async def open_conversation(self, conversation_id: int, *, message_id: int | None = None, in_trace: bool = False) -> None:
-        """Go on with a stored conversation, scrolled to ``message_id`` (a search hit) if given."""
+    async def open_conversation(
+        self, conversation_id: int, *, message_id: int | None = None, in_trace: bool = False, words: tuple[str, ...] = ()
+    ) -> None:
+        """Go on with a stored conversation, scrolled to ``message_id`` (a search hit) if given,
+        the search's ``words`` highlighted in it until something is typed or sent."""
         await self.session.stop_and_wait()
         self._store_draft()
         try:
@@ -429,4 +436,5 @@ class ChatScreen(Screen[None]):
         self.prompt.focus()
         self.banner.offer_regenerate(conversation)
         if message_id is not None:
-            self.view.reveal(message_id, in_trace=in_trace)
+            self._marked_over = self.prompt.text  # the draft just restored is not typing
+            self.view.reveal(message_id, in_trace=in_trace, words=words)

@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 from r1chat.conversation import Conversation
 from r1chat.export import ExportError, export_dir, file_name, render, save, write
 from r1chat.sanitize import strip_controls
-from r1chat.search import SearchHit
+from r1chat.search import SearchHit, search_terms
 from r1chat.store import ConversationSummary, Store, StoreError
 from r1chat.ui.cells import clip, column
 from r1chat.ui.confirm import Confirm
@@ -39,11 +39,13 @@ WHERE_BADGES = {"title": "title", "prompt": "prompt", "answer": "answer", "trace
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """The conversation to open, and where: a message to scroll to, its trace unfolded or not."""
+    """The conversation to open, and where: a message to scroll to, its trace unfolded or not,
+    and the words searched for, to highlight in it."""
 
     conversation_id: int
     message_id: int | None = None
     in_trace: bool = False
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +286,8 @@ class HistoryScreen(Screen[Visit]):
         if hit is None or hit.message_id is None:
             self._leave(Opened(conversation_id))
         else:
-            self._leave(Opened(conversation_id, hit.message_id, in_trace=hit.where == "trace"))
+            words = tuple(search_terms(self.shown_query))
+            self._leave(Opened(conversation_id, hit.message_id, in_trace=hit.where == "trace", words=words))
 
     def action_rename(self) -> None:
         chosen = self._chosen()

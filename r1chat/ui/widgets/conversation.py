@@ -96,6 +96,7 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         self._start = self._end = 0  # the mounted window: self._messages[_start:_end]
         self._shown = 0  # conversations shown so far: a fill asked for by an earlier one stops
         self.live: AssistantMessage | None = None  # the answer streaming into the view
+        self.marked: UserMessage | AssistantMessage | None = None  # highlighting a search's words
 
     def compose(self):
         yield EmptyConversation(self.empty_hint)
@@ -133,6 +134,7 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         """Show ``conversation`` from its end, or around the message with id ``around``."""
         self.conversation = conversation
         self.live = None
+        self.marked = None  # its widgets go
         self._count_versions()
         messages = conversation.current_messages()
         self._messages = messages
@@ -333,6 +335,12 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             if index is not None and 0 <= index + event.step < len(exchange.versions):
                 self.post_message(self.VersionWanted(exchange, index + event.step))
 
+    def unmark(self) -> None:
+        """The search's words are no longer highlighted."""
+        if self.marked is not None:
+            self.marked.mark(())
+            self.marked = None
+
     def toggle_latest_trace(self) -> bool:
         traces = self.query(Trace)
         if not traces:
@@ -359,14 +367,18 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         else:
             self.notify("Every message of this conversation is shown already.", timeout=2)
 
-    def reveal(self, message_id: int, *, in_trace: bool = False) -> None:
+    def reveal(self, message_id: int, *, in_trace: bool = False, words: tuple[str, ...] = ()) -> None:
         """Scroll to a message (a search hit) and mark it for a moment; unfold its trace if the
-        hit is there."""
+        hit is there. The search's ``words`` stay highlighted in it until ``unmark``."""
         widget = self.widget_of(message_id)
         if widget is None:
             return
         if in_trace and isinstance(widget, AssistantMessage) and widget.trace is not None:
             widget.trace.touched_by_user, widget.trace.collapsed = True, False
+        if words:
+            self.unmark()
+            widget.mark(words)
+            self.marked = widget
         widget.add_class("-found")
         self.set_timer(3, lambda: widget.remove_class("-found"))
         self.call_after_refresh(self.scroll_to_widget, widget, animate=False, top=True)

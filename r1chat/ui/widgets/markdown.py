@@ -22,6 +22,7 @@ from textual.widget import Widget
 from r1chat.latex import ReadableStream, readable
 from r1chat.markdown_parts import closes_fence, fence_marker
 from r1chat.sanitize import strip_controls
+from r1chat.search import term_spans
 from r1chat.ui.widgets.one_pass import OnePass
 
 if TYPE_CHECKING:
@@ -151,6 +152,28 @@ def _styles(app) -> tuple[RichTheme, str]:
     return styles
 
 
+def found_style(app) -> str:
+    """How the words of a search show in the message it opened: on the theme's accent, in the
+    text colour that reads on it (a style of colours, not of variables: Rich draws the lines)."""
+    variables = app.theme_variables
+    background = Color.parse(variables["background"]) + Color.parse(variables["accent"])
+    return f"bold {background.get_contrast_text(1.0).hex} on {background.hex}"
+
+
+def _highlighted(line: list[Segment], spans: list[tuple[int, int]], style: Style) -> list[Segment]:
+    """The line with the characters in ``spans`` (offsets into its text) also in ``style``."""
+    cuts = sorted({cut for span in spans for cut in span})
+    out, start = [], 0
+    for segment in line:
+        text, end = segment.text, start + len(segment.text)
+        bounds = [0, *(cut - start for cut in cuts if start < cut < end), len(text)]
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            inside = any(s <= start + a < e for s, e in spans)
+            out.append(Segment(text[a:b], (segment.style or Style()) + style if inside else segment.style))
+        start = end
+    return out
+
+
 class Lines(OnePass, Widget):
     """Text rendered to lines once for its width: measuring it and drawing it share them. (A
     Static renders its Markdown to measure it, and again to draw it.) A finished answer or
@@ -163,6 +186,13 @@ class Lines(OnePass, Widget):
         self._renderable = Text("") if renderable is None else renderable
         self._lines: list[Strip] = []
         self._width: int | None = None  # what the lines were rendered for
+        self.marked: tuple[str, ...] = ()  # a search's words, highlighted where they show
+
+    def mark(self, words: tuple[str, ...]) -> None:
+        """Highlight ``words`` where the drawn text has them (``term_spans``); () for none."""
+        if words != self.marked:
+            self.marked, self._width = words, None
+            self.refresh()
 
     def show(self, renderable, width: int, style: Style | None = None) -> int:
         """Draw ``renderable`` at ``width`` from the next frame on; returns its number of lines.
@@ -205,6 +235,11 @@ class Lines(OnePass, Widget):
                 markdown.code_theme = code_theme
             with console.use_theme(rich_theme):
                 lines = console.render_lines(self._renderable, options, style=style)
+            if self.marked:
+                # On the drawn lines, not the Markdown: the words as they read (no ``**``), and
+                # the text is never parsed again with anything of the search in it.
+                found = Style.parse(found_style(self.app))
+                lines = [_highlighted(line, term_spans("".join(s.text for s in line), self.marked), found) for line in lines]
             self._lines = [Strip(line, width) for line in lines]
             self._width = width
         return self._lines

@@ -11,7 +11,8 @@ from textual.message import Message as TextualMessage
 from r1chat.conversation import APP_STOPPED, USER_STOPPED, Message, MessageStatus
 from r1chat.latex import final_answer, math_to_text
 from r1chat.sanitize import ControlFilter, strip_controls
-from r1chat.ui.widgets.markdown import Lines, LiveText, rendered
+from r1chat.search import term_spans
+from r1chat.ui.widgets.markdown import Lines, LiveText, found_style, rendered
 from r1chat.ui.widgets.one_pass import Block, OnePass
 from r1chat.ui.widgets.trace import Trace
 
@@ -31,8 +32,16 @@ def _shown_prompt(text: str) -> Content:
 
 class UserMessage(Block):
     def __init__(self, message: Message) -> None:
-        super().__init__(_shown_prompt(message.content), classes="user-message")
+        self.shown = _shown_prompt(message.content)
+        super().__init__(self.shown, classes="user-message")
         self.message = message
+
+    def mark(self, words: tuple[str, ...]) -> None:
+        """Highlight a search's ``words`` in the prompt; () for none."""
+        shown, style = self.shown, found_style(self.app)
+        for start, end in term_spans(shown.plain, words):
+            shown = shown.stylize(style, start, end)
+        self.update(shown)
 
 
 class FinalAnswer(Block):
@@ -125,6 +134,11 @@ class AssistantMessage(OnePass, Vertical):
                 yield FinalAnswer(value)
         self.footnote.show(self._footnote(), self.version)
         yield self.footnote
+
+    def mark(self, words: tuple[str, ...]) -> None:
+        """Highlight a search's ``words`` in the answer and the trace; () for none."""
+        for lines in self.query(".answer, .trace-body").results(Lines):
+            lines.mark(words)
 
     def _follow_fold(self, trace: Trace) -> None:
         # Side by side, a folded trace is one line of title: the answer takes the width (chat.tcss).
