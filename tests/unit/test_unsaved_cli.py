@@ -50,7 +50,9 @@ def test_a_prompt_that_cannot_be_stored_is_one_clear_line_and_nothing_is_sent(ol
     Store(home / "data" / "r1chat" / "r1chat.db").close()  # the database exists; the disk is full after
     prompt = "A long prompt pasted in. " * 12_000  # 300 kB: past the limit
     result = subprocess.run(
-        cli_command("ask", "--host", ollama.url, "-m", "deepseek-r1:8b"), input=prompt, env=_env(home), cwd=REPO,
+        # A window that holds the long prompt: the fit warning is not what this test is about.
+        cli_command("ask", "--host", ollama.url, "-m", "deepseek-r1:8b", "--num-ctx", "131072"),
+        input=prompt, env=_env(home), cwd=REPO,
         capture_output=True, text=True, timeout=60, preexec_fn=_file_size_limit(100_000),
     )
     assert result.returncode == 1 and not result.stdout
@@ -68,7 +70,7 @@ def test_the_recovery_file_goes_to_the_temporary_dir_when_the_state_dir_cannot_b
     blocker = tmp_path / "state-is-a-file"
     blocker.write_text("not a folder")  # even root cannot make a folder under a file
     result = subprocess.run(
-        cli_command("ask", "hi", "--host", ollama.url, "-m", "deepseek-r1:8b"),
+        cli_command("ask", "hi", "--host", ollama.url, "-m", "deepseek-r1:8b", "--num-ctx", "131072"),
         env=_env(home, XDG_STATE_HOME=str(blocker), TMPDIR=str(spare)), cwd=REPO, capture_output=True, text=True,
         timeout=60, stdin=subprocess.DEVNULL, preexec_fn=_file_size_limit(400_000),
     )
