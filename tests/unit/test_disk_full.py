@@ -25,13 +25,6 @@ LONG_TRACE = " ".join(random.Random(17).choice(_WORDS) for _ in range(4000)) + "
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "r1chat.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 async def session(store, ollama):
     settings = load_settings()
     provider = settings.provider_config("ollama")

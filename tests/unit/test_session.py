@@ -11,7 +11,6 @@ from r1chat.backends.base import Content, Reasoning, Unreachable
 from r1chat.config import load_settings
 from r1chat.conversation import USER_STOPPED, MessageStatus, Role
 from r1chat.session import Busy, ChatSession, TitleChanged, TurnEnded, TurnStarted
-from r1chat.store import Store
 from r1chat.turn import LoopNoticed
 from tests.conftest import ANSWER, REASONING
 from tests.servers import OllamaFault
@@ -19,13 +18,6 @@ from tests.servers.generation import pieces
 from tests.unit.test_loops import PASSAGE
 
 LOOPING_TRACE = "Okay, 17 * 23. " + PASSAGE * 8 + "\n\nRight, it is 391."
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "r1chat.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -13,13 +13,6 @@ from r1chat.conversation import Conversation, Message, MessageStatus, Role
 from r1chat.store import MIGRATIONS, Store, StoreError
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "r1chat.db")
-    yield s
-    s.close()
-
-
 def test_store_lives_in_the_user_data_dir_and_honours_xdg_data_home(data_dir):
     from r1chat.store import default_path
 

@@ -9,7 +9,6 @@ import pytest
 
 from r1chat.backends.base import ChatOptions, Reasoning, ServerError, StreamBroken
 from r1chat.conversation import Conversation, MessageStatus, Role
-from r1chat.store import Store
 from r1chat.turn import Turn
 from tests.conftest import ANSWER, REASONING
 from tests.servers import OllamaFault
@@ -23,13 +22,6 @@ def server(ollama):
 @pytest.fixture
 def backend(ollama_backend):
     return ollama_backend
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "r1chat.db")
-    yield s
-    s.close()
 
 
 def turn(store, backend, conversation=None, prompt="What is 17 * 23?", model="deepseek-r1:8b", **kwargs):

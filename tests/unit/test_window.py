@@ -12,7 +12,6 @@ from r1chat.backends.base import ContextOverflow, Reasoning, TurnStats
 from r1chat.config import load_settings
 from r1chat.conversation import History, Message, MessageStatus, Role
 from r1chat.session import ChatSession, TurnEnded
-from r1chat.store import Store
 from r1chat.window import Fit, estimate_tokens, history_cut, larger_window, meter_words
 from tests.conftest import REASONING
 from tests.servers import OllamaFault
@@ -20,13 +19,6 @@ from tests.servers.generation import pieces
 
 LONG = "Tell me about this: " + "many words here " * 36  # about 150 tokens
 WINDOW = 300  # two LONG prompts do not fit
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "r1chat.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture
