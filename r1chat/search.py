@@ -306,7 +306,8 @@ def excerpt(marked: str, width: int = 100) -> tuple[str, tuple[tuple[int, int], 
         if not counts[words[left]]:
             del counts[words[left]]
     position = opens[best]
-    begin = max(0, position - width // 4)
+    # A quarter of the window before the match, unless the text ends sooner: a short prompt shows whole.
+    begin = max(0, min(position - width // 4, len(marked) - width))
     if begin:
         space = _BREAK.search(marked, begin, position)
         begin = space.end() if space else position

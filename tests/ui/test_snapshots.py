@@ -338,6 +338,10 @@ def test_a_pull_half_done(snap_compare, server, make_app, monkeypatch):
         await until(pilot, lambda: screen.query(LayerRow), "the layer's bar")
         # Progress is redrawn at most 15 times a second: wait until the bytes line shows the ETA.
         await until(pilot, lambda: "ETA 4.5s" in str(screen.query_one("#bytes").render()), "the bytes line")
+        # The chat's status bar under the dialog follows the pull too: wait until it shows the stall.
+        status = pilot.app.screen_stack[-2].query_one("#status")
+        await until(pilot, lambda: "ETA 4.5s" in str(status.render()), "the status bar")
+        status.refresh()  # the screen under the dialog may still hold an older frame: draw it again
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(server.url), terminal_size=(100, 30), run_before=steps)

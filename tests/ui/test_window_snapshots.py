@@ -106,5 +106,11 @@ def test_a_trace_that_used_the_whole_window(snap_compare, server, small_app, siz
         screen = await finished_turn(pilot, "Think hard")
         await after_turn(pilot, screen)
         await until(pilot, lambda: screen.banner.topic == "room", "the banner")
+        # The banner took rows from the view, which then scrolls again: wait until it stays put.
+        still = 0
+        while still < 3:
+            before = screen.view.scroll_y
+            await pilot.pause(0.1)
+            still = still + 1 if screen.view.scroll_y == before else 0
 
     assert snap_compare(small_app(server.url), terminal_size=size, run_before=steps)

@@ -287,6 +287,11 @@ def test_the_excerpt_of_a_long_text_shows_the_window_with_the_most_different_wor
     assert [snippet[a:b].lower() for a, b in spans] == ["needle", "haystack"]
 
 
+def test_the_excerpt_of_a_text_shorter_than_the_window_is_the_whole_text():
+    snippet, spans = excerpt(f"Explain quaternion {OPEN}rotation{CLOSE}", width=54)
+    assert snippet == "Explain quaternion rotation" and spans == ((19, 27),)
+
+
 def test_an_excerpt_never_cuts_a_marked_word_in_two():
     marked = "x " * 10 + OPEN + "supercalifragilistic" + CLOSE + " tail"
     snippet, spans = excerpt(marked, width=25)
