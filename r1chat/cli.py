@@ -1059,7 +1059,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         sys.stdout.flush()
-        note = {"ask": " The partial answer is saved.", "pull": " Pulling again resumes where it stopped."}
+        note = {"ask": " The partial answer is saved.", "pull": " Pulling again resumes where it stopped.",
+                "compare": " The partial answers are saved.", "eval": " The graded samples are kept: --resume goes on."}
         print(f"r1chat: interrupted.{note.get(verb, '')}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except _Stopped as stop:

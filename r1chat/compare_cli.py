@@ -88,7 +88,7 @@ class ColumnLines:
         from r1chat.units import human_duration
 
         state, began = self.states[i], self.started[i]
-        words = f"{self.names[i]}  {state}"
+        words = f"{self.names[i]:<{max(map(len, self.names))}}  {state}"
         if began is not None and state in ("sent", "thinking", "answering"):
             words += f" {human_duration(self.clock() - began)}"
         if self.trace[i] or self.answer[i]:

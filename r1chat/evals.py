@@ -329,10 +329,10 @@ class Entry:
         return f"#{self.ref}" if self.provider.runs_in_parallel else backend_url(self.provider)
 
 
-def run_key(ref: ModelRef, samples: int, options: ChatOptions) -> tuple[str, dict[str, Any]]:
-    """What makes two runs the same: the model, K, the sampling and the directive."""
+def run_key(ref: ModelRef, url: str, samples: int, options: ChatOptions) -> tuple[str, dict[str, Any]]:
+    """What makes two runs the same: the model and where it runs, K, the sampling, the directive."""
     settings = {
-        "model": ref.model, "provider": ref.provider, "samples": samples,
+        "model": ref.model, "provider": ref.provider, "url": url, "samples": samples,
         "temperature": options.temperature, "top_p": options.top_p, "num_ctx": options.num_ctx,
         "directive": presets.MATH,
     }
@@ -370,7 +370,7 @@ class Evaluation:
         """Plan a model's run: which stored run it goes on with, which samples it still needs.
         Raises StoreError."""
         report = Report(ref, self.problems, self.samples)
-        key, settings = run_key(ref, self.samples, self.options)
+        key, settings = run_key(ref, backend_url(provider), self.samples, self.options)
         wanted = [(problem, n) for problem in self.problems for n in range(self.samples)]
         latest = None if self.fresh else self.store.latest_eval_run(key)
         stored = self.store.eval_samples(latest[0]) if latest is not None else {}
@@ -396,6 +396,9 @@ class Evaluation:
         """Send every planned sample: one model after another on a host that answers one at a
         time, hosts at once. Raises StoreError (a graded sample could not be stored)."""
         self._began = time.monotonic()
+        waiting = [entry for entry in self.entries if entry.todo]
+        if waiting and self.on_progress is not None:
+            self.on_progress(Progress(0, self.to_send, waiting[0].ref, 0.0))
         lanes: dict[str, list[Entry]] = {}
         for entry in self.entries:
             lanes.setdefault(entry.lane, []).append(entry)

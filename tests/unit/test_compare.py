@@ -222,3 +222,23 @@ async def test_a_compare_turn_exports_every_column_and_the_agreement(session):
     assert "The answer is $\\boxed{42}$" in text
     columns = [m["column"] for m in json.loads(to_json(stored))["messages"]]
     assert columns == [None, 0, 1, 2]
+
+
+async def test_a_compare_cancelled_from_outside_settles_every_column_before_it_ends(session, servers):
+    ollama, router = servers
+    ollama.delay = router.delay = 0.05
+    events: list = []
+    session.subscribe(events.append)
+    task = asyncio.create_task(session.compare(QUESTION, REFS))
+    while not any(isinstance(e, ColumnEvent) and isinstance(e.event, Content) for e in events):
+        await asyncio.sleep(0.01)
+
+    task.cancel()  # the app quitting, Ctrl+C in the CLI
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    ended = [e for e in events if isinstance(e, ColumnEvent) and isinstance(e.event, TurnEnded)]
+    assert sorted(e.index for e in ended) == [0, 1, 2]
+    stored = session.store.load_conversation(session.conversation.id)
+    assert [a.status for a in stored.exchanges()[0].columns()] == [MessageStatus.INTERRUPTED] * 3
+    assert not session.streaming

@@ -302,3 +302,19 @@ def test_eval_builtin_limited_runs_the_first_problems(run_cli, servers):
     assert reports[SMALL]["problems"] == 3
     assert [r["problem"] for r in reports[SMALL]["results"]] == ["arith-01", "arith-02", "arith-03"]
     assert len(chats(ollama)) == 3
+
+
+def test_ask_with_model_at_provider_goes_to_that_provider(run_cli, servers, data_dir):
+    ollama, router = servers
+    result = run_cli("ask", "-m", f"{REMOTE}@openrouter", "--provider", "ollama", "What is 6 * 7?")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "The answer is $42$\n"
+    assert [r.json["model"] for r in chats(router)] == [REMOTE] and chats(ollama) == []
+    db = sqlite3.connect(data_dir / "r1chat.db")
+    assert db.execute("SELECT model, provider FROM conversations").fetchall() == [(REMOTE, "openrouter")]
+
+
+def test_a_model_before_eval_counts_as_the_first(run_cli, servers, tmp_path):
+    reports = eval_json(run_cli("-m", LARGE, "eval", str(problem_file(tmp_path)), "-m", SMALL, "--json"))
+    assert list(reports) == [LARGE, SMALL]
