@@ -242,3 +242,36 @@ async def test_a_compare_cancelled_from_outside_settles_every_column_before_it_e
     stored = session.store.load_conversation(session.conversation.id)
     assert [a.status for a in stored.exchanges()[0].columns()] == [MessageStatus.INTERRUPTED] * 3
     assert not session.streaming
+
+
+async def test_two_ollama_hosts_answer_at_once(store):
+    with FakeOllama(delay=0.01) as home, FakeOllama(delay=0.01) as gpubox:
+        settings = load_settings()
+        settings.providers["ollama"].url = home.url
+        settings.providers["gpubox"] = ProviderConfig("gpubox", kind="ollama", url=gpubox.url)
+        session = ChatSession(settings, store, settings.provider_config("ollama"))
+        started: dict[int, float] = {}
+        finished: dict[int, float] = {}
+        waits: list = []
+
+        def note(event) -> None:
+            if isinstance(event, ColumnEvent):
+                if isinstance(event.event, TurnStarted):
+                    started[event.index] = time.monotonic()
+                elif isinstance(event.event, TurnEnded):
+                    finished[event.index] = time.monotonic()
+                elif isinstance(event.event, Waiting):
+                    waits.append(event)
+
+        session.subscribe(note)
+        try:
+            ended = await session.compare(QUESTION, [ModelRef(LARGE, "ollama"), ModelRef(LARGE, "gpubox")])
+        finally:
+            await session.aclose()
+
+    assert waits == []
+    assert started[1] < finished[0] and started[0] < finished[1]
+    assert [a.status for a in ended.answers] == [MessageStatus.DONE] * 2
+    assert [(a.model, a.provider) for a in ended.answers] == [(LARGE, "ollama"), (LARGE, "gpubox")]
+    assert len([r for r in home.requests if r.path == "/api/chat"]) == 1
+    assert len([r for r in gpubox.requests if r.path == "/api/chat"]) == 1
