@@ -100,10 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--show-reasoning", "-r", action="store_true", help="stream the reasoning trace to stderr")
     ask.add_argument("--continue", "-c", dest="continue_", action="store_true", help="continue the latest conversation")
     ask.add_argument("--conversation", type=int, metavar="ID", help="continue conversation ID")
-    ask.add_argument("--num-ctx", type=_ranged("num_ctx", int), metavar="N", help="context window for Ollama (default 8192)")
-    ask.add_argument("--temperature", type=_ranged("temperature", float), metavar="T",
-                     help="sampling temperature, 0 to 2 (R1 default 0.6)")
-    ask.add_argument("--top-p", type=_ranged("top_p", float), metavar="P", help="nucleus sampling, 0 to 1 (R1 default 0.95)")
+    _sampling_options(ask)
     ask.add_argument("--system", metavar="TEXT", help="a system prompt (R1 works best without one)")
     ask.add_argument(
         "--stats", action="store_true", help="print trace and answer tokens, speed and time to stderr at the end"

@@ -164,7 +164,8 @@ async def test_while_compare_models_are_set_a_prompt_goes_to_all_of_them(session
     assert not session.conversation.exchanges()[1].is_compare
 
 
-async def test_stop_ends_every_column_interrupted_and_a_waiting_one_is_never_sent(session, servers):
+async def streaming_compare(session, servers) -> tuple[asyncio.Task, list]:
+    """A compare turn started slowly enough to be stopped, once its first answer text came."""
     ollama, router = servers
     ollama.delay = router.delay = 0.05
     events: list = []
@@ -172,6 +173,12 @@ async def test_stop_ends_every_column_interrupted_and_a_waiting_one_is_never_sen
     task = asyncio.create_task(session.compare(QUESTION, REFS))
     while not any(isinstance(e, ColumnEvent) and isinstance(e.event, Content) for e in events):
         await asyncio.sleep(0.01)
+    return task, events
+
+
+async def test_stop_ends_every_column_interrupted_and_a_waiting_one_is_never_sent(session, servers):
+    ollama, router = servers
+    task, events = await streaming_compare(session, servers)
 
     assert session.streaming and session.stop()
     ended = await asyncio.wait_for(task, 10)
@@ -225,13 +232,7 @@ async def test_a_compare_turn_exports_every_column_and_the_agreement(session):
 
 
 async def test_a_compare_cancelled_from_outside_settles_every_column_before_it_ends(session, servers):
-    ollama, router = servers
-    ollama.delay = router.delay = 0.05
-    events: list = []
-    session.subscribe(events.append)
-    task = asyncio.create_task(session.compare(QUESTION, REFS))
-    while not any(isinstance(e, ColumnEvent) and isinstance(e.event, Content) for e in events):
-        await asyncio.sleep(0.01)
+    task, events = await streaming_compare(session, servers)
 
     task.cancel()  # the app quitting, Ctrl+C in the CLI
     with pytest.raises(asyncio.CancelledError):
