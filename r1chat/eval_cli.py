@@ -88,11 +88,13 @@ def summary_rows(reports: list[Report]) -> list[list[str]]:
 def notes(report: Report) -> list[str]:
     """What to say under the table about one model: what it got wrong, what failed."""
     name = str(report.ref)
+    if report.error and not report.results:
+        return [f"{name} was not run (see the error)"]
     said = [f"{name} got wrong: {', '.join(report.wrong)}" if report.wrong else f"{name} got every problem right"]
     if report.failed:
         said.append(f"{name}: {report.failed} sample(s) got no answer (an error; counted as wrong, --resume sends them again)")
     if report.error:
-        said.append(f"{name}: stopped: {report.error}")
+        said.append(f"{name}: stopped before the end (see the error); --resume goes on")
     return said
 
 
@@ -207,4 +209,7 @@ async def evaluate(args: argparse.Namespace) -> int:
     else:
         write_text(reports, args.samples, out)
     out.flush()
+    for report in reports:
+        if report.error:
+            print(f"r1chat: {strip_controls(str(report.ref))}: {strip_controls(report.error)}", file=sys.stderr)
     return EXIT_FAIL if any(report.error for report in reports) else EXIT_OK
