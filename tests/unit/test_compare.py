@@ -276,3 +276,22 @@ async def test_two_ollama_hosts_answer_at_once(store):
     assert [(a.model, a.provider) for a in ended.answers] == [(LARGE, "ollama"), (LARGE, "gpubox")]
     assert len([r for r in home.requests if r.path == "/api/chat"]) == 1
     assert len([r for r in gpubox.requests if r.path == "/api/chat"]) == 1
+
+
+async def test_choosing_a_column_on_a_second_ollama_host_goes_on_there(store):
+    with FakeOllama() as home, FakeOllama() as gpubox:
+        settings = load_settings()
+        settings.providers["ollama"].url = home.url
+        settings.providers["gpubox"] = ProviderConfig("gpubox", kind="ollama", url=gpubox.url)
+        session = ChatSession(settings, store, settings.provider_config("ollama"))
+        try:
+            await session.compare(QUESTION, [ModelRef(SMALL, "ollama"), ModelRef(LARGE, "gpubox")])
+            assert await session.choose_column(1)
+            answer = await session.send("And 6 * 8?")
+        finally:
+            await session.aclose()
+
+    assert (answer.model, answer.provider) == (LARGE, "gpubox")
+    assert len([r for r in gpubox.requests if r.path == "/api/chat"]) == 2
+    stored = store.load_conversation(session.conversation.id)
+    assert (stored.model, stored.provider) == (LARGE, "gpubox")
