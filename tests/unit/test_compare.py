@@ -295,3 +295,36 @@ async def test_choosing_a_column_on_a_second_ollama_host_goes_on_there(store):
     assert len([r for r in gpubox.requests if r.path == "/api/chat"]) == 2
     stored = store.load_conversation(session.conversation.id)
     assert (stored.model, stored.provider) == (LARGE, "gpubox")
+
+
+async def test_compare_answers_the_disk_never_takes_go_to_a_recovery_file(session, servers, isolated_dirs):
+    from r1chat import recovery
+    from r1chat.backends.base import Reasoning
+    from r1chat.session import SavingChanged
+    from tests.unit.test_disk_full import LONG_TRACE
+
+    ollama, router = servers
+    for model in ollama.models.values():
+        model.reasoning = LONG_TRACE  # saving it needs new pages
+    router.reasoning = LONG_TRACE
+    heard: list = []
+
+    def hear(event) -> None:
+        if isinstance(event, ColumnEvent) and isinstance(event.event, Reasoning) and not heard:
+            pages = session.store._db.execute("PRAGMA page_count").fetchone()[0]
+            session.store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
+            heard.append(event)
+        elif isinstance(event, SavingChanged):
+            heard.append(event)
+
+    session.subscribe(hear)
+    ended = await session.compare(QUESTION, REFS)
+
+    assert [e.error is not None for e in heard if isinstance(e, SavingChanged)] == [True]
+    left = session.save_unsaved()
+    assert {turn.assistant.id for turn in left} == {a.id for a in ended.answers}
+    [line] = recovery.keep(left, str(session.save_error))
+    text = line.rsplit("kept in ", 1)[1]
+    kept = open(text).read()
+    for answer in ended.answers:
+        assert answer.status is MessageStatus.DONE and answer.content in kept
