@@ -212,4 +212,7 @@ async def evaluate(args: argparse.Namespace) -> int:
     for report in reports:
         if report.error:
             print(f"r1chat: {strip_controls(str(report.ref))}: {strip_controls(report.error)}", file=sys.stderr)
-    return EXIT_FAIL if any(report.error for report in reports) else EXIT_OK
+    if evaluation.save_error is not None:
+        print(f"r1chat: some graded samples are not stored ({strip_controls(str(evaluation.save_error))}); "
+              "a later --resume sends them again", file=sys.stderr)
+    return EXIT_FAIL if any(report.error for report in reports) or evaluation.save_error else EXIT_OK
