@@ -54,10 +54,10 @@ async def test_the_screen_shows_the_settings_a_fresh_start_would_use(run_app, se
         assert field(screen, "trace_layout").value == "side"
         assert field(screen, "theme").value == "r1-dark"
         text = screen_text(pilot)
-        # The title names the file whole; on screen, a long temporary path (pytest-xdist's workers add
-        # a folder) may run past the dialog's edge, so only its start is looked for there.
+        # The title names the file whole; on screen, a path longer than the dialog is wide (pytest-xdist's
+        # workers add a folder to the temporary one) folds onto a second line, so its start is looked for.
         assert str(screen.query_one("#title").content) == f"Settings  {config_file}"
-        assert f"Settings  {str(config_file)[:40]}" in text
+        assert "Settings" in text and str(config_file)[:60] in text
         assert "Save" in text and "Cancel" in text  # the footer's keys
         # The fake's port is in use now but not in the file: said, not saved.
         ollama = provider_field(screen, "ollama", "url")
