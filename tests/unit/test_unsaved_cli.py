@@ -44,6 +44,7 @@ def _conversations(home: Path) -> list:
         store.close()
 
 
+@pytest.mark.process
 @pytest.mark.hostile(2, "cli")
 def test_a_prompt_that_cannot_be_stored_is_one_clear_line_and_nothing_is_sent(ollama, tmp_path):
     home = tmp_path / "home"
@@ -62,6 +63,7 @@ def test_a_prompt_that_cannot_be_stored_is_one_clear_line_and_nothing_is_sent(ol
     assert _conversations(home) == [] and not [r for r in ollama.requests if r.path == "/api/chat"]
 
 
+@pytest.mark.process
 @pytest.mark.hostile(1, "cli")
 def test_the_recovery_file_goes_to_the_temporary_dir_when_the_state_dir_cannot_be_made(ollama, tmp_path):
     ollama.find("deepseek-r1:8b")[1].reasoning = "a long thought " * 20_000
@@ -83,6 +85,7 @@ def test_the_recovery_file_goes_to_the_temporary_dir_when_the_state_dir_cannot_b
     assert "## Prompt" in text and "\nhi\n" in text and "a long thought " * 20_000 in text and ANSWER in text
 
 
+@pytest.mark.serial
 @pytest.mark.hostile(3, "cli")
 def test_kill_9_during_a_stall_leaves_the_trace_that_arrived_in_the_database(ollama, tmp_path):
     ollama.fault = OllamaFault(stall_after=6)
@@ -105,6 +108,7 @@ def test_kill_9_during_a_stall_leaves_the_trace_that_arrived_in_the_database(oll
     assert printed.strip() and answers[0].reasoning == printed.strip()
 
 
+@pytest.mark.process
 @pytest.mark.hostile(1, "cli")
 def test_ask_saves_the_whole_answer_once_space_returns_mid_answer(ollama, tmp_path):
     import random
