@@ -127,6 +127,9 @@ class Turn:
         # The server's prompt count includes cached tokens, so it can tell a cut history (set by
         # the session from the backend's capabilities; without it no cut is ever reported).
         self.counts_cache = False
+        # Images of earlier prompts go out again (False: a note stands in for each; the setting
+        # send_old_images, set by the session).
+        self.old_images = True
 
     # --- saving ------------------------------------------------------------------------------
 
@@ -203,7 +206,7 @@ class Turn:
     # --- running -----------------------------------------------------------------------------
 
     def history(self) -> History:
-        return build_history([*self.before, self.user], system_prompt=self.system_prompt)
+        return build_history([*self.before, self.user], system_prompt=self.system_prompt, old_images=self.old_images)
 
     def start(self) -> History:
         """Store the prompt (unless it is a stored one answered again) and the empty answer; the

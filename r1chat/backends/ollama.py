@@ -7,6 +7,7 @@ drops tool-call ids and prunes tool schemas (protocols.md F.2), and dies on a bl
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from r1chat import __version__
+from r1chat.attachments import request_images, request_text
 from r1chat.backends import ollama_url
 from r1chat.backends.base import (
     OLLAMA_LEVELS_SINCE,
@@ -71,7 +73,10 @@ def encode(history: History) -> list[dict[str, Any]]:
     """
     messages = [{"role": "system", "content": history.system}] if history.system else []
     for message in history.messages:
-        messages.append({"role": message.role.value, "content": message.content})
+        entry: dict[str, Any] = {"role": message.role.value, "content": request_text(message)}
+        if images := request_images(message):  # raw base64, no data: prefix (protocols.md F.3)
+            entry["images"] = [base64.b64encode(image.data or b"").decode("ascii") for image in images]
+        messages.append(entry)
     return messages
 
 

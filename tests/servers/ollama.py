@@ -15,6 +15,7 @@ from typing import Any
 
 from .generation import estimate_tokens, fit_messages
 from .http import Exchange, FakeHTTPServer
+from .images import ollama_problem
 from .ollama_chat import ChatTurn, OllamaFault, script, think_problem
 from .ollama_models import (
     FakeModel,
@@ -265,6 +266,9 @@ class FakeOllama(FakeHTTPServer):
             return self._fail(ex, 400, problem)
 
         messages = req.get("messages") or []
+        if isinstance(messages, list) and (problem := ollama_problem(messages, "vision" in model.capabilities)):
+            return self._runner_error(ex, problem[0], problem[1], stream) if problem[0] >= 500 else (
+                self._fail(ex, *problem))
         options = req.get("options") or {}
         num_ctx = int(options.get("num_ctx") or self.default_num_ctx(model))
         if not messages:

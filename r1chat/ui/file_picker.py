@@ -1,0 +1,142 @@
+"""Pick a file to attach: a fuzzy filter over the folder r1chat was started in (r1chat/file_finder.py).
+
+The walk runs in a thread; the list fills when it is done. Enter on a folder opens it (the filter
+becomes ``folder/``), on a file chooses it. Dismisses with the path relative to the root, or None.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from r1chat import file_finder
+from r1chat.sanitize import strip_controls
+
+CSS = Path(__file__).with_name("file_picker.tcss")
+
+
+class FilePicker(ModalScreen[str | None]):
+    CSS_PATH = CSS
+    AUTO_FOCUS = "Input"
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Close", id="file_picker.close"),
+        Binding("down", "move(1)", "Next", show=False, id="file_picker.down"),
+        Binding("up", "move(-1)", "Previous", show=False, id="file_picker.up"),
+    ]
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+        self.entries: list[file_finder.Entry] | None = None  # None until the walk is done
+        self.shown: list[file_finder.Entry] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(Content.assemble(("Attach a file", "bold"), (f"  {strip_controls(str(self.root))}", "$foreground-muted")))
+            yield Input(placeholder="Type to filter · folder/ opens a folder", id="filter")
+            yield OptionList(id="files")
+            yield Label(Content.styled("Reading the folder…", "$foreground-muted"), id="picker-status")
+
+    def on_mount(self) -> None:
+        self._walk()
+
+    @work(thread=True, exit_on_error=False)
+    def _walk(self) -> None:
+        entries = file_finder.walk(self.root)
+        self.app.call_from_thread(self._walked, entries)
+
+    def _walked(self, entries: list[file_finder.Entry]) -> None:
+        self.entries = entries
+        self._show(self.query_one(Input).value)
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self._show(event.value)
+
+    def _show(self, query: str) -> None:
+        if self.entries is None:
+            return
+        self.shown = file_finder.rank(self.entries, query)
+        files = self.query_one(OptionList)
+        files.set_options(self._option(entry) for entry in self.shown)
+        if self.shown:
+            files.highlighted = 0
+        capped = " (the first 20,000 only)" if len(self.entries) >= file_finder.MAX_ENTRIES else ""
+        said = f"{len(self.shown):,} of {len(self.entries):,}{capped}" if self.shown else "Nothing matches"
+        self.query_one("#picker-status", Label).update(Content.styled(
+            f"{said} · Enter chooses (a folder opens) · Esc types a plain @", "$foreground-muted"))
+
+    @staticmethod
+    def _option(entry: file_finder.Entry) -> Option:
+        text = strip_controls(entry.path)
+        if entry.ignored:
+            label = Content.assemble((text, "$foreground-muted"), (" · ignored by git", "$foreground-muted"))
+        elif entry.hidden:
+            label = Content.styled(text, "$foreground-muted")
+        else:
+            label = Content.styled(text, "bold" if entry.is_dir else "")
+        return Option(label)
+
+    def action_move(self, step: int) -> None:
+        files = self.query_one(OptionList)
+        if self.shown:
+            files.highlighted = max(0, min(len(self.shown) - 1, (files.highlighted or 0) + step))
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self) -> None:
+        highlighted = self.query_one(OptionList).highlighted
+        if highlighted is not None and highlighted < len(self.shown):
+            self._choose(self.shown[highlighted])
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(self.shown[event.option_index])
+
+    def _choose(self, entry: file_finder.Entry) -> None:
+        if entry.is_dir:
+            field = self.query_one(Input)
+            field.value = entry.path
+            field.cursor_position = len(entry.path)
+            field.focus()
+        else:
+            self.dismiss(entry.path)
+
+
+class AttachQuestion(ModalScreen[bool]):
+    """A yes/no question about attaching: a pasted path (attach it?), an image for a model that
+    may not take images (send it?). y or the first button says yes; n, Esc or the other no."""
+
+    CSS_PATH = CSS
+    AUTO_FOCUS = "#yes"
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="attach_question.yes"),
+        Binding("n,escape", "answer(False)", "No", id="attach_question.no"),
+    ]
+
+    def __init__(self, question: str, detail: str, *, yes: str, no: str) -> None:
+        super().__init__()
+        self.question, self.detail, self.yes, self.no = question, detail, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Content.styled(strip_controls(self.question), "bold"), id="question")
+            yield Static(Content.styled(strip_controls(self.detail), "$foreground-muted"), classes="detail")
+            with Horizontal(id="buttons"):
+                yield Button(self.yes, id="yes")
+                yield Button(self.no, id="no")
+        yield Footer()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
