@@ -120,10 +120,12 @@ def rank(entries: list[Entry], query: str, limit: int = 200) -> list[Entry]:
     query: the root's entries; else every entry matching. Ignored and hidden ones last."""
     folder, _, rest = query.rpartition("/")
     folder = f"{folder}/" if folder else ""
-    if not query or (folder and any(e.path == folder for e in entries)):
+    browsing = not query or (folder and any(e.path == folder for e in entries))
+    if browsing:  # a folder's own entries, its folders first
         pool = [e for e in entries if e.parent == folder]
         matched = [(s, e) for e in pool if (s := score(rest, e.name)) is not None]
     else:
         matched = [(s, e) for e in entries if (s := score(query, e.path)) is not None]
-    matched.sort(key=lambda pair: (pair[1].ignored, pair[1].hidden, -pair[0], pair[1].path))
+    matched.sort(key=lambda pair: (
+        pair[1].ignored, pair[1].hidden, -pair[0], browsing and not pair[1].is_dir, pair[1].path.lower()))
     return [entry for _, entry in matched[:limit]]

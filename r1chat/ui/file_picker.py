@@ -23,6 +23,14 @@ from r1chat.sanitize import strip_controls
 CSS = Path(__file__).with_name("file_picker.tcss")
 
 
+def _shown(folder: Path) -> str:
+    """The folder as its owner reads it: under the home folder from ``~``."""
+    try:
+        return strip_controls(f"~/{folder.relative_to(Path.home())}")
+    except ValueError:
+        return strip_controls(str(folder))
+
+
 class FilePicker(ModalScreen[str | None]):
     CSS_PATH = CSS
     AUTO_FOCUS = "Input"
@@ -40,7 +48,7 @@ class FilePicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(Content.assemble(("Attach a file", "bold"), (f"  {strip_controls(str(self.root))}", "$foreground-muted")))
+            yield Label(Content.assemble(("Attach a file", "bold"), (f"  from {_shown(self.root)}", "$foreground-muted")))
             yield Input(placeholder="Type to filter · folder/ opens a folder", id="filter")
             yield OptionList(id="files")
             yield Label(Content.styled("Reading the folder…", "$foreground-muted"), id="picker-status")
