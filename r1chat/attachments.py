@@ -18,6 +18,7 @@ from pathlib import Path
 
 from r1chat.backends.base import BackendError, Capabilities, Support
 from r1chat.conversation import AttachmentPart, Message
+from r1chat.sanitize import strip_controls
 from r1chat.units import human_size
 
 TEXT_LIMIT = 200_000  # bytes of one text file (config: attachment_kb)
@@ -244,7 +245,8 @@ def fenced(part: AttachmentPart) -> str:
         run = run + 1 if char == "`" else 0
         longest = max(longest, run)
     fence = "`" * max(3, longest + 1)
-    return f"{part.name}\n{fence}{language(part.name)}\n{text.rstrip(chr(10))}\n{fence}"
+    header = " ".join(part.name.splitlines())  # a file name may hold a newline; the header is one line
+    return f"{header}\n{fence}{language(part.name)}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def dropped_note(part: AttachmentPart) -> str:
@@ -264,7 +266,7 @@ def short_count(count: int) -> str:
 
 def describe(part: AttachmentPart) -> str:
     """``app.py · 3.2k tokens`` or ``cat.png · 800×600 · 41.0 KB``: what a chip and a listing say."""
-    base = os.path.basename(part.name.rstrip("/")) or part.name
+    base = " ".join(strip_controls(os.path.basename(part.name.rstrip("/")) or part.name).split())
     if is_image(part):
         pixels = f"{part.width}×{part.height}" if part.width and part.height else FORMAT_NAMES.get(part.media_type, "image")
         return f"{base} · {pixels} · {human_size(part.size)}"

@@ -502,13 +502,16 @@ class ChatSession:
             return None
         return await self._answer(prompt, exchange, options=self.options(**overrides))
 
-    async def edit_last(self, prompt: str) -> Message:
-        """Send ``prompt`` in place of the last exchange's prompt, as a new version of it."""
+    async def edit_last(self, prompt: str, *, attached: Sequence[AttachmentPart] = ()) -> Message:
+        """Send ``prompt`` (and ``attached``) in place of the last exchange's prompt, as a new version of it."""
         await self._catch_up()
         exchange = self.last_exchange()
         if exchange is None:
-            return await self.send(prompt)
-        message = Message(Role.USER, self._with_preset(prompt), exchange_id=exchange.id, current=False)
+            return await self.send(prompt, attached=attached)
+        if attached:
+            await self.check_attachments(attached)
+        message = self._prompt_message(prompt, attached)
+        message.exchange_id, message.current = exchange.id, False
         return await self._answer(message, exchange)
 
     async def _answer(

@@ -32,6 +32,7 @@ from typing import Literal
 from r1chat.backends.base import Backend, BackendError, ChatOptions, Content, Done, Reasoning, TurnStats
 from r1chat.conversation import (
     USER_STOPPED,
+    AttachmentPart,
     Conversation,
     History,
     Message,
@@ -214,7 +215,8 @@ class Turn:
         conversation = self.conversation
         history = self.history()
         if not conversation.title:
-            conversation.title = title_from_prompt(self.user.content)
+            named = " ".join(p.name for p in self.user.parts if isinstance(p, AttachmentPart))
+            conversation.title = title_from_prompt(self.user.content or named)  # files alone: their names
         conversation.model = self.model
         conversation.provider = self.backend.provider
         if conversation.id is not None:  # else it is stored with the prompt, in one transaction

@@ -80,7 +80,7 @@ class FilePicker(ModalScreen[str | None]):
         capped = " (the first 20,000 only)" if len(self.entries) >= file_finder.MAX_ENTRIES else ""
         said = f"{len(self.shown):,} of {len(self.entries):,}{capped}" if self.shown else "Nothing matches"
         self.query_one("#picker-status", Label).update(Content.styled(
-            f"{said} · Enter chooses (a folder opens) · Esc types a plain @", "$foreground-muted"))
+            f"{said} · Enter chooses (a folder opens) · Esc keeps a plain @", "$foreground-muted"))
 
     @staticmethod
     def _option(entry: file_finder.Entry) -> Option:

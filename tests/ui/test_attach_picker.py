@@ -3,6 +3,7 @@ HTTP and a real folder to pick from."""
 
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 
@@ -15,6 +16,7 @@ from r1chat.ui.file_picker import AttachQuestion, FilePicker
 from r1chat.ui.widgets.message import UserMessage
 from tests.conftest import ANSWER
 from tests.images import png
+from tests.servers import FakeOpenAI
 from tests.ui.conftest import screen_text, type_text, wait_until
 
 APP_PY = "def main():\n    return 42\n"
@@ -32,6 +34,10 @@ def project(tmp_path, monkeypatch):
     (root / "red.png").write_bytes(png(4, 3))
     monkeypatch.chdir(root)
     return root
+
+
+def answered(chat) -> int:
+    return sum(m.role == "assistant" and m.status == "done" for m in chat.session.conversation.messages)
 
 
 def options(pilot) -> list[str]:
@@ -166,3 +172,27 @@ async def test_the_palette_and_its_key_open_the_picker(run_app, project):
         await pilot.press("enter")
         await wait_until(pilot, lambda: chat.prompt.attached, "the chip")
         assert chat.prompt.text == "[app.py · 13 tokens] "
+
+
+async def test_an_image_for_a_server_that_does_not_say_is_asked_about_once(run_app, project, settings, store):
+    with FakeOpenAI(style="vllm") as server:
+        provider = settings.provider_config("openai")
+        provider.url = server.url
+        model = server.model_names[0]
+        async with run_app(ChatSession(settings, store, provider, model=model)) as pilot:
+            chat = pilot.app.screen
+            for turn in (1, 2):
+                await open_picker(pilot)
+                await type_text(pilot, "red")
+                await pilot.press("enter")
+                await wait_until(pilot, lambda: chat.prompt.attached, "the chip")
+                await pilot.press("enter")
+                if turn == 1:  # asked the first time only
+                    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AttachQuestion), "the question")
+                    await pilot.press("y")
+                await wait_until(pilot, lambda turns=turn: answered(chat) == turns, f"answer {turn}")
+            assert not isinstance(pilot.app.screen, AttachQuestion)
+        sent = [r.json for r in server.requests if r.path.endswith("/chat/completions")]
+    assert len(sent) == 2
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(png(4, 3)).decode()}}
+    assert sent[0]["messages"][-1]["content"] == [image]  # no text typed: the image alone

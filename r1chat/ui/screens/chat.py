@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widgets import TextArea
 
 from r1chat import collector
-from r1chat.attachments import AttachmentRefused, is_image
+from r1chat.attachments import AttachmentRefused, attachments_of, is_image
 from r1chat.backends import backend_module
 from r1chat.backends.base import BackendError, Content, ContextOverflow, ModelNotFound, Reasoning, Support, Unreachable
 from r1chat.conversation import AttachmentPart
@@ -249,7 +249,8 @@ class ChatScreen(Screen[None]):
         self._store_draft("")  # now, under this conversation: sending may give it an id
         if self.editing:
             self.editing = False
-            self._run(self.session.edit_last(event.text), event.text)
+            self.run_worker(self._turn(self.session.edit_last(event.text, attached=event.attached), event.text,
+                                       event.attached), group="turn", exit_on_error=False)
         else:
             self.run_worker(self._send(event.text, event.attached), group="turn", exit_on_error=False)
 
@@ -432,7 +433,10 @@ class ChatScreen(Screen[None]):
         if prompt is None or self.session.streaming:
             return
         self.editing = True
-        self.prompt.set_prompt(prompt)
+        self.prompt.set_prompt("")
+        exchange = self.session.last_exchange()
+        shown = exchange.shown.prompt if exchange is not None else None
+        self.prompt.give_back(prompt, attachments_of(shown) if shown is not None else None)  # its files as chips
         self.prompt.focus()
         self.notify("Editing the last prompt: Enter sends it as a new version of the last turn.", timeout=3)
 

@@ -114,7 +114,7 @@ class Prompt(TextArea):
         without the chips (their files go after the text)."""
         text = self.text
         for chip in self._chips:
-            text = text.replace(chip, "")
+            text = text.replace(chip + " ", "").replace(chip, "")
         if self._chips:
             text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
         for marker, held in self._held.items():
