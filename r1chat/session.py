@@ -544,7 +544,9 @@ class ChatSession:
                 loop_guard=self._loop_guard(),
             )
             turn.counts_cache = await self._counts_cache(model)
-            turn.old_images = self.settings.send_old_images
+            # Earlier images go again unless the setting says no, or this model takes none (a
+            # conversation carried over from a vision model): a note stands in for each then.
+            turn.old_images = self.settings.send_old_images and await self._takes_images(model)
             turn.start()  # StoreError: nothing was sent
         except BaseException:
             self._task = None
@@ -556,6 +558,12 @@ class ChatSession:
             return (await self.backend.capabilities(model)).prompt_count_cached is Support.YES
         except BackendError:
             return False
+
+    async def _takes_images(self, model: str) -> bool:
+        try:
+            return (await self.backend.capabilities(model)).images is not Support.NO
+        except BackendError:
+            return True
 
     def _loop_guard(self) -> LoopGuard:
         guard = self.settings.ui.loop_guard

@@ -11,14 +11,15 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from r1chat import file_finder
 from r1chat.sanitize import strip_controls
+from r1chat.ui.confirm import Confirm
 
 CSS = Path(__file__).with_name("file_picker.tcss")
 
@@ -118,11 +119,12 @@ class FilePicker(ModalScreen[str | None]):
             self.dismiss(entry.path)
 
 
-class AttachQuestion(ModalScreen[bool]):
+class AttachQuestion(Confirm):
     """A yes/no question about attaching: a pasted path (attach it?), an image for a model that
-    may not take images (send it?). y or the first button says yes; n, Esc or the other no."""
+    may not take images (send it?). Nothing is lost either way, so its frame is not red and yes
+    has the focus."""
 
-    CSS_PATH = CSS
+    CSS_PATH = [Confirm.CSS_PATH, CSS]  # type: ignore[assignment]  # its frame over the red one
     AUTO_FOCUS = "#yes"
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="attach_question.yes"),
@@ -130,21 +132,8 @@ class AttachQuestion(ModalScreen[bool]):
     ]
 
     def __init__(self, question: str, detail: str, *, yes: str, no: str) -> None:
-        super().__init__()
-        self.question, self.detail, self.yes, self.no = question, detail, yes, no
+        super().__init__(Content.styled(strip_controls(question), "bold"),
+                         Content.styled(strip_controls(detail), "$foreground-muted"), yes=yes, no=no)
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(Content.styled(strip_controls(self.question), "bold"), id="question")
-            yield Static(Content.styled(strip_controls(self.detail), "$foreground-muted"), classes="detail")
-            with Horizontal(id="buttons"):
-                yield Button(self.yes, id="yes")
-                yield Button(self.no, id="no")
-        yield Footer()
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).variant = "primary"

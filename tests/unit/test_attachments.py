@@ -342,3 +342,17 @@ def test_a_message_with_only_an_attachment_is_stored_and_read_back(store):
     loaded = store.load_conversation(conversation.id)
     assert loaded is not None and loaded.messages[0].parts == [AttachmentPart("a.txt", text="only this")]
     assert loaded.messages[0].content == ""
+
+
+async def test_a_model_without_vision_gets_notes_for_the_images_of_earlier_turns(vision_ollama, store, tmp_path):
+    (tmp_path / "red.png").write_bytes(png())
+    session = await open_session(vision_ollama, store, "qwen2.5vl:7b")
+    try:
+        await session.send("What colour?", attached=[session.read_attachment(str(tmp_path / "red.png"), name="red.png")])
+        session.use_model("deepseek-r1:8b")  # goes on without vision: the image would earn a 500
+        answer = await session.send("Say it in French")
+    finally:
+        await session.aclose()
+    assert answer.error is None and answer.content == ANSWER
+    old = chats(vision_ollama)[-1]["messages"][0]
+    assert "images" not in old and old["content"].endswith("[image red.png was attached here; left out of this request]")
