@@ -55,9 +55,10 @@ def ollama_problem(messages: list, vision: bool) -> tuple[int, str] | None:
     return None
 
 
-def openai_images(messages: list) -> tuple[list[str], str | None]:
+def openai_images(messages: list, *, web_urls: bool = True) -> tuple[list[str], str | None]:
     """The formats of the images in OpenAI content parts, and what is wrong with the first bad
-    one (Ollama's /v1 wording, the strictest of the servers)."""
+    one, in Ollama's /v1 wording (the strictest of the servers). ``web_urls``: the server fetches
+    http(s) image URLs (OpenRouter, DeepSeek, llama.cpp do; Ollama's /v1 does not)."""
     kinds: list[str] = []
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
@@ -74,7 +75,10 @@ def openai_images(messages: list) -> tuple[list[str], str | None]:
             if not isinstance(url, str):
                 return kinds, OLLAMA_V1_INVALID
             if url.startswith(("http://", "https://")):
-                return kinds, OLLAMA_V1_URL
+                if not web_urls:
+                    return kinds, OLLAMA_V1_URL
+                kinds.append("url")
+                continue
             match = _DATA_URL.fullmatch(url)
             if match is None:
                 return kinds, OLLAMA_V1_INVALID

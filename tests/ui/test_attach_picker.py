@@ -196,3 +196,22 @@ async def test_an_image_for_a_server_that_does_not_say_is_asked_about_once(run_a
     assert len(sent) == 2
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(png(4, 3)).decode()}}
     assert sent[0]["messages"][-1]["content"] == [image]  # no text typed: the image alone
+
+
+async def test_editing_the_last_prompt_keeps_its_files_as_chips(run_app, project, ollama):
+    async with run_app() as pilot:
+        chat = pilot.app.screen
+        await type_text(pilot, "Explain ")
+        await open_picker(pilot)
+        await type_text(pilot, "app.py")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: chat.prompt.attached, "the chip")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answered(chat) == 1, "the answer")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: chat.prompt.attached, "the chip back")
+        assert chat.prompt.text == "Explain [app.py · 13 tokens] "
+        await pilot.press("end", *"briefly", "enter")
+        await wait_until(pilot, lambda: answered(chat) == 2, "the second version")
+    sent = [r.json for r in ollama.requests if r.path == "/api/chat"][-1]["messages"][-1]["content"]
+    assert sent == f"Explain briefly\n\nsrc/app.py\n```python\n{APP_PY.rstrip()}\n```"

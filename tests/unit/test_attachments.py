@@ -356,3 +356,16 @@ async def test_a_model_without_vision_gets_notes_for_the_images_of_earlier_turns
     assert answer.error is None and answer.content == ANSWER
     old = chats(vision_ollama)[-1]["messages"][0]
     assert "images" not in old and old["content"].endswith("[image red.png was attached here; left out of this request]")
+
+
+def test_the_fake_openai_servers_check_image_parts_as_the_real_ones():
+    from tests.servers.images import OLLAMA_V1_INVALID, OLLAMA_V1_URL, openai_images
+
+    def parts(url: str) -> list[dict]:
+        return [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": url}}]}]
+
+    good = "data:image/png;base64," + base64.b64encode(png()).decode()
+    assert openai_images(parts(good)) == (["png"], None)
+    assert openai_images(parts("https://example.com/a.png"), web_urls=False) == ([], OLLAMA_V1_URL)
+    assert openai_images(parts("https://example.com/a.png")) == (["url"], None)
+    assert openai_images(parts("data:image/png;base64,%%%")) == ([], OLLAMA_V1_INVALID)

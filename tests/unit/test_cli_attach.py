@@ -86,3 +86,18 @@ def test_ask_refuses_an_image_for_a_model_without_vision_before_sending(ask, ser
     line = refused_line(ask("-a", str(tmp_path / "red.png"), "What colour?", "-m", "deepseek-r1:8b"))
     assert line.startswith(f"r1chat: deepseek-r1:8b does not take images, so {tmp_path}/red.png cannot be attached")
     assert sent(server) == []
+
+
+def test_export_to_a_file_writes_the_images_beside_it(ask, run_cli, server, tmp_path):
+    (tmp_path / "red.png").write_bytes(png(2, 2))
+    assert ask("-a", str(tmp_path / "red.png"), "What colour?", "-m", "qwen2.5vl:7b").returncode == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_cli("export", "-o", str(out / "chat.md"))
+    assert result.returncode == 0, result.stderr
+    markdown = (out / "chat.md").read_text()
+    [image] = [p for p in out.iterdir() if p.suffix == ".png"]
+    assert image.read_bytes() == png(2, 2)
+    assert f"![{tmp_path}/red.png · 2×2]({image.name})" in markdown
+    listed = run_cli("export", "--format", "json")
+    assert base64.b64encode(png(2, 2)).decode() in listed.stdout
