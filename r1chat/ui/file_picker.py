@@ -16,12 +16,16 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from r1chat import file_finder
 from r1chat.sanitize import strip_controls
 from r1chat.ui.confirm import Confirm
 
 CSS = Path(__file__).with_name("file_picker.tcss")
+# Ranking 20,000 paths takes a few hundred milliseconds on a busy machine: beyond this many it
+# runs in a thread, so keys are never held up; below, at once (a project folder's few hundred).
+RANK_IN_THREAD = 3_000
 
 
 def _shown(folder: Path) -> str:
@@ -46,6 +50,7 @@ class FilePicker(ModalScreen[str | None]):
         self.root = root
         self.entries: list[file_finder.Entry] | None = None  # None until the walk is done
         self.shown: list[file_finder.Entry] = []
+        self._ranked_for: str | None = None  # the filter ``shown`` was ranked for
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -73,7 +78,21 @@ class FilePicker(ModalScreen[str | None]):
     def _show(self, query: str) -> None:
         if self.entries is None:
             return
-        self.shown = file_finder.rank(self.entries, query)
+        if len(self.entries) > RANK_IN_THREAD:
+            self._rank(self.entries, query)
+        else:
+            self._ranked(query, file_finder.rank(self.entries, query))
+
+    @work(thread=True, exclusive=True, group="rank", exit_on_error=False)
+    def _rank(self, entries: list[file_finder.Entry], query: str) -> None:
+        ranked = file_finder.rank(entries, query)
+        if not get_current_worker().is_cancelled:  # a newer key's ranking is on its way
+            self.app.call_from_thread(self._ranked, query, ranked)
+
+    def _ranked(self, query: str, ranked: list[file_finder.Entry]) -> None:
+        if self.entries is None or query != self.query_one(Input).value:
+            return
+        self.shown, self._ranked_for = ranked, query
         files = self.query_one(OptionList)
         files.set_options(self._option(entry) for entry in self.shown)
         if self.shown:
@@ -100,7 +119,9 @@ class FilePicker(ModalScreen[str | None]):
             files.highlighted = max(0, min(len(self.shown) - 1, (files.highlighted or 0) + step))
 
     @on(Input.Submitted, "#filter")
-    def _submitted(self) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self.entries is not None and self._ranked_for != event.value:  # Enter before its ranking came
+            self._ranked(event.value, file_finder.rank(self.entries, event.value))
         highlighted = self.query_one(OptionList).highlighted
         if highlighted is not None and highlighted < len(self.shown):
             self._choose(self.shown[highlighted])

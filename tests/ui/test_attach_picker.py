@@ -215,3 +215,15 @@ async def test_editing_the_last_prompt_keeps_its_files_as_chips(run_app, project
         await wait_until(pilot, lambda: answered(chat) == 2, "the second version")
     sent = [r.json for r in ollama.requests if r.path == "/api/chat"][-1]["messages"][-1]["content"]
     assert sent == f"Explain briefly\n\nsrc/app.py\n```python\n{APP_PY.rstrip()}\n```"
+
+
+async def test_a_large_folder_is_ranked_off_the_ui_thread(run_app, project, monkeypatch):
+    monkeypatch.setattr("r1chat.ui.file_picker.RANK_IN_THREAD", 2)  # this folder's 8 entries count as many
+    async with run_app() as pilot:
+        chat = pilot.app.screen
+        picker = await open_picker(pilot)
+        await type_text(pilot, "apple")
+        await wait_until(pilot, lambda: options(pilot) == ["src/apple.txt"], "the ranking from its thread")
+        await pilot.press("backspace", "backspace", "backspace", "backspace", "backspace", *"readme", "enter")
+        await wait_until(pilot, lambda: chat.prompt.attached, "the chip")  # Enter ranks at once if it must
+        assert chat.prompt.attached[0].name == "README.md" and picker.entries is not None
