@@ -146,12 +146,17 @@ def read_file(path: str | os.PathLike[str], limits: Limits = Limits(), *, name: 
     try:
         if target.is_dir():
             raise AttachmentRefused(f"{shown} is a folder: attach the files in it one by one.")
+        if target.exists() and not target.is_file():  # a device or a pipe: it may never end
+            raise AttachmentRefused(f"{shown} is not a regular file.")
         size = target.stat().st_size
         with open(target, "rb") as file:
             head = file.read(SNIFF_BYTES)
-            limit = limits.image if image_type(head) else limits.text
-            _check_size(shown, size, limit, image_type(head) is not None)
-            data = head + file.read()
+            image = image_type(head) is not None
+            if not image and looks_binary(head):
+                raise AttachmentRefused(_binary(shown))  # said before its size: the size is not why
+            limit = limits.image if image else limits.text
+            _check_size(shown, size, limit, image)
+            data = head + file.read(limit + 1 - len(head))  # a file growing meanwhile stops here
     except FileNotFoundError:
         raise AttachmentRefused(f"{shown}: no such file.") from None
     except OSError as exc:
@@ -170,10 +175,12 @@ def from_bytes(data: bytes, name: str, limits: Limits = Limits()) -> AttachmentP
             name, media_type, size=len(data), digest=hashlib.sha256(data).hexdigest(), width=width, height=height, data=data
         )
     if looks_binary(data[:SNIFF_BYTES]):
-        raise AttachmentRefused(
-            f"{name} is a binary file: only text files and PNG, JPEG or WebP images can be attached."
-        )
+        raise AttachmentRefused(_binary(name))
     return AttachmentPart(name, "text/plain", text=decode_text(data), size=len(data))
+
+
+def _binary(name: str) -> str:
+    return f"{name} is a binary file: only text files and PNG, JPEG or WebP images can be attached."
 
 
 def _check_size(name: str, size: int, limit: int, image: bool) -> None:

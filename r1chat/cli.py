@@ -241,7 +241,8 @@ def _read_attachments(args: argparse.Namespace, settings: Settings) -> list[Any]
     try:
         for path in args.attach:
             if path == "-":
-                data = sys.stdin.buffer.read() if not sys.stdin.closed else b""
+                # One byte past the larger limit is enough to refuse it: an endless pipe ends here.
+                data = sys.stdin.buffer.read(max(limits.text, limits.image) + 1) if not sys.stdin.closed else b""
                 read.append(attachments.from_bytes(data, attachments.STDIN_NAME, limits))
             else:
                 read.append(attachments.read_file(path, limits))

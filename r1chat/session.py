@@ -459,7 +459,8 @@ class ChatSession:
         return await self._answer(message, None, system_prompt=system_prompt, options=self.options(**overrides))
 
     def _prompt_message(self, prompt: str, attached: Sequence[AttachmentPart] = ()) -> Message:
-        text = self._with_preset(prompt) if prompt.strip() or not attached else prompt
+        """The prompt's text (with the preset), then its files; files alone make no text part."""
+        text = self._with_preset(prompt) if prompt.strip() or not attached else ""
         return Message(Role.USER, parts=[*([TextPart(text)] if text else []), *attached])
 
     # --- attachments -------------------------------------------------------------------------
@@ -469,9 +470,6 @@ class ChatSession:
         ``AttachmentRefused`` (one line) for a folder, a binary or too large file. Reads the
         whole file: call it off the UI's thread."""
         return attachments.read_file(path, attachments.Limits(*self.settings.attachment_limits), name=name)
-
-    def attachment_from_bytes(self, data: bytes, name: str) -> AttachmentPart:
-        return attachments.from_bytes(data, name, attachments.Limits(*self.settings.attachment_limits))
 
     async def image_support(self) -> Support:
         """Whether the next turn's model takes images (UNKNOWN also when the server cannot say now)."""

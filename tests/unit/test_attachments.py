@@ -369,3 +369,11 @@ def test_the_fake_openai_servers_check_image_parts_as_the_real_ones():
     assert openai_images(parts("https://example.com/a.png"), web_urls=False) == ([], OLLAMA_V1_URL)
     assert openai_images(parts("https://example.com/a.png")) == (["url"], None)
     assert openai_images(parts("data:image/png;base64,%%%")) == ([], OLLAMA_V1_INVALID)
+
+
+def test_a_large_binary_file_is_refused_as_binary_and_a_device_as_not_a_file(tmp_path):
+    (tmp_path / "backup.zip").write_bytes(b"PK\x03\x04" + bytes(300_000))
+    with pytest.raises(AttachmentRefused, match=r"^backup.zip is a binary file"):
+        read_file(tmp_path / "backup.zip", name="backup.zip")
+    with pytest.raises(AttachmentRefused, match=r"^/dev/zero is not a regular file.$"):
+        read_file("/dev/zero")
