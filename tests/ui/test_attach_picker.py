@@ -227,3 +227,22 @@ async def test_a_large_folder_is_ranked_off_the_ui_thread(run_app, project, monk
         await pilot.press("backspace", "backspace", "backspace", "backspace", "backspace", *"readme", "enter")
         await wait_until(pilot, lambda: chat.prompt.attached, "the chip")  # Enter ranks at once if it must
         assert chat.prompt.attached[0].name == "README.md" and picker.entries is not None
+
+
+async def test_file_names_are_text_not_markup_nor_terminal_sequences(run_app, project):
+    (project / "[b]notes\x1b]0;pwned\x07.txt").write_text("x\n")
+    (project / "[red]tool.bin").write_bytes(bytes(64))
+    async with run_app() as pilot:
+        chat = pilot.app.screen
+        await open_picker(pilot)
+        await type_text(pilot, "notes")
+        assert "pwned" not in screen_text(pilot) and "[b]notes" in screen_text(pilot)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: chat.prompt.attached, "the chip")
+        assert chat.prompt.text == "[[b]notes.txt · 8 tokens] "
+        await open_picker(pilot)
+        await type_text(pilot, "tool")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: pilot.app._notifications, "the refusal")
+        [said] = list(pilot.app._notifications)
+        assert said.message.startswith("[red]tool.bin is a binary file") and not said.markup

@@ -22,6 +22,7 @@ from r1chat.attachments import AttachmentRefused, attachments_of, is_image
 from r1chat.backends import backend_module
 from r1chat.backends.base import BackendError, Content, ContextOverflow, ModelNotFound, Reasoning, Support, Unreachable
 from r1chat.conversation import AttachmentPart
+from r1chat.sanitize import strip_controls
 from r1chat.session import Busy, ChatSession, NoModel, SessionEvent, TurnEnded, TurnStarted
 from r1chat.store import StoreError
 from r1chat.ui.commands import chat_commands, copy_from_answer
@@ -354,7 +355,7 @@ class ChatScreen(Screen[None]):
             part = await asyncio.to_thread(self.session.read_attachment, str(path), name=name)
             await self.session.check_attachments([part])  # a model known not to take images says so now
         except AttachmentRefused as error:
-            self.notify(str(error), severity="error", timeout=8)
+            self.notify(strip_controls(str(error)), severity="error", timeout=8, markup=False)
             return
         self.prompt.attach(part, at, replacing=replacing)
 
