@@ -246,3 +246,19 @@ async def test_file_names_are_text_not_markup_nor_terminal_sequences(run_app, pr
         await wait_until(pilot, lambda: pilot.app._notifications, "the refusal")
         [said] = list(pilot.app._notifications)
         assert said.message.startswith("[red]tool.bin is a binary file") and not said.markup
+
+
+async def test_a_reopened_conversation_shows_its_files(run_app, settings, store, ollama_provider):
+    from r1chat.attachments import from_bytes
+    from r1chat.conversation import Conversation, Message, MessageStatus, Role, TextPart
+
+    conversation = Conversation(title="Files")
+    image, text = from_bytes(png(4, 3), "red.png"), from_bytes(APP_PY.encode(), "src/app.py")
+    prompt = Message(Role.USER, parts=[TextPart("Look"), text, image])
+    store.add_message(conversation, prompt, answer=Message(Role.ASSISTANT, ANSWER, status=MessageStatus.DONE))
+    session = ChatSession(settings, store, ollama_provider)
+    assert session.open_stored(conversation.id) is not None
+    async with run_app(session) as pilot:
+        await wait_until(pilot, lambda: pilot.app.screen.query(UserMessage), "the prompt")
+        shown = str(pilot.app.screen.query_one(UserMessage).shown)
+    assert shown == f"Look\n[app.py · 13 tokens]\n[red.png · 4×3 · {len(png(4, 3))} B]"
