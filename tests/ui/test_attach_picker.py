@@ -45,6 +45,24 @@ def options(pilot) -> list[str]:
     return [str(listed.get_option_at_index(i).prompt) for i in range(listed.option_count)]
 
 
+async def attach(pilot, query: str) -> None:
+    """Open the picker with @, filter by ``query``, choose the first match; wait for its chip."""
+    chat = pilot.app.screen
+    count = len(chat.prompt.attached)
+    await open_picker(pilot)
+    await type_text(pilot, query)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: len(chat.prompt.attached) > count, "the chip")
+
+
+async def explain_app_py(pilot) -> None:
+    """Send "Explain" with src/app.py attached, and wait for the answer."""
+    await type_text(pilot, "Explain ")
+    await attach(pilot, "app.py")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: answered(pilot.app.screen) == 1, "the answer")
+
+
 async def open_picker(pilot, typed: str = "@") -> FilePicker:
     await type_text(pilot, typed)
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, FilePicker), "the file picker")
@@ -84,10 +102,7 @@ async def test_backspace_after_a_chip_removes_it_whole(run_app, project):
     async with run_app() as pilot:
         chat = pilot.app.screen
         await type_text(pilot, "See ")
-        await open_picker(pilot)
-        await type_text(pilot, "readme")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: chat.prompt.attached, "the chip")
+        await attach(pilot, "readme")
         await pilot.press("backspace")
         assert chat.prompt.text == "See " and chat.prompt.attached == []
 
@@ -124,14 +139,8 @@ async def test_files_git_ignores_come_last(run_app, project):
 async def test_a_prompt_with_a_chip_sends_the_file_and_shows_the_chip(run_app, project, ollama):
     async with run_app() as pilot:
         chat = pilot.app.screen
-        await type_text(pilot, "Explain ")
-        await open_picker(pilot)
-        await type_text(pilot, "app.py")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: chat.prompt.attached, "the chip")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: not chat.session.streaming and chat.session.conversation.messages, "the turn")
-        await wait_until(pilot, lambda: ANSWER.split()[0] in screen_text(pilot), "the answer")
+        await explain_app_py(pilot)
+        await wait_until(pilot, lambda: ANSWER.split()[0] in screen_text(pilot), "the answer shown")
         sent = [r.json for r in ollama.requests if r.path == "/api/chat"][-1]["messages"][-1]["content"]
         assert sent == f"Explain\n\nsrc/app.py\n```python\n{APP_PY.rstrip()}\n```"
         shown = str(chat.query_one(UserMessage).shown)
@@ -182,10 +191,7 @@ async def test_an_image_for_a_server_that_does_not_say_is_asked_about_once(run_a
         async with run_app(ChatSession(settings, store, provider, model=model)) as pilot:
             chat = pilot.app.screen
             for turn in (1, 2):
-                await open_picker(pilot)
-                await type_text(pilot, "red")
-                await pilot.press("enter")
-                await wait_until(pilot, lambda: chat.prompt.attached, "the chip")
+                await attach(pilot, "red")
                 await pilot.press("enter")
                 if turn == 1:  # asked the first time only
                     await wait_until(pilot, lambda: isinstance(pilot.app.screen, AttachQuestion), "the question")
@@ -201,13 +207,7 @@ async def test_an_image_for_a_server_that_does_not_say_is_asked_about_once(run_a
 async def test_editing_the_last_prompt_keeps_its_files_as_chips(run_app, project, ollama):
     async with run_app() as pilot:
         chat = pilot.app.screen
-        await type_text(pilot, "Explain ")
-        await open_picker(pilot)
-        await type_text(pilot, "app.py")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: chat.prompt.attached, "the chip")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: answered(chat) == 1, "the answer")
+        await explain_app_py(pilot)
         await pilot.press("f2")
         await wait_until(pilot, lambda: chat.prompt.attached, "the chip back")
         assert chat.prompt.text == "Explain [app.py · 13 tokens] "

@@ -14,10 +14,9 @@ from r1chat.config import load_settings
 from r1chat.conversation import AttachmentPart, Role
 from r1chat.export import save, to_json, to_markdown, write_images
 from r1chat.session import ChatSession
-from tests.conftest import ANSWER, REASONING
+from tests.conftest import ANSWER
 from tests.images import gif, jpeg, png, webp_extended, webp_lossless
-from tests.servers import FakeOllama, FakeOpenAI
-from tests.servers.ollama_models import FakeModel
+from tests.servers import FakeOpenAI
 
 SOURCES = {
     "app.py": ("python", 'def main() -> None:\n    print("hello")\n'),
@@ -28,17 +27,6 @@ SOURCES = {
     "Makefile": ("make", "all:\n\techo hi\n"),
     "grüße.txt": ("", "Grüße aus Köln, 東京 too\n"),
 }
-
-
-@pytest.fixture
-def vision_ollama():
-    """The fake Ollama with a vision model beside the text-only R1."""
-    models = {
-        "deepseek-r1:8b": FakeModel("deepseek-r1:8b", reasoning=REASONING, answer=ANSWER),
-        "qwen2.5vl:7b": FakeModel("qwen2.5vl:7b", capabilities=["completion", "vision"], style="plain", answer=ANSWER),
-    }
-    with FakeOllama(models=models) as server:
-        yield server
 
 
 async def open_session(server, store, model, **settings_changes):

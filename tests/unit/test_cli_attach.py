@@ -6,20 +6,13 @@ import base64
 
 import pytest
 
-from tests.conftest import ANSWER, REASONING
+from tests.conftest import ANSWER
 from tests.images import png
-from tests.servers import FakeOllama
-from tests.servers.ollama_models import FakeModel
 
 
 @pytest.fixture
-def server():
-    models = {
-        "deepseek-r1:8b": FakeModel("deepseek-r1:8b", reasoning=REASONING, answer=ANSWER),
-        "qwen2.5vl:7b": FakeModel("qwen2.5vl:7b", capabilities=["completion", "vision"], style="plain", answer=ANSWER),
-    }
-    with FakeOllama(models=models) as fake:
-        yield fake
+def server(vision_ollama):
+    return vision_ollama
 
 
 @pytest.fixture
