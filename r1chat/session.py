@@ -541,27 +541,20 @@ class ChatSession:
                 system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
                 loop_guard=self._loop_guard(),
             )
-            turn.counts_cache = await self._counts_cache(model)
+            try:
+                capabilities: Capabilities | None = await self.backend.capabilities(model)
+            except BackendError:
+                capabilities = None
+            turn.counts_cache = capabilities is not None and capabilities.prompt_count_cached is Support.YES
             # Earlier images go again unless the setting says no, or this model takes none (a
             # conversation carried over from a vision model): a note stands in for each then.
-            turn.old_images = self.settings.send_old_images and await self._takes_images(model)
+            turn.old_images = self.settings.send_old_images and (
+                capabilities is None or capabilities.images is not Support.NO)
             turn.start()  # StoreError: nothing was sent
         except BaseException:
             self._task = None
             raise
         return await self._run(turn)
-
-    async def _counts_cache(self, model: str) -> bool:
-        try:
-            return (await self.backend.capabilities(model)).prompt_count_cached is Support.YES
-        except BackendError:
-            return False
-
-    async def _takes_images(self, model: str) -> bool:
-        try:
-            return (await self.backend.capabilities(model)).images is not Support.NO
-        except BackendError:
-            return True
 
     def _loop_guard(self) -> LoopGuard:
         guard = self.settings.ui.loop_guard
