@@ -54,6 +54,8 @@ DRAIN_SECONDS = 0.5
 _LISTED = {"thinking": "thinking", "tools": "tools", "images": "vision"}
 # The 400 for `think` sent to a model without the capability, in every version's wording (A.1).
 THINKING_REFUSED = "does not support thinking"
+# What the runner says when a request's images reach a model without a vision projector.
+IMAGES_REFUSED = "missing data required for image input"
 # From 0.12.6 `"truncate": false` makes a request that does not fit num_ctx fail with an error
 # instead of losing its oldest messages without a word, and `"shift": false` ends a turn that
 # fills the window with "length" (protocols.md A.6, section 0); older servers ignore both.
@@ -290,6 +292,11 @@ class OllamaBackend:
                 if final is not None:
                     await _drain(chunks)
         except Exception as exc:  # noqa: BLE001 - mapped or re-raised
+            if isinstance(exc, OllamaSaid) and IMAGES_REFUSED in exc.error:
+                # The model has no vision projector after all (protocols.md F.3): attach-time
+                # checks refuse its images from now on.
+                self._refusals.remember(model, "images")
+                self.models.forget(model)
             raise self._errors.map(exc, model, started=started) from None
         finally:
             if response is not None:

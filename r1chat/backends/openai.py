@@ -24,6 +24,7 @@ from r1chat.backends.base import (
     ModelDetails,
     ModelInfo,
     ModelNotFound,
+    Refusals,
     StreamBroken,
     StreamEvent,
     Support,
@@ -92,6 +93,11 @@ def encode(history: History) -> list[dict[str, Any]]:
     return messages
 
 
+def _has_images(body: dict[str, Any]) -> bool:
+    return any(isinstance(m.get("content"), list) and any(p.get("type") == "image_url" for p in m["content"])
+               for m in body["messages"])
+
+
 def _data_url(image: AttachmentPart) -> str:
     return f"data:{image.media_type};base64,{base64.b64encode(image.data or b'').decode('ascii')}"
 
@@ -133,6 +139,7 @@ class OpenAIBackend:
             else None
         )
         self._efforts: dict[str, EffortLevels] = {}
+        self._refusals = Refusals()
         self._contexts: dict[str, int | None] | None = None  # context length by model, once listed
 
     async def aclose(self) -> None:
@@ -189,6 +196,8 @@ class OpenAIBackend:
     def _images(self, model: str) -> Support:
         """Where the family says: on DeepSeek only the flash models see images (protocols.md F.4);
         elsewhere unknown (the user is asked before an image goes out)."""
+        if self._refusals.refused(model, "images"):
+            return Support.NO
         if self.family == "deepseek":
             return Support.YES if "flash" in model else Support.NO if "pro" in model else Support.UNKNOWN
         return Support.UNKNOWN
@@ -299,7 +308,10 @@ class OpenAIBackend:
             async with self._client.stream("POST", "chat/completions", json=body) as response:
                 responded = True
                 if response.status_code >= 400:
-                    raise self._errors.status(response, await response.aread(), model)
+                    error = self._errors.status(response, await response.aread(), model)
+                    if response.status_code == 400 and "image" in str(error).lower() and _has_images(body):
+                        self._refusals.remember(model, "images")  # refused: said at attach time from now on
+                    raise error
                 # aclosing: leaving early (an error, [DONE], the caller closing us) must not leave
                 # the line readers suspended on a response that is about to be closed.
                 async with aclosing(self._chunks(response, heard)) as chunks:

@@ -266,9 +266,10 @@ class FakeOllama(FakeHTTPServer):
             return self._fail(ex, 400, problem)
 
         messages = req.get("messages") or []
-        if isinstance(messages, list) and (problem := ollama_problem(messages, "vision" in model.capabilities)):
-            return self._runner_error(ex, problem[0], problem[1], stream) if problem[0] >= 500 else (
-                self._fail(ex, *problem))
+        sees = "vision" in model.capabilities if model.sees_images is None else model.sees_images
+        if isinstance(messages, list) and (problem := ollama_problem(messages, sees)):
+            status, error = problem
+            return self._runner_error(ex, status, error, stream) if status >= 500 else self._fail(ex, status, error)
         options = req.get("options") or {}
         num_ctx = int(options.get("num_ctx") or self.default_num_ctx(model))
         if not messages:

@@ -365,3 +365,34 @@ def test_a_large_binary_file_is_refused_as_binary_and_a_device_as_not_a_file(tmp
         read_file(tmp_path / "backup.zip", name="backup.zip")
     with pytest.raises(AttachmentRefused, match=r"^/dev/zero is not a regular file.$"):
         read_file("/dev/zero")
+
+
+async def test_a_runner_that_cannot_see_images_is_remembered_and_refused_at_attach_time(vision_ollama, store, tmp_path):
+    vision_ollama.models["qwen2.5vl:7b"].sees_images = False  # lists vision, packaged without its projector
+    (tmp_path / "red.png").write_bytes(png())
+    session = await open_session(vision_ollama, store, "qwen2.5vl:7b")
+    try:
+        image = session.read_attachment(str(tmp_path / "red.png"), name="red.png")
+        await session.check_attachments([image])  # the list says vision: allowed, and tried
+        answer = await session.send("What colour?", attached=[image])
+        assert answer.status == "error" and "missing data required for image input" in (answer.error or "")
+        with pytest.raises(AttachmentRefused, match="^qwen2.5vl:7b does not take images"):
+            await session.check_attachments([image])
+    finally:
+        await session.aclose()
+
+
+async def test_an_openai_compatible_refusal_of_images_is_remembered(store, tmp_path):
+    (tmp_path / "a.png").write_bytes(png())
+    with FakeOpenAI(style="vllm") as server:
+        server.image_models = set()
+        session = await openai_session(server, store, server.model_names[0], provider="openai")
+        try:
+            image = session.read_attachment(str(tmp_path / "a.png"), name="a.png")
+            await session.send("Describe", attached=[image])
+            assert await session.image_support() is attachments.Support.NO
+            with pytest.raises(AttachmentRefused, match="does not take images"):
+                await session.send("Describe again", attached=[image])
+        finally:
+            await session.aclose()
+    assert len(chats(server)) == 1  # the second was refused before sending
