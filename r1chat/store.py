@@ -201,13 +201,43 @@ def _images_table(db: sqlite3.Connection) -> None:
     )
 
 
+_EVAL_TABLES = """
+CREATE TABLE eval_runs (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    samples     INTEGER NOT NULL,
+    settings    TEXT NOT NULL DEFAULT '{}',
+    created_at  REAL NOT NULL
+);
+CREATE INDEX eval_runs_by_key ON eval_runs (key, id);
+CREATE TABLE eval_samples (
+    run_id      INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+    problem     TEXT NOT NULL,
+    sample      INTEGER NOT NULL,
+    result      TEXT NOT NULL,
+    PRIMARY KEY (run_id, problem, sample)
+);
+"""
+
+
+def _migration_6(db: sqlite3.Connection) -> None:
+    # Compare turns: each answer knows its column (NULL for every other message). Eval runs and
+    # their graded samples live in tables of their own, apart from conversations: not in the
+    # history list, not in search (r1chat/evals.py).
+    db.execute("ALTER TABLE messages ADD COLUMN compare_column INTEGER")
+    _run_script(db, _EVAL_TABLES)
+
+
 # Each entry takes the database from version N to N+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _SCHEMA_1),
     _migration_2,
     _migration_3,
     _migration_4,
-    _images_table,
+    _images_table,  # 5
+    _migration_6,
 ]
 SCHEMA = len(MIGRATIONS)
 # Where the copy made before a migration goes, beside the database.
@@ -779,7 +809,8 @@ class Store:
         db.execute(
             "UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ?, error = ?,"
             " reasoning_started_at = ?, reasoning_ended_at = ?, first_token_at = ?, finished_at = ?,"
-            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ? WHERE id = ?",
+            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ?, compare_column = ?"
+            " WHERE id = ?",
             (
                 _content_column(message.parts),
                 message.reasoning,
@@ -797,6 +828,7 @@ class Store:
                 message.reply_to,
                 int(message.current),
                 _parts_layout(message.parts),
+                message.column,
                 message.id,
             ),
         )
@@ -898,6 +930,46 @@ class Store:
             ).fetchone()
         return row
 
+    # --- eval runs: apart from conversations (r1chat/evals.py) ------------------------------------
+
+    def add_eval_run(self, key: str, model: str, provider: str, samples: int, settings: dict[str, Any]) -> int:
+        """A new eval run of ``model`` with settings known by ``key``; its id."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO eval_runs (key, model, provider, samples, settings, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (key, model, provider, samples, json.dumps(settings), time.time()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def latest_eval_run(self, key: str) -> tuple[int, float] | None:
+        """The newest run with these settings (its id and when it began), or None."""
+        if self.read_only is not None and "eval_runs" not in self._tables():
+            return None
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT id, created_at FROM eval_runs WHERE key = ? ORDER BY id DESC LIMIT 1", (key,)
+            ).fetchone()
+        return (row["id"], row["created_at"]) if row is not None else None
+
+    def eval_samples(self, run_id: int) -> dict[tuple[str, int], dict[str, Any]]:
+        """Every stored sample of a run: (problem key, sample number) -> its result."""
+        with self._reading() as db:
+            rows = db.execute("SELECT problem, sample, result FROM eval_samples WHERE run_id = ?", (run_id,)).fetchall()
+        return {(row["problem"], row["sample"]): json.loads(row["result"]) for row in rows}
+
+    def save_eval_sample(self, run_id: int, problem: str, sample: int, result: dict[str, Any]) -> None:
+        """Store (or replace: a sample that failed, run again) one sample's result."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO eval_samples (run_id, problem, sample, result) VALUES (?, ?, ?, ?)",
+                (run_id, problem, sample, json.dumps(result)),
+            )
+
+    def _tables(self) -> set[str]:
+        with self._reading() as db:
+            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
 
 # The key of the draft of a new conversation, not stored yet (row ids start at 1).
 NEW_CONVERSATION = 0
@@ -986,4 +1058,5 @@ def _message_from_row(row: sqlite3.Row) -> Message:
         exchange_id=row["exchange_id"] if versions else None,
         reply_to=row["reply_to"] if versions else None,
         current=bool(row["current"]) if versions else True,
+        column=row["compare_column"] if "compare_column" in columns else None,
     )
