@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--conversation", type=int, metavar="ID", help="continue conversation ID")
     _sampling_options(ask)
     ask.add_argument("--system", metavar="TEXT", help="a system prompt (R1 works best without one)")
+    ask.add_argument("--attach", "-a", action="append", default=[], metavar="FILE",
+                     help="attach a text file or an image (repeatable; '-' reads stdin as one named stdin)")
     ask.add_argument(
         "--stats", action="store_true", help="print trace and answer tokens, speed and time to stderr at the end"
     )
@@ -255,13 +257,36 @@ def _store(*, recover: bool = True) -> Store:
 def _read_prompt(args: argparse.Namespace) -> str:
     words = [_text(w) for w in args.prompt if w != "-"]
     prompt = " ".join(words)
+    if "-" in args.attach:  # stdin is an attachment, not the prompt
+        if not prompt.strip():
+            raise Failure("Nothing to ask about the attachment: give a prompt too, e.g. r1chat ask -a - \"Explain this\".")
+        return prompt
     if "-" in args.prompt or not sys.stdin.isatty():
         piped = sys.stdin.read() if not sys.stdin.closed else ""
         if piped.strip():
             prompt = f"{prompt}\n\n{piped}" if prompt else piped
-    if not prompt.strip():
+    if not prompt.strip() and not args.attach:
         raise Failure("Nothing to ask: give a prompt, e.g. r1chat ask \"Why is the sky blue?\", or pipe one in.")
     return prompt
+
+
+def _read_attachments(args: argparse.Namespace, settings: Settings) -> list[Any]:
+    """The files of ``-a``, read whole before anything is sent; a refused one fails the command."""
+    from r1chat import attachments
+
+    limits = attachments.Limits(*settings.attachment_limits)
+    read = []
+    try:
+        for path in args.attach:
+            if path == "-":
+                # One byte past the larger limit is enough to refuse it: an endless pipe ends here.
+                data = sys.stdin.buffer.read(max(limits.text, limits.image) + 1) if not sys.stdin.closed else b""
+                read.append(attachments.from_bytes(data, attachments.STDIN_NAME, limits))
+            else:
+                read.append(attachments.read_file(path, limits))
+    except attachments.AttachmentRefused as exc:
+        raise Failure(str(exc)) from None
+    return read
 
 
 class _AnswerPrinter:
@@ -454,7 +479,7 @@ def _raise_hint(window: int | None) -> str:
 async def _ask(args: argparse.Namespace) -> int:
     import asyncio
 
-    from r1chat.backends.base import BackendError, Content, ContextOverflow, Reasoning
+    from r1chat.backends.base import BackendError, Content, ContextOverflow, Reasoning, Support
     from r1chat.conversation import Conversation, MessageStatus
     from r1chat.session import NOT_SAVED_HINT, ChatSession, MissingSetting, NoModel, SavingChanged, SessionEvent, TurnEnded
     from r1chat.store import StoreError
@@ -462,6 +487,7 @@ async def _ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     prompt = _read_prompt(args)
+    attached = _read_attachments(args, settings)
     store = _store()
     conversation = Conversation()
     if args.conversation is not None or args.continue_:
@@ -509,13 +535,19 @@ async def _ask(args: argparse.Namespace) -> int:
     ticker = asyncio.create_task(printer.tick())
     kept = False
     try:
-        fit = await session.fit(prompt, system_prompt=args.system, num_ctx=args.num_ctx)
+        await session.check_attachments(attached)
+        if attached and any(a.media_type.startswith("image/") for a in attached) and (
+                await session.image_support()) is Support.UNKNOWN:
+            printer.warning(f"warning: {session.backend.url} does not say whether {await session.resolve_model()} "
+                            "takes images; sending them anyway.")
+        fit = await session.fit(prompt, system_prompt=args.system, attached=attached, num_ctx=args.num_ctx)
         if not fit.fits:
             printer.warning(f"warning: the conversation and this prompt do not fit the window ({fit.describe()}); "
                             f"the server may refuse them or drop the oldest messages. {_raise_hint(fit.larger_window)}")
         answer = await session.send(
             prompt,
             system_prompt=_text(args.system) if args.system is not None else None,
+            attached=attached,
             temperature=args.temperature,
             top_p=args.top_p,
             num_ctx=args.num_ctx,
@@ -866,7 +898,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from r1chat.export import ExportError, render, save, write
+    from r1chat.export import ExportError, render, save, write, write_images
     from r1chat.store import StoreError
 
     store = _store()
@@ -891,6 +923,8 @@ def _export(args: argparse.Namespace) -> int:
         else:
             path = output
             write(path, render(conversation, args.format))
+            if args.format == "md":  # the images the Markdown names, beside it
+                write_images(conversation, path.parent)
     except ExportError as exc:
         raise Failure(str(exc)) from None
     print(f"Wrote conversation {conversation.id} to {path}", file=sys.stderr)

@@ -93,6 +93,11 @@ class Settings:
     system_prompt: str = ""
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
+    # Attachments (r1chat/attachments.py): the largest text file and image, and whether images of
+    # earlier prompts go out again with later ones (False: a note stands in for each).
+    attachment_kb: int = 200
+    image_mb: float = 10
+    send_old_images: bool = True
     ui: UISettings = field(default_factory=UISettings)
     keys: dict[str, str] = field(default_factory=dict)
     # Prompt presets ([presets] name = "directive"), beside the built-in "math" (r1chat/presets.py).
@@ -103,6 +108,11 @@ class Settings:
     # Which settings an environment variable decided: ("providers", "ollama", "url") -> "OLLAMA_HOST".
     # The environment wins over the file, so the settings screen says so instead of pretending.
     from_environment: dict[tuple[str, ...], str] = field(default_factory=dict)
+
+    @property
+    def attachment_limits(self) -> tuple[int, int]:
+        """The largest text file and image that can be attached, in bytes."""
+        return self.attachment_kb * 1000, int(self.image_mb * 1_000_000)
 
     def provider_config(self, name: str | None = None) -> ProviderConfig:
         name = name or self.provider
@@ -189,6 +199,9 @@ _TOP_LEVEL: dict[str, tuple[type, ...]] = {
     "system_prompt": (str,),
     "connect_timeout": _NUMBER,
     "read_timeout": _NUMBER,
+    "attachment_kb": (int,),
+    "image_mb": _NUMBER,
+    "send_old_images": (bool,),
 }
 # What each number may be. Beyond these a request cannot work (a read timeout of 0 fails every
 # request with an empty message) or asks the server for nonsense (a temperature of 99).
@@ -198,6 +211,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "top_p": (0, 1),
     "connect_timeout": (0.1, 600),
     "read_timeout": (1, 86_400),
+    "attachment_kb": (1, 100_000),
+    "image_mb": (0.01, 100),
 }
 # Ollama reads keep_alive as a Go duration ("10m", "1h30m", "-1m") or a number of seconds (-1: forever).
 DURATION = re.compile(r"-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")

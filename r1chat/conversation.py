@@ -14,6 +14,7 @@ the joined text of its text and reasoning parts.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -75,12 +76,20 @@ class ReasoningPart:
 
 @dataclass(slots=True)
 class AttachmentPart:
-    """A file added to a prompt: its text, or for an image its bytes' size and type."""
+    """A file added to a prompt: its text, or an image (r1chat/attachments.py reads them).
+
+    An image's bytes are stored once under their SHA-256 ``digest``, apart from the message;
+    ``dropped``: left out of a request (old images, by the ``send_old_images`` setting)."""
 
     name: str
     media_type: str = "text/plain"
     text: str | None = None
     size: int | None = None
+    digest: str | None = None
+    width: int | None = None
+    height: int | None = None
+    data: bytes | None = field(default=None, repr=False)
+    dropped: bool = False
 
 
 @dataclass(slots=True)
@@ -263,14 +272,21 @@ _PART_NAMES = {cls: name for name, cls in _PART_TYPES.items()}
 
 
 def part_to_dict(part: Part) -> dict[str, Any]:
-    """A part in full (its text included), as exports and the store write it."""
-    return {"type": _PART_NAMES[type(part)], **{name: getattr(part, name) for name in part.__slots__}}
+    """A part in full (its text included, an image's bytes in base64), as exports and the store
+    write it."""
+    values = {name: getattr(part, name) for name in part.__slots__}
+    if isinstance(values.get("data"), bytes):
+        values["data"] = base64.b64encode(values["data"]).decode("ascii")
+    return {"type": _PART_NAMES[type(part)], **values}
 
 
 def part_from_dict(data: dict[str, Any]) -> Part:
-    """The part ``part_to_dict`` wrote; raises KeyError or TypeError for anything else."""
+    """The part ``part_to_dict`` wrote; raises KeyError, TypeError or ValueError for anything else."""
     cls = _PART_TYPES[data["type"]]
-    return cls(**{name: value for name, value in data.items() if name != "type"})
+    values = {name: value for name, value in data.items() if name != "type"}
+    if isinstance(values.get("data"), str):
+        values["data"] = base64.b64decode(values["data"], validate=True)
+    return cls(**values)
 
 
 # --- exchanges ---------------------------------------------------------------------------------
@@ -448,7 +464,7 @@ class History:
 
 
 def build_history(
-    messages: Iterable[Message], *, system_prompt: str = "", include_failed: bool = False
+    messages: Iterable[Message], *, system_prompt: str = "", include_failed: bool = False, old_images: bool = True
 ) -> History:
     """The messages to send for the next request, from a conversation's current path.
 
@@ -471,4 +487,20 @@ def build_history(
             # was stored): keep only the newer one.
             history.pop()
         history.append(message)
+    if not old_images:  # only the newest prompt's images go out; the others leave a note
+        last = max((i for i, m in enumerate(history) if m.role is Role.USER), default=0)
+        history = [without_images(m) if i < last else m for i, m in enumerate(history)]
     return History(system_prompt if system_prompt.strip() else "", tuple(history))
+
+
+def without_images(message: Message) -> Message:
+    """``message`` for a request that leaves its images out (the stored one is untouched)."""
+    if not any(isinstance(p, AttachmentPart) and p.media_type.startswith("image/") for p in message.parts):
+        return message
+    parts: list[Part] = [
+        AttachmentPart(p.name, p.media_type, size=p.size, digest=p.digest, width=p.width, height=p.height, dropped=True)
+        if isinstance(p, AttachmentPart) and p.media_type.startswith("image/") else p
+        for p in message.parts
+    ]
+    return Message(message.role, parts=parts, status=message.status, model=message.model, provider=message.provider,
+                   id=message.id, created_at=message.created_at)

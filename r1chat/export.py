@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from r1chat import __version__
-from r1chat.conversation import Conversation, Exchange, Message, MessageStatus, Role, Version
+from r1chat.attachments import SUFFIXES, attachments_of, fenced, is_image
+from r1chat.conversation import AttachmentPart, Conversation, Exchange, Message, MessageStatus, Role, Version
 from r1chat.grade import agree, final_answer
 from r1chat.sanitize import strip_controls
 from r1chat.sanitize import to_json as json_text
@@ -62,13 +63,53 @@ def _answer_lines(message: Message, *, folded: bool = False) -> list[str]:
     return lines
 
 
+def image_file(part: AttachmentPart) -> str | None:
+    """The name an exported image is written under beside the export: its digest's start."""
+    if not part.digest:
+        return None
+    return f"{part.digest[:16]}.{SUFFIXES.get(part.media_type, 'img')}"
+
+
+def _prompt_lines(message: Message) -> list[str]:
+    """A prompt's text, then its text attachments as fenced blocks and its images by hash."""
+    lines = [message.content, ""] if message.content else []
+    for part in attachments_of(message):
+        if not is_image(part):
+            lines += [fenced(part), ""]
+            continue
+        size = f" · {part.width}×{part.height}" if part.width and part.height else ""
+        name = image_file(part)
+        lines += [f"![{part.name}{size}]({name})" if name else f"*(image {part.name}, not stored)*", ""]
+    return lines
+
+
+def write_images(conversation: Conversation, directory: Path) -> list[Path]:
+    """Write the conversation's images beside an export (each once, named by its digest); the
+    files written. A file of that name already there holds the same bytes and is left alone."""
+    written: list[Path] = []
+    for message in conversation.messages:
+        for part in attachments_of(message):
+            name = image_file(part) if is_image(part) and part.data is not None else None
+            if name is None or (directory / name).exists():
+                continue
+            try:
+                with open(directory / name, "xb") as file:
+                    file.write(part.data or b"")
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise ExportError(f"Cannot write {directory / name}: {exc.strerror or exc}") from None
+            written.append(directory / name)
+    return written
+
+
 def _other_version(number: int, count: int, version: Version, shown: Version) -> list[str]:
     """A version that is not the current one, folded: an earlier answer, a failed retry, an edit."""
     answer, prompt = version.answer, version.prompt
     what = [answer.model or "assistant", str(answer.status)] if answer is not None else ["no answer"]
     lines = ["<details>", f"<summary>Version {number} of {count} (not sent): {html.escape(', '.join(what))}</summary>", ""]
     if prompt is not None and prompt is not shown.prompt:
-        lines += ["**You:**", "", _fence_safe(prompt.content), ""]
+        lines += ["**You:**", "", *(_fence_safe(line) for line in _prompt_lines(prompt))]
     if answer is not None:
         lines += _answer_lines(answer, folded=True)
     return lines + ["</details>", ""]
@@ -104,7 +145,7 @@ def to_markdown(conversation: Conversation) -> str:
     for exchange in conversation.exchanges():
         shown = exchange.shown
         if shown.prompt is not None:
-            lines += ["## You", "", shown.prompt.content, ""]
+            lines += ["## You", "", *_prompt_lines(shown.prompt)]
         if exchange.is_compare:
             lines += _compare_lines(exchange)
             continue
@@ -188,6 +229,8 @@ def save(conversation: Conversation, fmt: str = "md", directory: Path | None = N
         except ExportError:
             path.unlink(missing_ok=True)
             raise
+        if fmt == "md":
+            write_images(conversation, directory)
         return path
     raise ExportError(f"Cannot find a free file name in {directory}")
 

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from r1chat import presets
+from r1chat import attachments, presets
 from r1chat.backends import MissingSetting, backend_url, check_provider, open_backend
 from r1chat.backends.base import (
     Backend,
@@ -50,11 +50,13 @@ from r1chat.compare_events import CompareEnded, CompareEvent
 from r1chat.config import ProviderConfig, Settings
 from r1chat.conversation import (
     USER_STOPPED,
+    AttachmentPart,
     Conversation,
     Exchange,
     Message,
     MessageStatus,
     Role,
+    TextPart,
     build_history,
 )
 from r1chat.refs import ModelRef
@@ -459,21 +461,65 @@ class ChatSession:
         return prompt.content if prompt is not None else None
 
     async def send(
-        self, prompt: str, *, system_prompt: str | None = None, **overrides: Override
+        self,
+        prompt: str,
+        *,
+        system_prompt: str | None = None,
+        attached: Sequence[AttachmentPart] = (),
+        **overrides: Override,
     ) -> Message:
-        """Send ``prompt`` as a new exchange and stream its answer to the end.
+        """Send ``prompt`` (and the files ``attached``, after its text) as a new exchange and
+        stream its answer to the end.
 
         Raises (the prompt is then not stored, or not answered: the caller keeps it) when no model
-        can be found, the server cannot be reached for one, or the prompt cannot be stored.
-        Everything after that is an event; the answer is returned as it finished. While compare
-        models are set (``set_compare``), a compare turn: the answer then is the current one.
+        can be found, the server cannot be reached for one, the model cannot take an attached
+        image (``AttachmentRefused``), or the prompt cannot be stored. Everything after that is an
+        event; the answer is returned as it finished. While compare models are set
+        (``set_compare``), a compare turn (which takes no attachments yet): the answer then is the
+        current one.
         """
         if self._compare_refs is not None:
+            if attached:
+                raise attachments.AttachmentRefused(
+                    "A compare turn takes no attachments yet: remove the chips, or stop comparing.")
             ended = await self.compare(prompt, self._compare_refs, system_prompt=system_prompt, **overrides)
             return ended.answers[ended.current if ended.current is not None else 0]
         await self._catch_up()
-        message = Message(Role.USER, self._with_preset(prompt))
+        if attached:
+            await self.check_attachments(attached)
+        message = self._prompt_message(prompt, attached)
         return await self._answer(message, None, system_prompt=system_prompt, options=self.options(**overrides))
+
+    def _prompt_message(self, prompt: str, attached: Sequence[AttachmentPart] = ()) -> Message:
+        """The prompt's text (with the preset), then its files; files alone make no text part."""
+        text = self._with_preset(prompt) if prompt.strip() or not attached else ""
+        return Message(Role.USER, parts=[*([TextPart(text)] if text else []), *attached])
+
+    # --- attachments -------------------------------------------------------------------------
+
+    def read_attachment(self, path: str, *, name: str | None = None) -> AttachmentPart:
+        """The file at ``path`` as an attachment, within the configured limits; raises
+        ``AttachmentRefused`` (one line) for a folder, a binary or too large file. Reads the
+        whole file: call it off the UI's thread."""
+        return attachments.read_file(path, attachments.Limits(*self.settings.attachment_limits), name=name)
+
+    async def image_support(self) -> Support:
+        """Whether the next turn's model takes images (UNKNOWN also when the server cannot say now)."""
+        try:
+            return (await self.capabilities()).images
+        except (BackendError, NoModel):
+            return Support.UNKNOWN
+
+    async def check_attachments(self, attached: Sequence[AttachmentPart]) -> None:
+        """Raise ``AttachmentRefused`` for an image the next turn's model is known not to take (or
+        whose type its server does not decode): said before sending, not as a 400 after."""
+        if not any(attachments.is_image(part) for part in attached):
+            return
+        try:
+            capabilities, model = await self.capabilities(), await self.resolve_model()
+        except (BackendError, NoModel):
+            return  # not known now: the request tries, as with any unknown capability
+        attachments.check_images(attached, capabilities, model)
 
     async def retry(self, **overrides: Override) -> Message | None:
         """Answer the last exchange's current prompt again, as a new version; None when there is
@@ -486,13 +532,16 @@ class ChatSession:
             return None
         return await self._answer(prompt, exchange, options=self.options(**overrides))
 
-    async def edit_last(self, prompt: str) -> Message:
-        """Send ``prompt`` in place of the last exchange's prompt, as a new version of it."""
+    async def edit_last(self, prompt: str, *, attached: Sequence[AttachmentPart] = ()) -> Message:
+        """Send ``prompt`` (and ``attached``) in place of the last exchange's prompt, as a new version of it."""
         await self._catch_up()
         exchange = self.last_exchange()
         if exchange is None:
-            return await self.send(prompt)
-        message = Message(Role.USER, self._with_preset(prompt), exchange_id=exchange.id, current=False)
+            return await self.send(prompt, attached=attached)
+        if attached:
+            await self.check_attachments(attached)
+        message = self._prompt_message(prompt, attached)
+        message.exchange_id, message.current = exchange.id, False
         return await self._answer(message, exchange)
 
     async def _answer(
@@ -524,18 +573,20 @@ class ChatSession:
                 system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
                 loop_guard=self._loop_guard(),
             )
-            turn.counts_cache = await self._counts_cache(model)
+            try:
+                capabilities: Capabilities | None = await self.backend.capabilities(model)
+            except BackendError:
+                capabilities = None
+            turn.counts_cache = capabilities is not None and capabilities.prompt_count_cached is Support.YES
+            # Earlier images go again unless the setting says no, or this model takes none (a
+            # conversation carried over from a vision model): a note stands in for each then.
+            turn.old_images = self.settings.send_old_images and (
+                capabilities is None or capabilities.images is not Support.NO)
             turn.start()  # StoreError: nothing was sent
         except BaseException:
             self._task = None
             raise
         return await self._run(turn)
-
-    async def _counts_cache(self, model: str) -> bool:
-        try:
-            return (await self.backend.capabilities(model)).prompt_count_cached is Support.YES
-        except BackendError:
-            return False
 
     def _loop_guard(self) -> LoopGuard:
         guard = self.settings.ui.loop_guard
@@ -783,7 +834,14 @@ class ChatSession:
 
     # --- the context window -------------------------------------------------------------------
 
-    async def fit(self, prompt: str | None, *, system_prompt: str | None = None, **overrides: Override) -> Fit:
+    async def fit(
+        self,
+        prompt: str | None,
+        *,
+        system_prompt: str | None = None,
+        attached: Sequence[AttachmentPart] = (),
+        **overrides: Override,
+    ) -> Fit:
         """How the conversation plus ``prompt`` (None: its last prompt answered again, as a retry
         sends it) compares with the window the next turn would be sent with (the model's own
         where the request cannot set one). Asks the server about the model once; the window is
@@ -791,12 +849,14 @@ class ChatSession:
         messages = self.conversation.current_messages()
         exchange = self.last_exchange() if prompt is None else None
         if prompt is not None:
-            messages = [*messages, Message(Role.USER, self._with_preset(prompt))]
+            messages = [*messages, self._prompt_message(prompt, attached)]
         elif exchange is not None and exchange.shown.prompt is not None:
             kept = {id(m) for m in exchange.shown.messages}
             messages = [*(m for m in messages if id(m) not in kept), exchange.shown.prompt]
         history = build_history(
-            messages, system_prompt=self.system_prompt() if system_prompt is None else system_prompt
+            messages,
+            system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
+            old_images=self.settings.send_old_images,
         )
         tokens = estimate_tokens(history)
         num_ctx = self.options(**overrides).num_ctx

@@ -24,6 +24,7 @@ from typing import Any
 from r1chat.backends.base import TurnStats
 from r1chat.conversation import (
     APP_STOPPED,
+    AttachmentPart,
     Conversation,
     Exchange,
     Message,
@@ -31,6 +32,7 @@ from r1chat.conversation import (
     Part,
     ReasoningPart,
     Role,
+    TextPart,
     clean_title,
     part_from_dict,
     part_to_dict,
@@ -190,6 +192,15 @@ def _migration_4(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX messages_versions ON messages (conversation_id, current, status)")
 
 
+def _images_table(db: sqlite3.Connection) -> None:
+    # Attached images, once each by the SHA-256 of their bytes: a message's parts name the digest,
+    # so a picture sent in ten conversations (or kept in later turns) is stored once.
+    db.execute(
+        "CREATE TABLE images (digest TEXT PRIMARY KEY, media_type TEXT NOT NULL, data BLOB NOT NULL,"
+        " created_at REAL NOT NULL)"
+    )
+
+
 _EVAL_TABLES = """
 CREATE TABLE eval_runs (
     id          INTEGER PRIMARY KEY,
@@ -225,7 +236,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migration_2,
     _migration_3,
     _migration_4,
-    _migration_6,  # to version 6 once migration 5 (merged from another branch) stands before it
+    _images_table,  # 5
+    _migration_6,
 ]
 SCHEMA = len(MIGRATIONS)
 # Where the copy made before a migration goes, beside the database.
@@ -626,6 +638,8 @@ class Store:
             rows = self._db.execute(
                 "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
             ).fetchall()
+            messages = [_message_from_row(r) for r in rows]
+            self._load_images(messages)
         return Conversation(
             id=row["id"],
             title=row["title"],
@@ -634,8 +648,26 @@ class Store:
             settings=json.loads(row["settings"] or "{}"),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
-            messages=[_message_from_row(r) for r in rows],
+            messages=messages,
         )
+
+    def _load_images(self, messages: list[Message]) -> None:
+        """Fill the bytes of the messages' image attachments from the images table."""
+        wanted = {p.digest: p for m in messages for p in m.parts if isinstance(p, AttachmentPart) and p.digest}
+        if not wanted:
+            return
+        digests = list(wanted)
+        try:
+            found = self._db.execute(
+                f"SELECT digest, data FROM images WHERE digest IN ({', '.join('?' * len(digests))})", digests
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return  # opened read-only before its migration: no images table yet
+        data = {row["digest"]: bytes(row["data"]) for row in found}
+        for message in messages:
+            for part in message.parts:
+                if isinstance(part, AttachmentPart) and part.digest in data:
+                    part.data = data[part.digest]
 
     def latest_conversation_id(self) -> int | None:
         with self._reading():
@@ -768,13 +800,19 @@ class Store:
 
     @staticmethod
     def _update_message(db: sqlite3.Connection, message: Message) -> None:
+        for part in message.parts:
+            if isinstance(part, AttachmentPart) and part.digest and part.data is not None:
+                db.execute(
+                    "INSERT OR IGNORE INTO images (digest, media_type, data, created_at) VALUES (?, ?, ?, ?)",
+                    (part.digest, part.media_type, part.data, time.time()),
+                )
         db.execute(
             "UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ?, error = ?,"
             " reasoning_started_at = ?, reasoning_ended_at = ?, first_token_at = ?, finished_at = ?,"
             " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ?, compare_column = ?"
             " WHERE id = ?",
             (
-                message.content,
+                _content_column(message.parts),
                 message.reasoning,
                 str(message.status),
                 message.model,
@@ -945,15 +983,30 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
 # A message's parts are stored as a layout (JSON): each part as ``part_to_dict`` writes it, but
 # for text and reasoning parts the text stays in the content and reasoning columns, which search
 # indexes, and the layout says how many characters of them the part takes.
+# A text attachment's text is in the content column too, after the prompt's, so search finds it;
+# an image's bytes are in the images table, under its digest.
 _TEXT_COLUMNS = {"text": "content", "reasoning": "reasoning"}
 
 
+def _column_of(entry: dict[str, Any]) -> str | None:
+    if entry["type"] == "attachment":
+        return "content" if entry.get("text") is not None else None
+    return _TEXT_COLUMNS.get(entry["type"])
+
+
+def _content_column(parts: list[Part]) -> str:
+    return "".join(p.text or "" for p in parts if isinstance(p, (TextPart, AttachmentPart)))
+
+
 def _parts_layout(parts: list[Part]) -> str | None:
-    if len(parts) <= 1 and not any(isinstance(p, ReasoningPart) and p.tokens is not None for p in parts):
+    if len(parts) <= 1 and not any(
+        isinstance(p, AttachmentPart) or (isinstance(p, ReasoningPart) and p.tokens is not None) for p in parts
+    ):
         return None  # one text: the columns say it all
     layout = [part_to_dict(part) for part in parts]
     for entry in layout:
-        if entry["type"] in _TEXT_COLUMNS:
+        entry.pop("data", None)
+        if _column_of(entry) is not None:
             entry["chars"] = len(entry.pop("text"))
     return json.dumps(layout)
 
@@ -968,7 +1021,7 @@ def _parts_from_layout(layout: str | None, content: str, reasoning: str) -> list
     parts: list[Part] = []
     try:
         for entry in json.loads(layout):
-            if (column := _TEXT_COLUMNS.get(entry["type"])) is not None:
+            if "chars" in entry and (column := _column_of({**entry, "text": ""})) is not None:
                 start = taken[column]
                 taken[column] = start + int(entry.pop("chars"))
                 entry["text"] = texts[column][start:taken[column]]

@@ -32,6 +32,7 @@ from typing import Literal
 from r1chat.backends.base import Backend, BackendError, ChatOptions, Content, Done, Reasoning, TurnStats
 from r1chat.conversation import (
     USER_STOPPED,
+    AttachmentPart,
     Conversation,
     History,
     Message,
@@ -127,6 +128,9 @@ class Turn:
         # The server's prompt count includes cached tokens, so it can tell a cut history (set by
         # the session from the backend's capabilities; without it no cut is ever reported).
         self.counts_cache = False
+        # Images of earlier prompts go out again (False: a note stands in for each; the setting
+        # send_old_images, set by the session).
+        self.old_images = True
 
     # --- saving ------------------------------------------------------------------------------
 
@@ -203,7 +207,7 @@ class Turn:
     # --- running -----------------------------------------------------------------------------
 
     def history(self) -> History:
-        return build_history([*self.before, self.user], system_prompt=self.system_prompt)
+        return build_history([*self.before, self.user], system_prompt=self.system_prompt, old_images=self.old_images)
 
     def start(self) -> History:
         """Store the prompt (unless it is a stored one answered again) and the empty answer; the
@@ -211,7 +215,8 @@ class Turn:
         conversation = self.conversation
         history = self.history()
         if not conversation.title:
-            conversation.title = title_from_prompt(self.user.content)
+            named = " ".join(p.name for p in self.user.parts if isinstance(p, AttachmentPart))
+            conversation.title = title_from_prompt(self.user.content or named)  # files alone: their names
         conversation.model = self.model
         conversation.provider = self.backend.provider
         if conversation.id is not None:  # else it is stored with the prompt, in one transaction

@@ -35,9 +35,11 @@ def estimate_text(text: str) -> int:
 
 def estimate_tokens(history: History) -> int:
     """About how many tokens ``history`` takes in the window, system prompt included."""
+    from r1chat.attachments import IMAGE_TOKENS, request_images, request_text
+
     total = PER_MESSAGE + estimate_text(history.system) if history.system else 0
-    for message in history.messages:
-        total += PER_MESSAGE + estimate_text(message.content)
+    for message in history.messages:  # attachments too: text files fenced, images at Ollama's count
+        total += PER_MESSAGE + estimate_text(request_text(message)) + IMAGE_TOKENS * len(request_images(message))
     return total
 
 

@@ -187,6 +187,20 @@ def ollama():
 
 
 @pytest.fixture
+def vision_ollama():
+    """The fake Ollama with a vision model (qwen2.5vl:7b) beside the text-only deepseek-r1:8b."""
+    from tests.servers import FakeOllama
+    from tests.servers.ollama_models import FakeModel
+
+    models = {
+        "deepseek-r1:8b": FakeModel("deepseek-r1:8b", reasoning=REASONING, answer=ANSWER),
+        "qwen2.5vl:7b": FakeModel("qwen2.5vl:7b", capabilities=["completion", "vision"], style="plain", answer=ANSWER),
+    }
+    with FakeOllama(models=models) as server:
+        yield server
+
+
+@pytest.fixture
 async def ollama_backend(ollama):
     from r1chat.backends.ollama import OllamaBackend
 

@@ -299,6 +299,8 @@ class Capabilities:
     effort: EffortLevels = EffortLevels()  # the thinking levels it takes, or why none
     tools: Support = Support.UNKNOWN
     images: Support = Support.UNKNOWN
+    # The image types the server decodes (protocols.md F.3, F.4): Ollama's decoders take no GIF.
+    image_formats: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp")
     list_models: Support = Support.YES
     manage_models: Support = Support.NO  # pull, delete, show, loaded: Backend.models
     usage_in_stream: Support = Support.UNKNOWN  # token counts arrive with the stream

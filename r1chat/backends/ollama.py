@@ -7,6 +7,7 @@ drops tool-call ids and prunes tool schemas (protocols.md F.2), and dies on a bl
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from r1chat import __version__
+from r1chat.attachments import request_images, request_text
 from r1chat.backends import ollama_url
 from r1chat.backends.base import (
     OLLAMA_LEVELS_SINCE,
@@ -52,6 +54,8 @@ DRAIN_SECONDS = 0.5
 _LISTED = {"thinking": "thinking", "tools": "tools", "images": "vision"}
 # The 400 for `think` sent to a model without the capability, in every version's wording (A.1).
 THINKING_REFUSED = "does not support thinking"
+# What the runner says when a request's images reach a model without a vision projector.
+IMAGES_REFUSED = "missing data required for image input"
 # From 0.12.6 `"truncate": false` makes a request that does not fit num_ctx fail with an error
 # instead of losing its oldest messages without a word, and `"shift": false` ends a turn that
 # fills the window with "length" (protocols.md A.6, section 0); older servers ignore both.
@@ -71,7 +75,10 @@ def encode(history: History) -> list[dict[str, Any]]:
     """
     messages = [{"role": "system", "content": history.system}] if history.system else []
     for message in history.messages:
-        messages.append({"role": message.role.value, "content": message.content})
+        entry: dict[str, Any] = {"role": message.role.value, "content": request_text(message)}
+        if images := request_images(message):  # raw base64, no data: prefix (protocols.md F.3)
+            entry["images"] = [base64.b64encode(image.data or b"").decode("ascii") for image in images]
+        messages.append(entry)
     return messages
 
 
@@ -285,6 +292,11 @@ class OllamaBackend:
                 if final is not None:
                     await _drain(chunks)
         except Exception as exc:  # noqa: BLE001 - mapped or re-raised
+            if isinstance(exc, OllamaSaid) and IMAGES_REFUSED in exc.error:
+                # The model has no vision projector after all (protocols.md F.3): attach-time
+                # checks refuse its images from now on.
+                self._refusals.remember(model, "images")
+                self.models.forget(model)
             raise self._errors.map(exc, model, started=started) from None
         finally:
             if response is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from r1chat import __version__
+from r1chat.attachments import request_images, request_text
 from r1chat.backends.base import (
     OLLAMA_LEVELS_SINCE,
     BackendError,
@@ -22,6 +24,7 @@ from r1chat.backends.base import (
     ModelDetails,
     ModelInfo,
     ModelNotFound,
+    Refusals,
     StreamBroken,
     StreamEvent,
     Support,
@@ -34,7 +37,7 @@ from r1chat.backends.openai_errors import OpenAIErrors, error_message
 from r1chat.backends.sse import aiter_events, aiter_lines
 
 if TYPE_CHECKING:
-    from r1chat.conversation import History
+    from r1chat.conversation import AttachmentPart, History
 
 _SSE_FIELDS = (":", "data:", "event:", "id:", "retry:")
 
@@ -77,10 +80,26 @@ def encode(history: History) -> list[dict[str, Any]]:
     will send it (DeepSeek thinking mode, F.5) or ``reasoning_details`` (OpenRouter, F.6) on
     assistant messages with tool calls; that belongs here.
     """
-    messages = [{"role": "system", "content": history.system}] if history.system else []
+    messages: list[dict[str, Any]] = [{"role": "system", "content": history.system}] if history.system else []
     for message in history.messages:
-        messages.append({"role": message.role.value, "content": message.content})
+        text = request_text(message)
+        if images := request_images(message):
+            # Content parts, the text first, then the images as data URLs (protocols.md F.4).
+            parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+            parts += [{"type": "image_url", "image_url": {"url": _data_url(image)}} for image in images]
+            messages.append({"role": message.role.value, "content": parts})
+        else:
+            messages.append({"role": message.role.value, "content": text})
     return messages
+
+
+def _has_images(body: dict[str, Any]) -> bool:
+    return any(isinstance(m.get("content"), list) and any(p.get("type") == "image_url" for p in m["content"])
+               for m in body["messages"])
+
+
+def _data_url(image: AttachmentPart) -> str:
+    return f"data:{image.media_type};base64,{base64.b64encode(image.data or b'').decode('ascii')}"
 
 
 class OpenAIBackend:
@@ -120,6 +139,7 @@ class OpenAIBackend:
             else None
         )
         self._efforts: dict[str, EffortLevels] = {}
+        self._refusals = Refusals()
         self._contexts: dict[str, int | None] | None = None  # context length by model, once listed
 
     async def aclose(self) -> None:
@@ -168,7 +188,19 @@ class OpenAIBackend:
             # Both send usage when asked (stream_options); llama-cpp-python's server never does.
             usage_in_stream=Support.YES if known else Support.UNKNOWN,
             context_length=await self._context_length(model),
+            images=self._images(model),
+            # DeepSeek and OpenRouter take GIF too (protocols.md F.4); elsewhere it is not sure.
+            image_formats=("image/png", "image/jpeg", "image/webp") + (("image/gif",) if known else ()),
         )
+
+    def _images(self, model: str) -> Support:
+        """Where the family says: on DeepSeek only the flash models see images (protocols.md F.4);
+        elsewhere unknown (the user is asked before an image goes out)."""
+        if self._refusals.refused(model, "images"):
+            return Support.NO
+        if self.family == "deepseek":
+            return Support.YES if "flash" in model else Support.NO if "pro" in model else Support.UNKNOWN
+        return Support.UNKNOWN
 
     def _thinking(self, model: str) -> Support:
         """Whether the model streams a trace, where the family says so: R1 always thinks; on the
@@ -276,7 +308,10 @@ class OpenAIBackend:
             async with self._client.stream("POST", "chat/completions", json=body) as response:
                 responded = True
                 if response.status_code >= 400:
-                    raise self._errors.status(response, await response.aread(), model)
+                    error = self._errors.status(response, await response.aread(), model)
+                    if response.status_code == 400 and "image" in str(error).lower() and _has_images(body):
+                        self._refusals.remember(model, "images")  # refused: said at attach time from now on
+                    raise error
                 # aclosing: leaving early (an error, [DONE], the caller closing us) must not leave
                 # the line readers suspended on a response that is about to be closed.
                 async with aclosing(self._chunks(response, heard)) as chunks:

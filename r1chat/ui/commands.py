@@ -42,6 +42,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "connect": ("Connect", "Change host or provider"),
     "keep_going": ("Let it go on", "Let a turn the loop banner warns about go on"),
     "retry_without_thinking": ("Answer without thinking", "Answer the last prompt again with the trace turned off"),
+    "attach_file": ("Attach file", "Add a text file or an image to the prompt (or type @ at the start of a word)"),
     "pick_model": ("Switch model", "Pick a model for the next answers"),
     "history": ("History", "Open, search, rename, delete or export past conversations"),
     "settings": ("Settings", "Providers, keys, model options, traces, theme"),

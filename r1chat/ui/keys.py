@@ -54,6 +54,7 @@ def scopes() -> list[Scope]:
     from textual.widgets import Button, OptionList, Select
 
     from r1chat.ui.app import R1ChatApp
+    from r1chat.ui.file_picker import AttachQuestion, FilePicker
     from r1chat.ui.screens.connect import ConnectScreen
     from r1chat.ui.screens.conversation_settings import ConversationSettingsScreen
     from r1chat.ui.screens.help import HelpScreen
@@ -84,7 +85,8 @@ def scopes() -> list[Scope]:
                                ("the export dialog", ExportScreen), ("the link picker", LinkPicker),
                                ("the delete question", ConfirmDelete), ("the delete question", ConfirmDeleteConversation),
                                ("the model info", ModelInfoScreen), ("the replace question", ConfirmReplace),
-                               ("the context window question", WindowOffer))),
+                               ("the context window question", WindowOffer), ("the file picker", FilePicker),
+                               ("the attach question", AttachQuestion))),
     ]
 
 

@@ -17,11 +17,14 @@ needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 class Terminal:
-    def __init__(self, command: list[str], env: dict[str, str], size: tuple[int, int] = (100, 30)) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], size: tuple[int, int] = (100, 30), cwd: str | None = None
+    ) -> None:
         self.socket = f"r1chat-test-{uuid.uuid4().hex[:8]}"
         self.name = "t"
         environment = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        shell = f"cd {shlex.quote(str(REPO))} && env -i {environment} {shlex.join(command)}; sleep 600"
+        # The program starts in the repository (python -m r1chat finds it there) unless told otherwise.
+        shell = f"cd {shlex.quote(cwd or str(REPO))} && env -i {environment} {shlex.join(command)}; sleep 600"
         width, height = str(size[0]), str(size[1])
         # The window is sized (and pinned: no client ever attaches to resize it) before the
         # program starts, so its first frame already has the size the test asked for.

@@ -15,6 +15,7 @@ from typing import Any
 
 from .generation import estimate_tokens, fit_messages
 from .http import Exchange, FakeHTTPServer
+from .images import ollama_problem
 from .ollama_chat import ChatTurn, OllamaFault, script, think_problem
 from .ollama_models import (
     FakeModel,
@@ -265,6 +266,10 @@ class FakeOllama(FakeHTTPServer):
             return self._fail(ex, 400, problem)
 
         messages = req.get("messages") or []
+        sees = "vision" in model.capabilities if model.sees_images is None else model.sees_images
+        if isinstance(messages, list) and (problem := ollama_problem(messages, sees)):
+            status, error = problem
+            return self._runner_error(ex, status, error, stream) if status >= 500 else self._fail(ex, status, error)
         options = req.get("options") or {}
         num_ctx = int(options.get("num_ctx") or self.default_num_ctx(model))
         if not messages:

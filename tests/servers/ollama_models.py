@@ -37,6 +37,9 @@ class FakeModel:
     answer: Script = DEFAULT_ANSWER
     style: str = "native"
     modified_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    # Whether its runner takes images; None: as its capabilities say. False with "vision" listed
+    # is a model packaged without its projector (the runner fails on the first image).
+    sees_images: bool | None = None
 
     def __post_init__(self) -> None:
         if ":" not in self.name.rsplit("/", 1)[-1]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .generation import DEFAULT_ANSWER, DEFAULT_REASONING, Script, estimate_tokens, fill_prompt, pieces, tagged_pieces
 from .http import Exchange, FakeHTTPServer, compact_json
+from .images import openai_images
 from .openai_styles import STYLES, Style, default_message
 
 JSON = "application/json"
@@ -86,6 +87,8 @@ class FakeOpenAI(FakeHTTPServer):
         self.keepalives = traits.comments if keepalives is None else keepalives
         self.context_length = context_length or traits.context_length
         self.reject_reasoning_content = False
+        # Models that see images (None: on DeepSeek the flash ones, elsewhere all: protocols.md F.4).
+        self.image_models: set[str] | None = None
         self.fault: OpenAIFault | None = None
         self.balance = {
             "is_available": True,
@@ -111,6 +114,11 @@ class FakeOpenAI(FakeHTTPServer):
         if (request.method, path) == ("GET", "/user/balance") and self.style == "deepseek":
             return ex.respond_json(200, self.balance, JSON)
         self._error(ex, shape.error(404, "Not Found"))
+
+    def takes_images(self, model: str) -> bool:
+        if self.image_models is not None:
+            return model in self.image_models
+        return "flash" in model if self.style == "deepseek" else True
 
     def _error(self, ex: Exchange, error: tuple[int, dict], headers: dict | None = None) -> None:
         status, body = error
@@ -140,6 +148,11 @@ class FakeOpenAI(FakeHTTPServer):
             isinstance(m, dict) and "reasoning_content" in m for m in messages
         ):
             return self._error(ex, shape.error(400, LEGACY_REASONING_CONTENT))
+        kinds, wrong = openai_images(messages)
+        if wrong is not None:
+            return self._error(ex, shape.error(400, wrong))
+        if kinds and not self.takes_images(req["model"]):
+            return self._error(ex, shape.error(400, f"Model {req['model']} does not support image input"))
         prompt_tokens = estimate_tokens(messages)
         if fault and fault.context_overflow:
             return self._error(ex, shape.context_overflow(

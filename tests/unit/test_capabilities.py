@@ -97,7 +97,8 @@ async def test_deepseek_thinking_models_think_can_stop_and_count_tokens():
         caps = await capabilities_of(srv, "deepseek-v4-flash", provider="deepseek")
     assert (caps.thinking, caps.thinking_off, caps.usage_in_stream) == (YES, YES, YES)
     assert caps.effort.levels == ("low", "high", "max")
-    assert (caps.tools, caps.images) == (UNKNOWN, UNKNOWN)  # try, and remember a refusal
+    assert caps.tools is UNKNOWN  # try, and remember a refusal
+    assert caps.images is YES and "image/gif" in caps.image_formats  # flash sees images (protocols.md F.4)
     assert (caps.list_models, caps.manage_models) == (YES, NO)
     assert caps.context_length is None  # DeepSeek's /models gives none
 

@@ -236,6 +236,36 @@ def test_the_old_fixture_migrates_through_to_drafts(old_database):
         store.close()
 
 
+# --- the images table (attachments) ------------------------------------------------------------
+
+
+def test_a_database_from_before_images_gets_their_table_and_keeps_everything(tmp_path):
+    from r1chat.conversation import AttachmentPart, Conversation, Message, Role
+    from r1chat.store import MIGRATIONS, _images_table
+    from tests.images import png
+
+    before = MIGRATIONS.index(_images_table)
+    path = tmp_path / "r1chat.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:before]:
+        migration(db)
+    db.execute(f"PRAGMA user_version = {before}")
+    db.execute("INSERT INTO conversations (title, created_at, updated_at) VALUES ('kept', 1, 1)")
+    db.close()
+    store = Store(path)
+    try:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA
+        assert store.upgraded_copy is not None and store.upgraded_copy.name.startswith(f"r1chat-schema{before}-")
+        assert [c.title for c in store.list_conversations()] == ["kept"]
+        conversation = Conversation()
+        image = AttachmentPart("red.png", "image/png", size=len(png()), digest="ab" * 32, width=3, height=2, data=png())
+        store.add_message(conversation, Message(Role.USER, parts=[image]))
+        loaded = store.load_conversation(conversation.id)
+        assert loaded is not None and loaded.messages[0].parts == [image]
+    finally:
+        store.close()
+
+
 # --- migration 6: compare columns, eval runs -------------------------------------------------
 
 

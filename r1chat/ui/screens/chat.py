@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -17,11 +18,15 @@ from textual.timer import Timer
 from textual.widgets import TextArea
 
 from r1chat import collector
+from r1chat.attachments import AttachmentRefused, attachments_of, is_image
 from r1chat.backends import backend_module
-from r1chat.backends.base import BackendError, Content, ContextOverflow, ModelNotFound, Reasoning, Unreachable
+from r1chat.backends.base import BackendError, Content, ContextOverflow, ModelNotFound, Reasoning, Support, Unreachable
+from r1chat.conversation import AttachmentPart
+from r1chat.sanitize import strip_controls
 from r1chat.session import Busy, ChatSession, NoModel, SessionEvent, TurnEnded, TurnStarted
 from r1chat.store import StoreError
 from r1chat.ui.commands import chat_commands, copy_from_answer
+from r1chat.ui.file_picker import AttachQuestion, FilePicker
 from r1chat.ui.widgets.banner import Banner
 from r1chat.ui.widgets.conversation import ConversationView
 from r1chat.ui.widgets.footer import KeysFooter
@@ -57,6 +62,7 @@ class ChatScreen(Screen[None]):
         Binding("alt+r", "retry_without_thinking", "Answer without thinking", show=False, id="retry_without_thinking"),
         Binding("alt+left", "version(-1)", "Previous version", show=False, id="previous_version"),
         Binding("alt+right", "version(1)", "Next version", show=False, id="next_version"),
+        Binding("ctrl+f", "attach_file", "Attach", show=False, id="attach_file"),
         Binding("ctrl+o", "app.pick_model", "Model", id="pick_model"),
         Binding("ctrl+g", "app.history", "History", id="history"),
         # ctrl+s: free in the prompt's TextArea (f5-f7 select there) and not captured by terminals
@@ -74,6 +80,8 @@ class ChatScreen(Screen[None]):
         self._marked_over = ""  # the prompt's text when a search's words were highlighted
         self._draft_failed = False
         self._recheck: Timer | None = None  # the next check of a server that could not be reached
+        self.folder = Path.cwd()  # the @ picker lists the folder r1chat was started in
+        self._images_asked: set[tuple[str, str]] = set()  # (provider, model) sent images on the user's word
 
     def compose(self) -> ComposeResult:
         yield ConversationView(id="conversation", collapse=self.session.settings.ui.trace_collapse)
@@ -242,20 +250,23 @@ class ChatScreen(Screen[None]):
         self._store_draft("")  # now, under this conversation: sending may give it an id
         if self.editing:
             self.editing = False
-            self._run(self.session.edit_last(event.text), event.text)
+            self.run_worker(self._turn(self.session.edit_last(event.text, attached=event.attached), event.text,
+                                       event.attached), group="turn", exit_on_error=False)
         else:
-            self.run_worker(self._send(event.text), group="turn", exit_on_error=False)
+            self.run_worker(self._send(event.text, event.attached), group="turn", exit_on_error=False)
 
     def _run(self, intent: Coroutine[Any, Any, object], text: str | None = None) -> None:
         self.run_worker(self._turn(intent, text), group="turn", exit_on_error=False)
 
-    async def _turn(self, intent: Coroutine[Any, Any, object], text: str | None) -> None:
+    async def _turn(
+        self, intent: Coroutine[Any, Any, object], text: str | None, attached: list[AttachmentPart] | None = None
+    ) -> None:
         """Run an intent of the session; what could not start goes back into the prompt box."""
         try:
             await intent
         except NOT_STARTED as error:
             if text is not None:
-                self.prompt.give_back(text)
+                self.prompt.give_back(text, attached)
             self.banner.show_error(error, prompt_kept=text is not None)
             if isinstance(error, Unreachable):
                 self.status.connection = "unreachable"
@@ -263,20 +274,90 @@ class ChatScreen(Screen[None]):
 
     # --- the context window ------------------------------------------------------------------
 
-    async def _send(self, text: str) -> None:
-        """Send ``text``; when the conversation would not fit the window, ask first."""
-        fit = await self.session.fit(text)
+    async def _send(self, text: str, attached: list[AttachmentPart] | None = None) -> None:
+        """Send ``text`` (and ``attached``); when the conversation would not fit the window, or an
+        image goes to a model that may not take images, ask first."""
+        attached = attached or []
+        if not await self._images_wanted(attached):
+            self.prompt.give_back(text, attached)
+            return
+        fit = await self.session.fit(text, attached=attached)
         way = SEND if fit.fits else await self.app.push_screen_wait(WindowOffer(fit))
         if way is None:
-            self.prompt.give_back(text)
+            self.prompt.give_back(text, attached)
         elif way == NEW:
             await self._carry_into_new_chat(text)
         else:
             allow_cut = way == SEND and not fit.fits
             if way == RAISE and not self._raise_window(fit.larger_window):
-                self.prompt.give_back(text)
+                self.prompt.give_back(text, attached)
                 return
-            await self._turn(self.session.send(text, truncate=True if allow_cut else None), text)
+            send = self.session.send(text, attached=attached, truncate=True if allow_cut else None)
+            await self._turn(send, text, attached)
+
+    async def _images_wanted(self, attached: list[AttachmentPart]) -> bool:
+        """Images for a model whose server does not say whether it takes them: asked once per model."""
+        if not any(is_image(part) for part in attached) or await self.session.image_support() is not Support.UNKNOWN:
+            return True
+        key = (self.session.provider.name, self.session.shown_model)
+        if key in self._images_asked:
+            return True
+        yes = await self.app.push_screen_wait(AttachQuestion(
+            f"Send the image to {key[1] or 'this model'}?",
+            f"{self.session.url} does not say whether the model takes images. If it does not, the server "
+            "will refuse the request or the model will not see the image.",
+            yes="Send it", no="Back"))
+        if yes:
+            self._images_asked.add(key)
+        return bool(yes)
+
+    # --- attachments -------------------------------------------------------------------------
+
+    @on(Prompt.AttachWanted)
+    def _attach_wanted(self, event: Prompt.AttachWanted) -> None:
+        self._pick_file(event.location)
+
+    def action_attach_file(self) -> None:
+        self._pick_file(None)
+
+    def _pick_file(self, at: tuple[int, int] | None) -> None:
+        """The picker; a file chosen becomes a chip in place of the ``@`` typed at ``at`` (Esc
+        leaves the ``@`` as it was typed)."""
+
+        def chosen(path: str | None) -> None:
+            if path is not None:
+                self._read_and_attach(self.folder / path, path, at=at)
+            else:
+                self.prompt.focus()
+
+        self.app.push_screen(FilePicker(self.folder), chosen)
+
+    @on(Prompt.PathPasted)
+    def _path_pasted(self, event: Prompt.PathPasted) -> None:
+        path = event.path
+        try:
+            name = str(path.relative_to(self.folder))
+        except ValueError:
+            name = str(path)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._read_and_attach(path, name, replacing=event.text)
+
+        self.app.push_screen(AttachQuestion(f"Attach {name}?", "You pasted the path of a file. Attached, its text "
+                                            "(or the image) goes with your prompt; otherwise the path stays as text.",
+                                            yes="Attach", no="Keep the text"), answered)
+
+    @work(group="attach", exit_on_error=False)
+    async def _read_and_attach(self, path: Path, name: str, *, at: tuple[int, int] | None = None, replacing: str = "") -> None:
+        """Read the file off the UI's thread; a chip when it can go with the prompt, one line when not."""
+        try:
+            part = await asyncio.to_thread(self.session.read_attachment, str(path), name=name)
+            await self.session.check_attachments([part])  # a model known not to take images says so now
+        except AttachmentRefused as error:
+            self.notify(strip_controls(str(error)), severity="error", timeout=8, markup=False)
+            return
+        self.prompt.attach(part, at, replacing=replacing)
 
     def _raise_window(self, num_ctx: int | None) -> bool:
         if num_ctx is None:
@@ -353,7 +434,10 @@ class ChatScreen(Screen[None]):
         if prompt is None or self.session.streaming:
             return
         self.editing = True
-        self.prompt.set_prompt(prompt)
+        self.prompt.set_prompt("")
+        exchange = self.session.last_exchange()
+        shown = exchange.shown.prompt if exchange is not None else None
+        self.prompt.give_back(prompt, attachments_of(shown) if shown is not None else None)  # its files as chips
         self.prompt.focus()
         self.notify("Editing the last prompt: Enter sends it as a new version of the last turn.", timeout=3)
 

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.events import Click
 from textual.message import Message as TextualMessage
 
+from r1chat.attachments import attachments_of, describe, is_image
 from r1chat.conversation import APP_STOPPED, USER_STOPPED, Message, MessageStatus
 from r1chat.latex import final_answer, math_to_text
 from r1chat.sanitize import ControlFilter, strip_controls
@@ -21,18 +22,21 @@ from r1chat.ui.widgets.trace import Trace
 SHOWN_PROMPT = 4_000
 
 
-def _shown_prompt(text: str) -> Content:
+def _shown_prompt(text: str, attached: tuple[str, ...] = ()) -> Content:
     text = strip_controls(text)
+    chips = "".join(f"\n[{strip_controls(chip)}]" for chip in attached)
     if len(text) <= SHOWN_PROMPT:
-        return Content(text)
+        return Content.assemble(text, (chips.lstrip("\n") if not text else chips, "$accent"))
     rest = text[SHOWN_PROMPT:]
     more = f"\n… {rest.count(chr(10)):,} more lines, {len(rest):,} more characters (all of it was sent)"
-    return Content.assemble(text[:SHOWN_PROMPT], (more, "$foreground-muted italic"))
+    return Content.assemble(text[:SHOWN_PROMPT], (more, "$foreground-muted italic"), (chips, "$accent"))
 
 
 class UserMessage(Block):
     def __init__(self, message: Message) -> None:
-        self.shown = _shown_prompt(message.content)
+        attached = tuple(describe(part) + (" · not stored" if is_image(part) and part.data is None else "")
+                         for part in attachments_of(message))
+        self.shown = _shown_prompt(message.content, attached)
         super().__init__(self.shown, classes="user-message")
         self.message = message
 
