@@ -41,9 +41,10 @@ class Entry:
 
 def git_ignored(root: Path) -> set[str] | None:
     """The paths under ``root`` that git ignores (folders with a trailing ``/``), or None outside
-    a repository or without git."""
+    a repository or without git. Outside a repository (no ``.git`` here or above) git is not
+    started at all: a process per picker opening for nothing."""
     git = shutil.which("git")
-    if git is None:
+    if git is None or not any((folder / ".git").exists() for folder in (root.resolve(), *root.resolve().parents)):
         return None
     try:
         done = subprocess.run(

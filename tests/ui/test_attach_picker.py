@@ -119,6 +119,7 @@ async def test_folders_open_in_the_picker(run_app, project):
         assert options(pilot) == ["src/apple.txt"]
 
 
+@pytest.mark.process  # runs git
 @pytest.mark.skipif(shutil.which("git") is None, reason="no git here")
 async def test_files_git_ignores_come_last(run_app, project):
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)

@@ -10,6 +10,7 @@ import pytest
 from r1chat.file_finder import Entry, rank, score, walk
 
 
+@pytest.mark.process  # its .git folder makes the walk ask git
 def test_the_walk_is_breadth_first_capped_and_never_enters_git(tmp_path):
     (tmp_path / ".git" / "objects").mkdir(parents=True)
     (tmp_path / "a" / "b" / "c").mkdir(parents=True)
@@ -22,6 +23,7 @@ def test_the_walk_is_breadth_first_capped_and_never_enters_git(tmp_path):
     assert next(e for e in walk(tmp_path) if e.path == ".hidden").hidden
 
 
+@pytest.mark.process  # runs git
 @pytest.mark.skipif(shutil.which("git") is None, reason="no git here")
 def test_inside_a_repository_ignored_files_are_marked_and_their_folders_not_walked(tmp_path):
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
