@@ -240,6 +240,16 @@ class R1ChatApp(App):
 
         self.push_screen(ModelPicker(self.session), picked)
 
+    def action_compare(self) -> None:
+        from r1chat.refs import ModelRef
+        from r1chat.ui.screens.compare_picker import ComparePicker
+
+        session = self.session
+        picked = list(session.compare_refs or ())
+        if not picked and (model := session.shown_model or session.preferred_model()):
+            picked = [ModelRef(model, session.provider.name)]  # the model in use, to compare with others
+        self.push_screen(ComparePicker(session, picked), self.chat.compare_picked)
+
     def action_connect(self) -> None:
         from r1chat.ui.screens.connect import ConnectScreen
 

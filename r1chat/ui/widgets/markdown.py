@@ -323,6 +323,8 @@ class LiveText(OnePass, Vertical):
     def on_mount(self) -> None:
         self._timer = self.set_interval(1 / self.FPS, self._frame)
         self.call_after_refresh(self._flush)
+        if self.styles.overflow_y in ("auto", "scroll"):  # kept to a few lines (a compare column's trace)
+            self.anchor()  # following its newest text until the reader scrolls it
 
     def write(self, text: str) -> None:
         self._written.append(text)
