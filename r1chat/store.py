@@ -190,12 +190,42 @@ def _migration_4(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX messages_versions ON messages (conversation_id, current, status)")
 
 
+_EVAL_TABLES = """
+CREATE TABLE eval_runs (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    samples     INTEGER NOT NULL,
+    settings    TEXT NOT NULL DEFAULT '{}',
+    created_at  REAL NOT NULL
+);
+CREATE INDEX eval_runs_by_key ON eval_runs (key, id);
+CREATE TABLE eval_samples (
+    run_id      INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+    problem     TEXT NOT NULL,
+    sample      INTEGER NOT NULL,
+    result      TEXT NOT NULL,
+    PRIMARY KEY (run_id, problem, sample)
+);
+"""
+
+
+def _migration_6(db: sqlite3.Connection) -> None:
+    # Compare turns: each answer knows its column (NULL for every other message). Eval runs and
+    # their graded samples live in tables of their own, apart from conversations: not in the
+    # history list, not in search (r1chat/evals.py).
+    db.execute("ALTER TABLE messages ADD COLUMN compare_column INTEGER")
+    _run_script(db, _EVAL_TABLES)
+
+
 # Each entry takes the database from version N to N+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _SCHEMA_1),
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_6,  # to version 6 once migration 5 (merged from another branch) stands before it
 ]
 SCHEMA = len(MIGRATIONS)
 # Where the copy made before a migration goes, beside the database.
@@ -741,7 +771,8 @@ class Store:
         db.execute(
             "UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ?, error = ?,"
             " reasoning_started_at = ?, reasoning_ended_at = ?, first_token_at = ?, finished_at = ?,"
-            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ? WHERE id = ?",
+            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ?, compare_column = ?"
+            " WHERE id = ?",
             (
                 message.content,
                 message.reasoning,
@@ -759,6 +790,7 @@ class Store:
                 message.reply_to,
                 int(message.current),
                 _parts_layout(message.parts),
+                message.column,
                 message.id,
             ),
         )
@@ -933,4 +965,5 @@ def _message_from_row(row: sqlite3.Row) -> Message:
         exchange_id=row["exchange_id"] if versions else None,
         reply_to=row["reply_to"] if versions else None,
         current=bool(row["current"]) if versions else True,
+        column=row["compare_column"] if "compare_column" in columns else None,
     )
