@@ -8,12 +8,12 @@ slow or dead host holds up nothing but its own line.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from r1chat.backends import MissingSetting, open_backend
+from r1chat.backends import MissingSetting
 from r1chat.backends.base import Backend, BackendError, ModelInfo
-from r1chat.config import ProviderConfig, Settings
+from r1chat.config import ConfigError, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,36 +25,23 @@ class ProviderModels:
     problem: str | None = None
 
 
-async def _models_of(provider: ProviderConfig, settings: Settings, own: Backend | None) -> ProviderModels:
+async def _models_of(name: str, backend_for: Callable[[str], Backend]) -> ProviderModels:
     try:
-        backend = own or open_backend(provider, settings)
-    except MissingSetting as error:
-        return ProviderModels(provider.name, problem=str(error))
-    try:
-        return ProviderModels(provider.name, await backend.list_models())
+        return ProviderModels(name, await backend_for(name).list_models())
+    except (MissingSetting, ConfigError) as error:
+        return ProviderModels(name, problem=str(error))
     except BackendError as error:
-        return ProviderModels(provider.name, problem=" ".join(str(error).split()))
-    finally:
-        if own is None:
-            await backend.aclose()
+        return ProviderModels(name, problem=" ".join(str(error).split()))
 
 
-async def models_everywhere(
-    settings: Settings, *, current: str | None = None, backend: Backend | None = None
-) -> AsyncIterator[ProviderModels]:
-    """Every configured provider's models, each as soon as it answers. ``backend`` is the one the
-    session already holds for provider ``current``: asked directly, not opened a second time."""
-    asks = [
-        asyncio.ensure_future(
-            _models_of(provider, settings, backend if name == current else None)
-        )
-        for name, provider in settings.providers.items()
-    ]
+async def models_everywhere(settings: Settings, backend_for: Callable[[str], Backend]) -> AsyncIterator[ProviderModels]:
+    """Every configured provider's models, each as soon as it answers. ``backend_for`` gives a
+    provider's backend by name (``ChatSession.backend_for``: the ones a compare turn then uses)."""
+    asks = [asyncio.ensure_future(_models_of(name, backend_for)) for name in settings.providers]
     try:
         for done in asyncio.as_completed(asks):
             yield await done
     finally:
         for ask in asks:
             ask.cancel()
-        # A cancelled ask closes its own backend on the way out.
         await asyncio.gather(*asks, return_exceptions=True)

@@ -111,6 +111,7 @@ class ChatScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.view.cost_of = self._cost_of
         self.view.choose_keys = self._choose_keys
+        self.view.session_conversation = lambda: self.session.conversation
         # The view draws the turns; this screen's own listener sees pieces pass, and ignores them.
         self._stop_hearing = (self.session.subscribe(self.view.hear), self.session.subscribe(self._hear))
         self._typed = self.prompt  # still readable while the screen unmounts (quitting), unlike a query

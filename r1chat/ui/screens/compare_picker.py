@@ -20,7 +20,7 @@ from r1chat.ui.cells import clip, column
 
 FEWEST, MOST = 2, 4
 NAME_WIDTH = 44  # model@provider; longer ones are cut with an ellipsis so the columns line up
-PROBLEM_WIDTH = 90  # a provider's problem stays on one line
+PROBLEM_WIDTH = 60  # a provider's problem stays on one line (before the list has a width)
 SHORT = 30  # rows: below this the dialog takes the whole height
 
 
@@ -84,6 +84,7 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < SHORT, "-short")
+        self.call_after_refresh(self._show)  # the problems' lines are cut to the list's width
 
     def _key(self, binding_id: str) -> str:
         for active in self.active_bindings.values():
@@ -105,9 +106,7 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
     @work(group="models", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         session = self.session
-        async for found in models_everywhere(
-            session.settings, current=session.provider.name, backend=session.backend
-        ):
+        async for found in models_everywhere(session.settings, session.backend_for):
             self.found[found.provider] = found
             self._show()
 
@@ -127,6 +126,7 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
         nothing to list (still asked, not reachable, not set up)."""
         words = self.query_one("#filter", Input).value.lower().split()
         shown = [(ref, model) for ref, model in self._refs() if all(w in _haystack(ref, model) for w in words)]
+        options: list[Option] = []
         width = min(max((len(str(ref)) for ref, _ in shown), default=20), NAME_WIDTH)
         for ref, model in shown:
             picked = self.picked.index(ref) if ref in self.picked else None
@@ -136,7 +136,8 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
             if found is None:
                 line = Content.styled(f"{strip_controls(name)}: asking for its models…", "$foreground-muted")
             elif found.problem is not None:
-                said = clip(f"{name}: {strip_controls(found.problem)}", PROBLEM_WIDTH)
+                room = self.option_list.scrollable_content_region.width - 2  # an option's own padding
+                said = clip(f"{name}: {strip_controls(found.problem)}", room if room > 0 else PROBLEM_WIDTH)
                 line = Content.styled(said, "$error")
             elif not found.models:
                 line = Content.styled(f"{strip_controls(name)}: no models", "$foreground-muted")
@@ -146,9 +147,10 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
         highlighted = self.option_list.highlighted_option
         keep = keep or (highlighted.id if highlighted is not None else None)
         self.option_list.set_options(options)
-        ids = [option.id for option in options if not option.disabled]
-        if ids:
-            self.option_list.highlighted = options.index(next(o for o in options if o.id == (keep if keep in ids else ids[0])))
+        ids = [option.id for option in options]
+        enabled = [option.id for option in options if not option.disabled]
+        if enabled:
+            self.option_list.highlighted = ids.index(keep if keep in enabled else enabled[0])
         self._show_title()
 
     def _show_title(self) -> None:

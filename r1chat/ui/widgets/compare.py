@@ -56,8 +56,17 @@ def figures(message: Message, cost: float | None, *, streamed: int = 0, seconds:
     if stats.tokens_per_second:
         parts.append(f"{stats.tokens_per_second:.1f} tok/s")
     if cost is not None:
-        parts.append(f"${cost:.4f}" if cost < 1 else f"${cost:.2f}")
+        parts.append(_money(cost))
     return " · ".join(parts)
+
+
+def _money(cost: float) -> str:
+    """US dollars, as a price list shows a request's cost: cents and below."""
+    if cost == 0:
+        return "$0"
+    if cost < 0.0001:
+        return "<$0.0001"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
 
 
 class ColumnNote(Block):
@@ -159,9 +168,9 @@ class CompareColumn(OnePass, Vertical):
 class CompareSummary(Block):
     """Under the row: each column's final answer, and whether they agree."""
 
-    def show(self, refs: Sequence[str], finals: Sequence[str | None], agree: bool | None, hint: str = "") -> None:
+    def show(self, finals: Sequence[str | None], agree: bool | None, hint: str = "") -> None:
         parts: list[Content] = []
-        for index, (ref, final) in enumerate(zip(refs, finals, strict=False)):
+        for index, final in enumerate(finals):
             value = strip_controls(final) if final else "none"
             parts.append(Content.assemble((f"{index + 1} ", "bold"), (value, "bold" if final else "$foreground-muted")))
         if agree is None:
@@ -223,7 +232,9 @@ class CompareAnswers(OnePass, Vertical):
         return self._ticker is not None
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width // max(1, len(self.columns)) < MIN_COLUMN, "-stacked")
+        stacked = self.size.width // max(1, len(self.columns)) < MIN_COLUMN
+        self.set_class(stacked, "-stacked")
+        self.query_one(".compare-row").styles.grid_size_columns = 1 if stacked else len(self.columns)
 
     def chosen_index(self) -> int | None:
         return next((c.index for c in self.columns if c.chosen), None)
@@ -263,5 +274,5 @@ class CompareAnswers(OnePass, Vertical):
         self.show_summary(finals, agree, hint)
 
     def show_summary(self, finals: Sequence[str | None], agree: bool | None, hint: str = "") -> None:
-        self.summary.show(self.refs, finals, agree, hint)
+        self.summary.show(finals, agree, hint)
         self.summary.display = True

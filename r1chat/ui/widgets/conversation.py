@@ -104,6 +104,8 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         self._compares: dict[Message, Exchange] = {}  # each compare turn's answers -> their exchange
         # What an answer cost, where known (the chat screen gives the session's way of knowing).
         self.cost_of: Callable[[Message], float | None] = lambda message: None
+        # The conversation the session is in (a compare turn's events do not name it).
+        self.session_conversation: Callable[[], Conversation] = lambda: self.conversation
         # The key that chooses column n, as bound now (the chat screen gives it), for the hint.
         self.choose_keys: Callable[[int], str] = lambda count: ""
         self.marked: UserMessage | AssistantMessage | None = None  # highlighting a search's words
@@ -341,8 +343,9 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         return None
 
     async def _compare_started(self, event: CompareStarted) -> None:
-        if self.hidden_later:
-            await self.show(self.conversation)  # the end, where the turn goes
+        conversation = self.session_conversation()
+        if conversation is not self.conversation or self.hidden_later:
+            await self.show(conversation)  # the end, where the turn goes
         exchanges = self._count_versions()
         first = event.answers[0]
         exchange = self._compares.get(first) or exchanges[-1]

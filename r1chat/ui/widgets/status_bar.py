@@ -101,6 +101,7 @@ class StatusBar(Static):
             self.unsaved = event.error is not None
         elif isinstance(event, CompareStarted):
             self.connection, self._cut_short, self.stats = "streaming", None, None
+            self.compare = ", ".join(str(ref) for ref in event.refs)
         elif isinstance(event, CompareEnded):
             self.connection = "connected"  # each column says how its own turn went
         elif isinstance(event, TurnEnded):

@@ -1,0 +1,280 @@
+"""Compare in the TUI: the picker of models from every provider, the columns of a compare turn
+live and reopened, choosing a column, Esc stopping all. The real app under Pilot, two providers
+on test servers over real HTTP (the fake Ollama and a fake OpenRouter), a real SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
+
+from r1chat.config import ProviderConfig, load_settings
+from r1chat.conversation import MessageStatus
+from r1chat.refs import ModelRef
+from r1chat.session import ChatSession
+from r1chat.store import Store
+from r1chat.ui.app import R1ChatApp
+from r1chat.ui.screens.chat import ChatScreen
+from r1chat.ui.screens.compare_picker import ComparePicker
+from r1chat.ui.widgets.compare import CompareAnswers
+from tests.servers import FakeOllama, FakeOpenAI, OllamaFault, OpenAIFault
+from tests.ui.conftest import click_on, screen_text, text_of, wait_until
+
+SMALL, LARGE, REMOTE = "deepseek-r1:1.5b", "deepseek-r1:8b", "deepseek/deepseek-r1"
+REFS = [ModelRef(SMALL, "ollama"), ModelRef(LARGE, "ollama"), ModelRef(REMOTE, "openrouter")]
+QUESTION = "What is 6 * 7?"
+UNREACHABLE_URL = "http://127.0.0.1:9"  # the discard port: nothing listens
+
+
+@pytest.fixture
+def servers():
+    with FakeOllama() as ollama, FakeOpenAI(style="openrouter") as router:
+        ollama.models[SMALL].answer = "Six sevens: \\boxed{42}."
+        ollama.models[LARGE].answer = "6 * 7 = 42.0"
+        for model in ollama.models.values():
+            model.reasoning = "Six sevens are forty-two."
+        router.reasoning = "Seven, six times: forty-two."
+        router.answers[REMOTE] = "The answer is $\\boxed{42}$"
+        yield ollama, router
+
+
+@pytest.fixture
+def make_session(tmp_path, servers):
+    """A session on the fake Ollama (model SMALL), the fake OpenRouter as a second provider, and a
+    third, ``gpubox``, an Ollama host nobody answers on."""
+    ollama, router = servers
+    stores: list[Store] = []
+
+    def make(**kwargs) -> ChatSession:
+        settings = load_settings()
+        settings.providers["ollama"].url = ollama.url
+        settings.providers["openrouter"] = ProviderConfig("openrouter", kind="openai", url=router.url + "/v1")
+        settings.providers["gpubox"] = ProviderConfig("gpubox", kind="ollama", url=UNREACHABLE_URL)
+        store = Store(tmp_path / "r1chat.db")
+        stores.append(store)
+        return ChatSession(settings, store, settings.provider_config("ollama"), model=SMALL, **kwargs)
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+async def chat_screen(pilot: Pilot) -> ChatScreen:
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), "the chat screen")
+    screen: ChatScreen = app.screen
+    await wait_until(pilot, lambda: screen.status.connection == "connected", "the connection check")
+    return screen
+
+
+async def compare_turn(pilot: Pilot, screen: ChatScreen, refs=REFS, prompt: str = QUESTION) -> CompareAnswers:
+    screen.session.set_compare(refs)
+    screen.prompt.load_text(prompt)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.view.compare_answers() is not None, "the compare turn's columns")
+    return screen.view.compare_answers()
+
+
+async def finished_compare(pilot: Pilot, screen: ChatScreen, refs=REFS) -> CompareAnswers:
+    answers = await compare_turn(pilot, screen, refs)
+    await wait_until(pilot, lambda: not screen.session.streaming and answers.summary.display, "the compare turn to end")
+    await pilot.pause()
+    return answers
+
+
+def options_of(picker: ComparePicker) -> list[tuple[str | None, str, bool]]:
+    options = picker.query_one(OptionList)
+    return [(o.id, str(o.prompt), o.disabled) for o in (options.get_option_at_index(i) for i in range(options.option_count))]
+
+
+# --- the picker ------------------------------------------------------------------------------
+
+
+async def test_picker_lists_every_providers_models_and_one_line_for_each_it_cannot_list(make_session):
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await chat_screen(pilot)
+        await pilot.press("alt+c")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComparePicker), "the compare picker")
+        picker: ComparePicker = app.screen
+        await wait_until(pilot, lambda: len(picker.found) == len(app.session.settings.providers), "every provider to answer")
+        await pilot.pause()
+        options = options_of(picker)
+        ids = [i for i, _, disabled in options if not disabled]
+        assert f"{SMALL}@ollama" in ids and f"{LARGE}@ollama" in ids
+        assert "deepseek/deepseek-r1@openrouter" in ids
+        problems = {i: text for i, text, disabled in options if disabled}
+        # Not set up (no key) and not reachable: one line each, in the list, no dialog.
+        assert "API key" in problems["provider:deepseek"] and "\n" not in problems["provider:deepseek"]
+        assert problems["provider:gpubox"].startswith("gpubox: ") and "\n" not in problems["provider:gpubox"]
+        assert isinstance(app.screen, ComparePicker)
+        # The model in use is picked already, as column 1.
+        assert picker.picked == [ModelRef(SMALL, "ollama")]
+        assert f"1 {SMALL}@ollama" in screen_text(pilot)
+
+        picker.query_one("#filter", Input).value = "r1:8b"
+        await pilot.pause()
+        await pilot.press("enter")
+        picker.query_one("#filter", Input).value = "openrouter r1"
+        await pilot.pause()
+        await pilot.press("enter")
+        assert picker.picked == REFS
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen, "the chat screen again")
+        assert screen.session.compare_refs == tuple(REFS)
+        assert "⇆ comparing" in text_of(screen.status) and f"{REMOTE}@openrouter" in text_of(screen.status)
+
+
+async def test_picker_takes_two_to_four_models(make_session):
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await chat_screen(pilot)
+        await pilot.press("alt+c")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComparePicker), "the compare picker")
+        picker: ComparePicker = app.screen
+        await wait_until(pilot, lambda: len(picker.found) == len(app.session.settings.providers), "every provider to answer")
+        await pilot.press("ctrl+s")  # one picked: not enough
+        assert isinstance(app.screen, ComparePicker)
+        assert "Pick 2 to 4" in text_of(picker.query_one("#status"))
+        for model in (LARGE, "llama3.2", "r1-legacy", "r1-openerless"):
+            picker.query_one("#filter", Input).value = model
+            await pilot.pause()
+            await pilot.press("enter")
+        assert len(picker.picked) == 4
+        assert "At most 4" in text_of(picker.query_one("#status"))
+        picker.query_one("#filter", Input).value = SMALL
+        await pilot.pause()
+        await pilot.press("enter")  # unpicks it: the others move up a column
+        assert picker.picked[0] == ModelRef(LARGE, "ollama") and len(picker.picked) == 3
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "the chat screen again")
+        assert screen.session.compare_refs is None  # Esc changes nothing
+
+
+# --- the compare view ------------------------------------------------------------------------
+
+
+async def test_a_compare_turn_shows_each_models_answer_in_its_column_and_whether_they_agree(make_session):
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await chat_screen(pilot)
+        answers = await finished_compare(pilot, screen)
+        assert not answers.has_class("-stacked")
+        columns = answers.columns
+        assert [c.ref for c in columns] == [str(r) for r in REFS]
+        assert len({c.region.x for c in columns}) == 3  # side by side
+        assert "Six sevens" in text_of(columns[0].answer) and "42.0" in text_of(columns[1].answer)
+        for column in columns:
+            assert column.message.status is MessageStatus.DONE
+            assert column.answer.trace is not None and "Thought for" in text_of(column.answer.trace)
+            assert "tok" in str(column.border_subtitle)
+        summary = text_of(answers.summary)
+        assert "1 42" in summary and "2 42.0" in summary and "3 42" in summary
+        assert "they agree" in summary
+        # Column 1 is the answer the conversation goes on with until another is chosen.
+        assert columns[0].chosen and "chosen" in str(columns[0].border_title)
+
+
+async def test_columns_stack_one_under_another_on_a_narrow_terminal(make_session):
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await chat_screen(pilot)
+        answers = await finished_compare(pilot, screen)
+        assert answers.has_class("-stacked")
+        assert len({c.region.x for c in answers.columns}) == 1
+        assert len({c.region.width for c in answers.columns}) == 1 and answers.columns[0].region.width > 70
+        await pilot.resize_terminal(160, 45)
+        await pilot.pause()
+        assert not answers.has_class("-stacked")
+        assert len({c.region.x for c in answers.columns}) == 3
+
+
+async def test_requests_to_one_ollama_host_wait_their_turn_and_say_so(make_session, servers):
+    ollama, router = servers
+    ollama.fault = OllamaFault(stall_after=3)
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await chat_screen(pilot)
+        answers = await compare_turn(pilot, screen)
+        second = answers.columns[1]
+        await wait_until(pilot, lambda: second.note.display, "column 2 to say it waits")
+        assert f"waiting for {SMALL} to finish" in text_of(second.note)
+        await wait_until(pilot, lambda: answers.columns[2].message.status is MessageStatus.DONE, "the other host's answer")
+        assert second.message.status is MessageStatus.STREAMING and second.note.display
+        screen.session.stop()
+        await wait_until(pilot, lambda: not screen.session.streaming, "the stop")
+
+
+async def test_escape_stops_every_column_and_keeps_what_they_wrote(make_session, servers):
+    ollama, router = servers
+    ollama.fault = OllamaFault(stall_after=4)
+    router.fault = OpenAIFault(stall_after=4)
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await chat_screen(pilot)
+        answers = await compare_turn(pilot, screen)
+        first, _, third = answers.columns
+        await wait_until(
+            pilot, lambda: first.answer.trace is not None and third.answer.trace is not None, "two columns thinking"
+        )
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not screen.session.streaming, "every column to stop")
+        await wait_until(pilot, lambda: answers.summary.display, "the turn to settle")
+        assert [c.message.status for c in answers.columns] == [MessageStatus.INTERRUPTED] * 3
+        assert all("stopped" in text_of(c.note) for c in answers.columns)
+        stored = screen.session.store.load_conversation(screen.session.conversation.id)
+        [exchange] = stored.exchanges()
+        assert [a.status for a in exchange.columns()] == [MessageStatus.INTERRUPTED] * 3
+        assert exchange.columns()[0].reasoning  # what streamed before Esc is kept
+
+
+async def test_choosing_a_column_goes_on_with_its_model(make_session, servers):
+    ollama, router = servers
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await chat_screen(pilot)
+        answers = await finished_compare(pilot, screen)
+        await pilot.press("alt+2")
+        await wait_until(pilot, lambda: answers.columns[1].chosen, "column 2 chosen")
+        assert not answers.columns[0].chosen and "chosen" in str(answers.columns[1].border_title)
+        session = screen.session
+        assert session.compare_refs is None and session.model == LARGE
+        assert "⇆" not in text_of(screen.status) and LARGE in text_of(screen.status)
+
+        await click_on(pilot, answers.columns[2].answer.query_one(".answer"))
+        await wait_until(pilot, lambda: answers.columns[2].chosen, "column 3 chosen by a click")
+        assert session.provider.name == "openrouter" and session.model == REMOTE
+        await wait_until(pilot, lambda: screen.status.connection == "connected", "the new provider's check")
+
+        screen.prompt.load_text("And 6 * 8?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: session.turn is not None and not session.streaming, "a single answer")
+        chats = [r for r in router.requests if r.path.endswith("/chat/completions")]
+        sent = chats[-1].json["messages"]
+        # The chosen column's answer is the one in the history sent, and the only one.
+        assert [(m["role"], m["content"]) for m in sent] == [
+            ("user", QUESTION), ("assistant", "The answer is $\\boxed{42}$"), ("user", "And 6 * 8?")
+        ]
+
+
+async def test_a_reopened_compare_turn_shows_its_columns_as_they_were(make_session):
+    session = make_session()
+    app = R1ChatApp(session)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await chat_screen(pilot)
+        await finished_compare(pilot, screen)
+        await pilot.press("alt+3")
+        await wait_until(pilot, lambda: session.model == REMOTE, "column 3 chosen")
+        conversation_id = session.conversation.id
+    again = make_session()
+    app = R1ChatApp(again, reopen=conversation_id)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await chat_screen(pilot)
+        await wait_until(pilot, lambda: screen.view.compare_answers() is not None, "the compare turn")
+        answers = screen.view.compare_answers()
+        assert [c.ref for c in answers.columns] == [str(r) for r in REFS]
+        assert [c.chosen for c in answers.columns] == [False, False, True]
+        assert "they agree" in text_of(answers.summary)
+        assert "Thought for" in text_of(answers.columns[1].answer.trace)
+        assert "42.0" in text_of(answers.columns[1].answer)
+        assert answers.columns[2].border_subtitle is not None and "tok" in str(answers.columns[2].border_subtitle)
