@@ -4,6 +4,7 @@ HTTP, a real SQLite file, the events a front end renders, and what is stored."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -205,3 +206,19 @@ async def test_every_column_of_a_compare_turn_is_searchable(session):
     assert [hit.message_id for hit in hits] == [ended.answers[2].id]
     hits = session.store.search("sevens", per_conversation=None)
     assert sorted(hit.message_id for hit in hits) == sorted(a.id for a in ended.answers)
+
+
+async def test_a_compare_turn_exports_every_column_and_the_agreement(session):
+    from r1chat.export import to_json, to_markdown
+
+    await session.compare(QUESTION, REFS)
+    await session.choose_column(1)
+    stored = session.store.load_conversation(session.conversation.id)
+
+    text = to_markdown(stored)
+    heads = [line for line in text.splitlines() if line.startswith("## ")]
+    assert heads == ["## You", f"## {SMALL}@ollama", f"## {LARGE}@ollama (sent in later turns)", f"## {REMOTE}@openrouter"]
+    assert "**Final answers:** 42 · 42.0 · 42 · agree: yes" in text
+    assert "The answer is $\\boxed{42}$" in text
+    columns = [m["column"] for m in json.loads(to_json(stored))["messages"]]
+    assert columns == [None, 0, 1, 2]
