@@ -38,7 +38,8 @@ FIGURES_TICK = 0.5
 
 def figures(message: Message, cost: float | None, *, streamed: int = 0, seconds: float | None = None) -> str:
     """A column's figures: time, tokens, tokens a second, cost where known. Live (``seconds``
-    given) from what streamed so far; finished, from the turn's stats."""
+    given) from what streamed so far; finished, from the turn's stats (``streamed`` counts the
+    tokens of one stopped before the server counted them)."""
     stats = message.stats
     if seconds is not None:
         parts = [human_duration(seconds), f"{streamed} tok"]
@@ -51,8 +52,8 @@ def figures(message: Message, cost: float | None, *, streamed: int = 0, seconds:
         total = max(0.0, message.finished_at - message.created_at)
     if total is not None:
         parts.append(human_duration(total))
-    if stats.completion_tokens:
-        parts.append(f"{stats.completion_tokens:,} tok")
+    if tokens := stats.completion_tokens or streamed:
+        parts.append(f"{tokens:,} tok")
     if stats.tokens_per_second:
         parts.append(f"{stats.tokens_per_second:.1f} tok/s")
     if cost is not None:
@@ -93,6 +94,7 @@ class CompareColumn(OnePass, Vertical):
         self.chosen = False
         self.turn: Turn | None = None  # while it streams
         self.started = 0.0
+        self.streamed = 0  # pieces its turn streamed, kept when it ends
         self.tooltip = "Click to go on with this model"
 
     def compose(self) -> ComposeResult:
@@ -122,7 +124,7 @@ class CompareColumn(OnePass, Vertical):
         if self.turn is not None:
             said = figures(self.message, None, streamed=self.turn.streamed, seconds=trace.clock() - self.started)
         else:
-            said = figures(self.message, self.cost)
+            said = figures(self.message, self.cost, streamed=self.streamed)
         self.border_subtitle = Content(said)
 
     def say(self, text: str | None, style: str = "$foreground-muted") -> None:
@@ -146,6 +148,8 @@ class CompareColumn(OnePass, Vertical):
         self.show_title()
 
     async def ended(self, message: Message, error: BaseException | None, cost: float | None = None) -> None:
+        if self.turn is not None:
+            self.streamed = self.turn.streamed
         self.turn = None
         self.cost = cost if cost is not None else self.cost
         if self.answer.streaming:
