@@ -271,6 +271,12 @@ class R1ChatApp(App):
 
         self.push_screen(EffortPalette(levels, current, choose))
 
+    def pick_column(self, columns: list[tuple[str, int]], choose: Callable[[int], object]) -> None:
+        from r1chat.ui.choices import ChoicePalette
+
+        placeholder = "Go on with… Enter chooses that column's model · Esc goes back"
+        self.push_screen(ChoicePalette(columns, choose, placeholder=placeholder))
+
     def action_pull(self, model: str | None = None) -> None:
         self.pull(model)
 

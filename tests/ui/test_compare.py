@@ -5,6 +5,7 @@ on test servers over real HTTP (the fake Ollama and a fake OpenRouter), a real S
 from __future__ import annotations
 
 import pytest
+from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
@@ -80,6 +81,16 @@ async def finished_compare(pilot: Pilot, screen: ChatScreen, refs=REFS) -> Compa
     await wait_until(pilot, lambda: not screen.session.streaming and answers.summary.display, "the compare turn to end")
     await pilot.pause()
     return answers
+
+
+async def go_on_with(pilot: Pilot, column: int) -> None:
+    """Choose column ``column`` (1-based) with the key: the palette of columns, then Enter."""
+    await pilot.press("alt+g")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette), "the columns to choose from")
+    options = pilot.app.screen.query_one(OptionList)
+    await wait_until(pilot, lambda: options.option_count == 3, "the three columns")
+    assert "2  deepseek-r1:8b@ollama  ·  final answer 42.0" in str(options.get_option_at_index(1).prompt)
+    await pilot.press(*["down"] * (column - 1), "enter")
 
 
 def options_of(picker: ComparePicker) -> list[tuple[str | None, str, bool]]:
@@ -234,7 +245,7 @@ async def test_choosing_a_column_goes_on_with_its_model(make_session, servers):
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await chat_screen(pilot)
         answers = await finished_compare(pilot, screen)
-        await pilot.press("alt+2")
+        await go_on_with(pilot, 2)
         await wait_until(pilot, lambda: answers.columns[1].chosen, "column 2 chosen")
         assert not answers.columns[0].chosen and "chosen" in str(answers.columns[1].border_title)
         session = screen.session
@@ -243,7 +254,7 @@ async def test_choosing_a_column_goes_on_with_its_model(make_session, servers):
 
         await click_on(pilot, answers.columns[2].answer.query_one(".answer"))
         await wait_until(pilot, lambda: answers.columns[2].chosen, "column 3 chosen by a click")
-        assert session.provider.name == "openrouter" and session.model == REMOTE
+        assert session.provider.name == "openrouter" and session.shown_model == REMOTE
         await wait_until(pilot, lambda: screen.status.connection == "connected", "the new provider's check")
 
         screen.prompt.load_text("And 6 * 8?")
@@ -263,8 +274,8 @@ async def test_a_reopened_compare_turn_shows_its_columns_as_they_were(make_sessi
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await chat_screen(pilot)
         await finished_compare(pilot, screen)
-        await pilot.press("alt+3")
-        await wait_until(pilot, lambda: session.model == REMOTE, "column 3 chosen")
+        await go_on_with(pilot, 3)
+        await wait_until(pilot, lambda: session.shown_model == REMOTE, "column 3 chosen")
         conversation_id = session.conversation.id
     again = make_session()
     app = R1ChatApp(again, reopen=conversation_id)

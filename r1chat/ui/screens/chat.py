@@ -41,7 +41,6 @@ PIECES = (Reasoning, Content)
 # Why a turn could not start (the prompt goes back into the box); a compare turn also names
 # providers that may be gone from the config or not set up.
 NOT_STARTED = (BackendError, NoModel, StoreError, Busy, ConfigError, MissingSetting)
-COLUMN_KEYS = 4  # alt+1 ... alt+4 choose a compare turn's column
 # The draft is stored this long after the last key: one small write a pause, not one a key.
 DRAFT_DELAY = 0.5
 
@@ -66,8 +65,8 @@ class ChatScreen(Screen[None]):
         Binding("alt+right", "version(1)", "Next version", show=False, id="next_version"),
         Binding("ctrl+o", "app.pick_model", "Model", id="pick_model"),
         Binding("alt+c", "app.compare", "Compare", show=False, id="compare"),
-        *(Binding(f"alt+{n}", f"choose_column({n - 1})", f"Choose column {n}", show=False, id=f"choose_column_{n}")
-          for n in range(1, COLUMN_KEYS + 1)),
+        # Not alt+1..4: Textual reads ESC 1..ESC 0 as the characters macOS's Option key types there.
+        Binding("alt+g", "choose_column", "Go on with", show=False, id="choose_column"),
         Binding("ctrl+g", "app.history", "History", id="history"),
         # ctrl+s: free in the prompt's TextArea (f5-f7 select there) and not captured by terminals
         # (Textual turns XON/XOFF off); shown in the palette and F1, the footer is full at 80 columns.
@@ -416,26 +415,30 @@ class ChatScreen(Screen[None]):
         self.notify(f"The next answers come from {self.session.shown_model} alone", timeout=2, markup=False)
 
     def _choose_keys(self, count: int) -> str:
-        """How a reader chooses a column, with the keys as bound now."""
-        keys: dict[str, str] = {}
+        """How a reader chooses a column, with the key as bound now."""
+        key = self._key_for("choose_column")
+        return f"{key} or a click on a column: go on with that model" if key else "A click on a column: go on with that model"
+
+    def _key_for(self, binding_id: str) -> str:
         for active in self.active_bindings.values():
-            if active.binding.id and active.binding.id.startswith("choose_column_"):
-                keys.setdefault(active.binding.id, self.app.get_key_display(active.binding))
-        first, last = keys.get("choose_column_1"), keys.get(f"choose_column_{min(count, COLUMN_KEYS)}")
-        said = f"{first}…{last}" if first and last else first or ""
-        return f"{said} or a click on a column: go on with that model" if said else "A click on a column: go on with that model"
+            if active.binding.id == binding_id:
+                return self.app.get_key_display(active.binding)
+        return ""
 
     def _cost_of(self, answer: Message) -> float | None:
         return answer_cost(answer, self.session.settings.providers.get(answer.provider or ""))
 
-    def action_choose_column(self, index: int) -> None:
+    def action_choose_column(self) -> None:
+        """Offer the columns of the last compare turn, to go on with one's model."""
         widget = self.view.compare_answers()
         if widget is None:
-            self.notify("No compare turn here: alt+c picks models to compare.", timeout=3)
-        elif index >= len(widget.columns):
-            self.notify(f"This compare turn has {len(widget.columns)} columns.", timeout=2)
-        else:
-            self.run_worker(self._choose_column(widget, index), group="choose_column", exit_on_error=False)
+            key = self._key_for("compare")
+            self.notify(f"No compare turn here{f': {key} picks models to compare' if key else ''}.", timeout=3)
+            return
+        choices = [(column.choice(), column.index) for column in widget.columns]
+        self.app.pick_column(  # type: ignore[attr-defined]
+            choices, lambda index: self.run_worker(self._choose_column(widget, index), group="choose_column", exit_on_error=False)
+        )
 
     @on(CompareColumn.Chosen)
     def _column_clicked(self, event: CompareColumn.Chosen) -> None:

@@ -22,6 +22,8 @@ from textual.message import Message as TextualMessage
 from textual.timer import Timer
 
 from r1chat.conversation import Message, MessageStatus
+from r1chat.grade import final_answer
+from r1chat.latex import math_to_text
 from r1chat.sanitize import strip_controls
 from r1chat.turn import Turn
 from r1chat.ui.widgets import trace
@@ -126,6 +128,16 @@ class CompareColumn(OnePass, Vertical):
         else:
             said = figures(self.message, self.cost, streamed=self.streamed)
         self.border_subtitle = Content(said)
+
+    def choice(self) -> str:
+        """The column in a line, for a list to choose from: number, model, state, final answer."""
+        message = self.message
+        if message.status is MessageStatus.DONE:
+            final = final_answer(message.content) if message.content else None
+            state = f"final answer {math_to_text(final)}" if final else "done"
+        else:
+            state = message.status.value
+        return strip_controls(f"{self.index + 1}  {self.ref}  ·  {state}" + ("  ·  chosen" if self.chosen else ""))
 
     def say(self, text: str | None, style: str = "$foreground-muted") -> None:
         self.note.display = text is not None
