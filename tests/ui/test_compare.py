@@ -289,3 +289,36 @@ async def test_a_reopened_compare_turn_shows_its_columns_as_they_were(make_sessi
         assert "Thought for" in text_of(answers.columns[1].answer.trace)
         assert "42.0" in text_of(answers.columns[1].answer)
         assert answers.columns[2].border_subtitle is not None and "tok" in str(answers.columns[2].border_subtitle)
+
+
+# --- keys, help and palette ------------------------------------------------------------------
+
+
+async def test_compare_is_in_the_help_by_area_and_in_the_palette(make_session):
+    from tests.ui.test_help_screen import open_help
+
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await chat_screen(pilot)
+        lines = (await open_help(pilot)).splitlines()
+        area = lines[lines.index("Compare"):]
+        area = area[:next(i for i, line in enumerate(area[1:], 1) if line and not line.startswith(" ") and "·" not in line)]
+        said = "\n".join(area)
+        assert "alt+c" in said and "Compare models" in said and "[compare]" in said
+        assert "alt+g" in said and "[choose_column]" in said
+        assert "ctrl+s" in said and "(in the compare picker)" in said and "[compare_picker.start]" in said
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "the chat screen again")
+
+        screen.session.set_compare(REFS)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"compar")
+        options = app.screen.query_one(OptionList)
+        await wait_until(pilot, lambda: options.option_count >= 2, "the compare commands")
+        found = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any("Compare models" in text for text in found) and any("Stop comparing" in text for text in found)
+        stop = next(i for i, text in enumerate(found) if "Stop comparing" in text)
+        await pilot.press(*["down"] * stop, "enter")
+        await wait_until(pilot, lambda: screen.session.compare_refs is None, "compare mode left")
+        assert "⇆" not in text_of(screen.status)

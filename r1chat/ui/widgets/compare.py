@@ -117,9 +117,10 @@ class CompareColumn(OnePass, Vertical):
             MessageStatus.INTERRUPTED: ("■", "$warning"),
             MessageStatus.ERROR: ("✗", "$error"),
         }.get(message.status, ("●", "$accent") if self.turn is not None else ("…", "$foreground-muted"))
-        parts: list[tuple[str, str] | str] = [mark, " ", (f"{self.index + 1} ", "bold"), (strip_controls(self.ref), "bold")]
-        if self.chosen:
-            parts += [" · ", ("chosen", "bold $success")]
+        parts: list[tuple[str, str] | str] = [mark, " ", (f"{self.index + 1} ", "bold")]
+        if self.chosen:  # before the name, which a narrow frame cuts short
+            parts += [("chosen", "bold $success"), " · "]
+        parts.append((strip_controls(self.ref), "bold"))
         self.border_title = Content.assemble(*parts)
 
     def show_figures(self) -> None:
