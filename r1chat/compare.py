@@ -177,8 +177,9 @@ class CompareTurn:
             lane.cancel()
 
     async def _run_lane(self, queue: list[Column]) -> None:
+        cancelled = False  # from outside (the app going away): every column settles, then it goes on
         for position, column in enumerate(queue):
-            if self.stopping():
+            if self.stopping() or cancelled:
                 await self._settle(column)
                 continue
             if position > 0:
@@ -188,15 +189,21 @@ class CompareTurn:
                 await self._run_column(column)
             except asyncio.CancelledError:
                 task = asyncio.current_task()
-                if not self.stopping() or task is None:
-                    raise
-                task.uncancel()  # our own stop: an ordinary end for this lane
+                if self.stopping() and task is not None:
+                    task.uncancel()  # our own stop: an ordinary end for this lane
+                else:
+                    cancelled = True
             await self._settle(column)
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def _run_column(self, column: Column) -> None:
         turn = column.turn
         assert turn is not None
         column.started = True
+        # Timed from the request, not from when the answer was stored: a column that queued
+        # behind another would count its wait as time to first token.
+        turn.assistant.created_at = turn.clock()
         emit, index = self._emit, column.index
         await emit(ColumnEvent(index, TurnStarted(turn)))
         loop = asyncio.get_running_loop()

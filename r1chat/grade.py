@@ -54,7 +54,10 @@ def boxed(text: str) -> str | None:
     return found
 
 
-_ANSWER_LABEL = re.compile(r"^(?:\*\*)?(?:final\s+answer|answer)\s*(?:is)?\s*[:：]?\s*(?:\*\*)?\s*", re.IGNORECASE)
+_ANSWER_LABEL = re.compile(
+    r"^(?:\*\*)?(?:so\s+|thus\s+|therefore\s+)?(?:the\s+)?(?:final\s+answer|answer)\s*(?:is)?\s*[:：]?\s*(?:\*\*)?\s*",
+    re.IGNORECASE,
+)
 
 
 def final_answer(text: str) -> str | None:

@@ -892,6 +892,46 @@ class Store:
             ).fetchone()
         return row
 
+    # --- eval runs: apart from conversations (r1chat/evals.py) ------------------------------------
+
+    def add_eval_run(self, key: str, model: str, provider: str, samples: int, settings: dict[str, Any]) -> int:
+        """A new eval run of ``model`` with settings known by ``key``; its id."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO eval_runs (key, model, provider, samples, settings, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (key, model, provider, samples, json.dumps(settings), time.time()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def latest_eval_run(self, key: str) -> tuple[int, float] | None:
+        """The newest run with these settings (its id and when it began), or None."""
+        if self.read_only is not None and "eval_runs" not in self._tables():
+            return None
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT id, created_at FROM eval_runs WHERE key = ? ORDER BY id DESC LIMIT 1", (key,)
+            ).fetchone()
+        return (row["id"], row["created_at"]) if row is not None else None
+
+    def eval_samples(self, run_id: int) -> dict[tuple[str, int], dict[str, Any]]:
+        """Every stored sample of a run: (problem key, sample number) -> its result."""
+        with self._reading() as db:
+            rows = db.execute("SELECT problem, sample, result FROM eval_samples WHERE run_id = ?", (run_id,)).fetchall()
+        return {(row["problem"], row["sample"]): json.loads(row["result"]) for row in rows}
+
+    def save_eval_sample(self, run_id: int, problem: str, sample: int, result: dict[str, Any]) -> None:
+        """Store (or replace: a sample that failed, run again) one sample's result."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO eval_samples (run_id, problem, sample, result) VALUES (?, ?, ?, ?)",
+                (run_id, problem, sample, json.dumps(result)),
+            )
+
+    def _tables(self) -> set[str]:
+        with self._reading() as db:
+            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
 
 # The key of the draft of a new conversation, not stored yet (row ids start at 1).
 NEW_CONVERSATION = 0

@@ -164,7 +164,8 @@ async def test_while_compare_models_are_set_a_prompt_goes_to_all_of_them(session
     assert not session.conversation.exchanges()[1].is_compare
 
 
-async def test_stop_ends_every_column_interrupted_and_a_waiting_one_is_never_sent(session, servers):
+async def streaming_compare(session, servers) -> tuple[asyncio.Task, list]:
+    """A compare turn started slowly enough to be stopped, once its first answer text came."""
     ollama, router = servers
     ollama.delay = router.delay = 0.05
     events: list = []
@@ -172,6 +173,12 @@ async def test_stop_ends_every_column_interrupted_and_a_waiting_one_is_never_sen
     task = asyncio.create_task(session.compare(QUESTION, REFS))
     while not any(isinstance(e, ColumnEvent) and isinstance(e.event, Content) for e in events):
         await asyncio.sleep(0.01)
+    return task, events
+
+
+async def test_stop_ends_every_column_interrupted_and_a_waiting_one_is_never_sent(session, servers):
+    ollama, router = servers
+    task, events = await streaming_compare(session, servers)
 
     assert session.streaming and session.stop()
     ended = await asyncio.wait_for(task, 10)
@@ -222,3 +229,50 @@ async def test_a_compare_turn_exports_every_column_and_the_agreement(session):
     assert "The answer is $\\boxed{42}$" in text
     columns = [m["column"] for m in json.loads(to_json(stored))["messages"]]
     assert columns == [None, 0, 1, 2]
+
+
+async def test_a_compare_cancelled_from_outside_settles_every_column_before_it_ends(session, servers):
+    task, events = await streaming_compare(session, servers)
+
+    task.cancel()  # the app quitting, Ctrl+C in the CLI
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    ended = [e for e in events if isinstance(e, ColumnEvent) and isinstance(e.event, TurnEnded)]
+    assert sorted(e.index for e in ended) == [0, 1, 2]
+    stored = session.store.load_conversation(session.conversation.id)
+    assert [a.status for a in stored.exchanges()[0].columns()] == [MessageStatus.INTERRUPTED] * 3
+    assert not session.streaming
+
+
+async def test_two_ollama_hosts_answer_at_once(store):
+    with FakeOllama(delay=0.01) as home, FakeOllama(delay=0.01) as gpubox:
+        settings = load_settings()
+        settings.providers["ollama"].url = home.url
+        settings.providers["gpubox"] = ProviderConfig("gpubox", kind="ollama", url=gpubox.url)
+        session = ChatSession(settings, store, settings.provider_config("ollama"))
+        started: dict[int, float] = {}
+        finished: dict[int, float] = {}
+        waits: list = []
+
+        def note(event) -> None:
+            if isinstance(event, ColumnEvent):
+                if isinstance(event.event, TurnStarted):
+                    started[event.index] = time.monotonic()
+                elif isinstance(event.event, TurnEnded):
+                    finished[event.index] = time.monotonic()
+                elif isinstance(event.event, Waiting):
+                    waits.append(event)
+
+        session.subscribe(note)
+        try:
+            ended = await session.compare(QUESTION, [ModelRef(LARGE, "ollama"), ModelRef(LARGE, "gpubox")])
+        finally:
+            await session.aclose()
+
+    assert waits == []
+    assert started[1] < finished[0] and started[0] < finished[1]
+    assert [a.status for a in ended.answers] == [MessageStatus.DONE] * 2
+    assert [(a.model, a.provider) for a in ended.answers] == [(LARGE, "ollama"), (LARGE, "gpubox")]
+    assert len([r for r in home.requests if r.path == "/api/chat"]) == 1
+    assert len([r for r in gpubox.requests if r.path == "/api/chat"]) == 1
