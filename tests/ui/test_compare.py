@@ -83,6 +83,16 @@ async def finished_compare(pilot: Pilot, screen: ChatScreen, refs=REFS) -> Compa
     return answers
 
 
+async def open_picker(pilot: Pilot) -> ComparePicker:
+    """The compare picker (its key), once every provider has answered."""
+    app = pilot.app
+    await pilot.press("alt+c")
+    await wait_until(pilot, lambda: isinstance(app.screen, ComparePicker), "the compare picker")
+    picker: ComparePicker = app.screen
+    await wait_until(pilot, lambda: len(picker.found) == len(app.session.settings.providers), "every provider to answer")
+    return picker
+
+
 async def go_on_with(pilot: Pilot, column: int) -> None:
     """Choose column ``column`` (1-based) with the key: the palette of columns, then Enter."""
     await pilot.press("alt+g")
@@ -105,10 +115,7 @@ async def test_picker_lists_every_providers_models_and_one_line_for_each_it_cann
     app = R1ChatApp(make_session())
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await chat_screen(pilot)
-        await pilot.press("alt+c")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComparePicker), "the compare picker")
-        picker: ComparePicker = app.screen
-        await wait_until(pilot, lambda: len(picker.found) == len(app.session.settings.providers), "every provider to answer")
+        picker = await open_picker(pilot)
         await pilot.pause()
         options = options_of(picker)
         ids = [i for i, _, disabled in options if not disabled]
@@ -140,10 +147,7 @@ async def test_picker_takes_two_to_four_models(make_session):
     app = R1ChatApp(make_session())
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await chat_screen(pilot)
-        await pilot.press("alt+c")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComparePicker), "the compare picker")
-        picker: ComparePicker = app.screen
-        await wait_until(pilot, lambda: len(picker.found) == len(app.session.settings.providers), "every provider to answer")
+        picker = await open_picker(pilot)
         await pilot.press("ctrl+s")  # one picked: not enough
         assert isinstance(app.screen, ComparePicker)
         assert "Pick 2 to 4" in text_of(picker.query_one("#status"))

@@ -17,6 +17,7 @@ from r1chat.refs import ModelRef
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession
 from r1chat.ui.cells import clip, column
+from r1chat.ui.filtered_list import FilteredList, moving_keys
 
 FEWEST, MOST = 2, 4
 NAME_WIDTH = 44  # model@provider; longer ones are cut with an ellipsis so the columns line up
@@ -42,7 +43,7 @@ def _haystack(ref: ModelRef, model: ModelInfo) -> str:
     return " ".join(filter(None, (model.name, model.family, model.parameter_size, ref.provider))).lower()
 
 
-class ComparePicker(ModalScreen[list[ModelRef] | None]):
+class ComparePicker(FilteredList, ModalScreen[list[ModelRef] | None]):
     """Every configured provider's models in one list, each named model@provider; Enter (or a
     click) picks or unpicks the highlighted one; the compare key returns the picked, in order.
 
@@ -52,10 +53,7 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
     AUTO_FOCUS = "#filter"
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="compare_picker.close"),
-        Binding("up", "list('cursor_up')", "Up", show=False, id="compare_picker.up"),
-        Binding("down", "list('cursor_down')", "Down", show=False, id="compare_picker.down"),
-        Binding("pageup", "list('page_up')", "Page up", show=False, id="compare_picker.page_up"),
-        Binding("pagedown", "list('page_down')", "Page down", show=False, id="compare_picker.page_down"),
+        *moving_keys("compare_picker"),
         Binding("ctrl+s", "start", "Compare", id="compare_picker.start"),
     ]
 
@@ -73,10 +71,6 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
             yield Static(id="status", markup=False)
             yield Label(id="keys")
 
-    @property
-    def option_list(self) -> OptionList:
-        return self.query_one("#models", OptionList)
-
     def on_mount(self) -> None:
         self._show_keys()
         self._show()
@@ -86,18 +80,12 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
         self.set_class(self.size.height < SHORT, "-short")
         self.call_after_refresh(self._show)  # the problems' lines are cut to the list's width
 
-    def _key(self, binding_id: str) -> str:
-        for active in self.active_bindings.values():
-            if active.node is self and active.binding.id == binding_id:
-                return self.app.get_key_display(active.binding)
-        return "?"
-
     def _show_keys(self) -> None:
         parts = [
             Content.assemble(("↑↓", "bold"), " move"),
             Content.assemble(("enter", "bold"), " pick / unpick"),
-            Content.assemble((self._key("compare_picker.start"), "bold"), " compare"),
-            Content.assemble((self._key("compare_picker.close"), "bold"), " cancel"),
+            Content.assemble((self.key_of("compare_picker.start"), "bold"), " compare"),
+            Content.assemble((self.key_of("compare_picker.close"), "bold"), " cancel"),
         ]
         self.query_one("#keys", Label).update(Content("  ·  ").join(parts))
 
@@ -171,10 +159,6 @@ class ComparePicker(ModalScreen[list[ModelRef] | None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
         self._show()
-
-    def action_list(self, action: str) -> None:
-        if action in ("cursor_up", "cursor_down", "page_up", "page_down"):
-            getattr(self.option_list, f"action_{action}")()
 
     # --- picking -----------------------------------------------------------------------------
 
