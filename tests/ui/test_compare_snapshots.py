@@ -14,6 +14,7 @@ import math
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from r1chat.conversation import MessageStatus
 from r1chat.turn import Turn
@@ -21,7 +22,7 @@ from r1chat.ui.app import R1ChatApp
 from r1chat.ui.widgets.compare import CompareAnswers
 from r1chat.ui.widgets.markdown import LiveText
 from tests.servers import OllamaFault, OpenAIFault
-from tests.ui.test_compare import QUESTION, REFS, make_session, servers  # noqa: F401
+from tests.ui.test_compare import QUESTION, REFS, make_session, open_picker, servers  # noqa: F401
 from tests.ui.test_snapshots import FrozenClock, SteppingClock, chat_screen, until
 
 SIZES = [(80, 24), (160, 45)]
@@ -119,3 +120,19 @@ def test_compare_turn_reopened(snap_compare, make_session, pinned, tmp_path, siz
         await pilot.pause()
 
     assert snap_compare(R1ChatApp(make_session(), reopen=conversation_id), terminal_size=size, run_before=steps)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_compare_picker(snap_compare, make_session, pinned, size):  # noqa: F811
+    async def steps(pilot: Pilot) -> None:
+        await chat_screen(pilot)
+        picker = await open_picker(pilot)
+        picker.query_one("#filter", Input).value = "r1:8b"
+        await pilot.pause()
+        await pilot.press("enter")  # column 2, under the model in use (column 1)
+        picker.query_one("#filter", Input).value = ""
+        await pilot.pause()
+        picker.query_one("#filter", Input).cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(R1ChatApp(make_session()), terminal_size=size, run_before=steps)
