@@ -14,7 +14,18 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from r1chat.cli import EXIT_FAIL, EXIT_OK, Failure, _chosen, _provider, _read_prompt, _settings, _store, _text
+from r1chat.cli import (
+    EXIT_FAIL,
+    EXIT_OK,
+    Failure,
+    _chosen,
+    _keep_unsaved,
+    _provider,
+    _read_prompt,
+    _settings,
+    _store,
+    _text,
+)
 
 if TYPE_CHECKING:
     from r1chat.compare_events import CompareEnded
@@ -212,6 +223,7 @@ async def compare(args: argparse.Namespace) -> int:
             ticker.cancel()
             lines.finish()
         await session.aclose()
+        _keep_unsaved(session)  # answers a full disk did not take: a recovery file, named on stderr
         store.close()
     results = [figures(a, c, f) for a, c, f in zip(ended.answers, ended.costs, ended.finals, strict=True)]
     out = sys.stdout

@@ -88,11 +88,13 @@ def summary_rows(reports: list[Report]) -> list[list[str]]:
 def notes(report: Report) -> list[str]:
     """What to say under the table about one model: what it got wrong, what failed."""
     name = str(report.ref)
+    if report.error and not report.results:
+        return [f"{name} was not run (see the error)"]
     said = [f"{name} got wrong: {', '.join(report.wrong)}" if report.wrong else f"{name} got every problem right"]
     if report.failed:
         said.append(f"{name}: {report.failed} sample(s) got no answer (an error; counted as wrong, --resume sends them again)")
     if report.error:
-        said.append(f"{name}: stopped: {report.error}")
+        said.append(f"{name}: stopped before the end (see the error); --resume goes on")
     return said
 
 
@@ -207,4 +209,10 @@ async def evaluate(args: argparse.Namespace) -> int:
     else:
         write_text(reports, args.samples, out)
     out.flush()
-    return EXIT_FAIL if any(report.error for report in reports) else EXIT_OK
+    for report in reports:
+        if report.error:
+            print(f"r1chat: {strip_controls(str(report.ref))}: {strip_controls(report.error)}", file=sys.stderr)
+    if evaluation.save_error is not None:
+        print(f"r1chat: some graded samples are not stored ({strip_controls(str(evaluation.save_error))}); "
+              "a later --resume sends them again", file=sys.stderr)
+    return EXIT_FAIL if any(report.error for report in reports) or evaluation.save_error else EXIT_OK

@@ -44,7 +44,7 @@ from r1chat.config import ProviderConfig
 from r1chat.conversation import History, Message, Role
 from r1chat.grade import KINDS, final_answer, same
 from r1chat.refs import ModelRef
-from r1chat.store import Store
+from r1chat.store import Store, StoreError
 
 # The model card's recipe for R1 on math (and for its distills).
 TEMPERATURE = 0.6
@@ -365,6 +365,7 @@ class Evaluation:
         self.entries: list[Entry] = []
         self._done = 0
         self._began = 0.0
+        self.save_error: StoreError | None = None  # why graded samples were not stored, if any
 
     def add(self, ref: ModelRef, provider: ProviderConfig, backend: Backend) -> Report:
         """Plan a model's run: which stored run it goes on with, which samples it still needs.
@@ -394,7 +395,7 @@ class Evaluation:
 
     async def run(self) -> list[Report]:
         """Send every planned sample: one model after another on a host that answers one at a
-        time, hosts at once. Raises StoreError (a graded sample could not be stored)."""
+        time, hosts at once. A sample that cannot be stored is still reported (``save_error``)."""
         self._began = time.monotonic()
         waiting = [entry for entry in self.entries if entry.todo]
         if waiting and self.on_progress is not None:
@@ -429,7 +430,10 @@ class Evaluation:
                 sample = Sample(problem.id, n, "error", error=str(exc))
             report.results[(problem.id, n)] = sample
             assert report.run_id is not None
-            self.store.save_eval_sample(report.run_id, problem.key, n, sample.to_dict())
+            try:
+                self.store.save_eval_sample(report.run_id, problem.key, n, sample.to_dict())
+            except StoreError as exc:  # a full disk: the run goes on and reports what it graded
+                self.save_error = exc
             self._done += 1
             if self.on_progress is not None:
                 self.on_progress(Progress(self._done, self.to_send, entry.ref, time.monotonic() - self._began))

@@ -71,11 +71,9 @@ def final_answer(text: str) -> str | None:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return None
-    line = _ANSWER_LABEL.sub("", lines[-1]).strip()
-    if line.startswith("**") and line.endswith("**") and len(line) > 4:
-        line = line[2:-2].strip()
+    line = _ANSWER_LABEL.sub("", lines[-1].replace("**", "")).strip()
     if "=" in line and not re.search(r"[<>!]=|=[<>]", line):
-        line = line.rsplit("=", 1)[1].strip().strip("*").strip()
+        line = line.rsplit("=", 1)[1].strip()
     return line or None
 
 

@@ -723,10 +723,16 @@ class ChatSession:
         self.compare_turn, self.turn = run, None
         self._ended = asyncio.Event()
         try:
-            return await run.run()
+            ended = await run.run()
         finally:
             self._task, self.compare_turn = None, None
             self._ended.set()
+        # Answers a full disk did not take are kept for the next save or the recovery file.
+        unsaved = [c.turn for c in run.columns if c.turn is not None and c.turn.save_error is not None]
+        self._unsaved += unsaved
+        if unsaved and self.save_error is None:
+            await self._saving_changed(unsaved[0])
+        return ended
 
     async def choose_column(self, index: int, exchange: Exchange | None = None) -> bool:
         """Make column ``index`` of a compare turn (``exchange``, default: the latest compare

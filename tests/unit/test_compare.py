@@ -276,3 +276,55 @@ async def test_two_ollama_hosts_answer_at_once(store):
     assert [(a.model, a.provider) for a in ended.answers] == [(LARGE, "ollama"), (LARGE, "gpubox")]
     assert len([r for r in home.requests if r.path == "/api/chat"]) == 1
     assert len([r for r in gpubox.requests if r.path == "/api/chat"]) == 1
+
+
+async def test_choosing_a_column_on_a_second_ollama_host_goes_on_there(store):
+    with FakeOllama() as home, FakeOllama() as gpubox:
+        settings = load_settings()
+        settings.providers["ollama"].url = home.url
+        settings.providers["gpubox"] = ProviderConfig("gpubox", kind="ollama", url=gpubox.url)
+        session = ChatSession(settings, store, settings.provider_config("ollama"))
+        try:
+            await session.compare(QUESTION, [ModelRef(SMALL, "ollama"), ModelRef(LARGE, "gpubox")])
+            assert await session.choose_column(1)
+            answer = await session.send("And 6 * 8?")
+        finally:
+            await session.aclose()
+
+    assert (answer.model, answer.provider) == (LARGE, "gpubox")
+    assert len([r for r in gpubox.requests if r.path == "/api/chat"]) == 2
+    stored = store.load_conversation(session.conversation.id)
+    assert (stored.model, stored.provider) == (LARGE, "gpubox")
+
+
+async def test_compare_answers_the_disk_never_takes_go_to_a_recovery_file(session, servers, isolated_dirs):
+    from r1chat import recovery
+    from r1chat.backends.base import Reasoning
+    from r1chat.session import SavingChanged
+    from tests.unit.test_disk_full import LONG_TRACE
+
+    ollama, router = servers
+    for model in ollama.models.values():
+        model.reasoning = LONG_TRACE  # saving it needs new pages
+    router.reasoning = LONG_TRACE
+    heard: list = []
+
+    def hear(event) -> None:
+        if isinstance(event, ColumnEvent) and isinstance(event.event, Reasoning) and not heard:
+            pages = session.store._db.execute("PRAGMA page_count").fetchone()[0]
+            session.store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
+            heard.append(event)
+        elif isinstance(event, SavingChanged):
+            heard.append(event)
+
+    session.subscribe(hear)
+    ended = await session.compare(QUESTION, REFS)
+
+    assert [e.error is not None for e in heard if isinstance(e, SavingChanged)] == [True]
+    left = session.save_unsaved()
+    assert {turn.assistant.id for turn in left} == {a.id for a in ended.answers}
+    [line] = recovery.keep(left, str(session.save_error))
+    text = line.rsplit("kept in ", 1)[1]
+    kept = open(text).read()
+    for answer in ended.answers:
+        assert answer.status is MessageStatus.DONE and answer.content in kept

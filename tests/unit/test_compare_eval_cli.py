@@ -318,3 +318,14 @@ def test_ask_with_model_at_provider_goes_to_that_provider(run_cli, servers, data
 def test_a_model_before_eval_counts_as_the_first(run_cli, servers, tmp_path):
     reports = eval_json(run_cli("-m", LARGE, "eval", str(problem_file(tmp_path)), "-m", SMALL, "--json"))
     assert list(reports) == [LARGE, SMALL]
+
+
+def test_a_model_that_cannot_be_reached_is_said_once_and_the_others_are_graded(run_cli, servers, tmp_path, config_file):
+    config_file.write_text(config_file.read_text() + '\n[providers.down]\nkind = "ollama"\nhost = "http://127.0.0.1:9"\n')
+    result = run_cli("eval", str(problem_file(tmp_path)), "-m", SMALL, "-m", "x:1b@down")
+
+    assert result.returncode == 1
+    assert f"{SMALL}@ollama got wrong: p2, p3, p5" in result.stdout
+    assert "x:1b@down was not run (see the error)" in result.stdout
+    [line] = result.stderr.splitlines()
+    assert line.startswith("r1chat: x:1b@down: Cannot reach http://127.0.0.1:9")

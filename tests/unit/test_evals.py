@@ -40,3 +40,27 @@ def test_a_missing_sample_counts_as_wrong():
     report = Report(ModelRef("m", "ollama"), [Problem("a", "?", "1")], samples=3)
     report.results[("a", 0)] = Sample("a", 0, "done", correct=True)
     assert report.pass_at_1 == pytest.approx(1 / 3)
+
+
+async def test_a_full_disk_keeps_the_run_going_and_reports_what_it_graded(store, ollama):
+    from r1chat.backends.base import ChatOptions
+    from r1chat.backends.ollama import OllamaBackend
+    from r1chat.config import ProviderConfig
+    from r1chat.evals import Evaluation
+
+    from tests.unit.test_disk_full import LONG_TRACE
+
+    ollama.find("deepseek-r1:8b")[1].reasoning = LONG_TRACE  # a sample that needs new pages
+    problems = [Problem("p1", "What is 17 * 23?", "391"), Problem("p2", "And 17 * 24?", "408")]
+    backend = OllamaBackend(ollama.url)
+    evaluation = Evaluation(store, problems, options=ChatOptions(temperature=0.6))
+    evaluation.add(ModelRef("deepseek-r1:8b", "ollama"), ProviderConfig("ollama", kind="ollama", url=ollama.url), backend)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
+    try:
+        [report] = await evaluation.run()
+    finally:
+        await backend.aclose()
+
+    assert evaluation.save_error is not None and "full" in str(evaluation.save_error)
+    assert report.pass_at_1 == 0.5 and report.wrong == ["p2"]  # every fake answer is 391

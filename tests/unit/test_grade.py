@@ -127,6 +127,7 @@ def test_an_unknown_kind_is_refused():
         ("Some working.\n\nAnswer: 17", "17"),
         ("Some working.\n\n**Final answer:** 17\n\n", "17"),
         ("Steps\n6 * 7 = 42", "42"),
+        ("17 * 23 = **391**.", "391."),
         ("Steps\nThe answer is $42$", "$42$"),
         ("Steps\nSo the final answer is: 12.", "12."),
         ("So x <= 3", "So x <= 3"),
