@@ -18,6 +18,7 @@ from r1chat.ui.app import R1ChatApp
 from r1chat.ui.screens.chat import ChatScreen
 from r1chat.ui.screens.compare_picker import ComparePicker
 from r1chat.ui.widgets.compare import CompareAnswers
+from r1chat.ui.widgets.trace import TraceTitle
 from tests.servers import FakeOllama, FakeOpenAI, OllamaFault, OpenAIFault
 from tests.ui.conftest import click_on, screen_text, text_of, wait_until
 
@@ -249,6 +250,15 @@ async def test_choosing_a_column_goes_on_with_its_model(make_session, servers):
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await chat_screen(pilot)
         answers = await finished_compare(pilot, screen)
+        # A click on a column's trace title unfolds its trace; it does not choose the column.
+        trace = answers.columns[1].answer.trace
+        assert trace is not None and trace.collapsed
+        await click_on(pilot, trace.query_one(TraceTitle))
+        await wait_until(pilot, lambda: not trace.collapsed, "the trace unfolded")
+        assert "Six sevens are forty-two." in text_of(trace)
+        assert not answers.columns[1].chosen and screen.session.compare_refs == tuple(REFS)
+        screen.prompt.focus()  # the click gave the title the focus (Enter there folds the trace)
+
         await go_on_with(pilot, 2)
         await wait_until(pilot, lambda: answers.columns[1].chosen, "column 2 chosen")
         assert not answers.columns[0].chosen and "chosen" in str(answers.columns[1].border_title)
