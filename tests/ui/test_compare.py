@@ -258,6 +258,11 @@ async def test_choosing_a_column_goes_on_with_its_model(make_session, servers):
         assert "Six sevens are forty-two." in text_of(trace)
         assert not answers.columns[1].chosen and screen.session.compare_refs == tuple(REFS)
         screen.prompt.focus()  # the click gave the title the focus (Enter there folds the trace)
+        # A click on a column's final answer copies it; it does not choose the column either.
+        await click_on(pilot, answers.columns[2].query_one(".final-answer"))
+        await wait_until(pilot, lambda: pilot.app.clipboard == "42", "the final answer copied")
+        await pilot.pause(0.2)
+        assert not answers.columns[2].chosen and screen.session.compare_refs == tuple(REFS)
 
         await go_on_with(pilot, 2)
         await wait_until(pilot, lambda: answers.columns[1].chosen, "column 2 chosen")

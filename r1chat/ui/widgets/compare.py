@@ -177,8 +177,10 @@ class CompareColumn(OnePass, Vertical):
         self.show_figures()
 
     def on_click(self, event: Click) -> None:
-        # A click on the trace's title folds it; anywhere else on the column chooses it.
-        if not self.chosen and event.widget is not None and "trace-title" not in event.widget.classes:
+        # A click on the trace's title folds it, one on the final answer copies it; anywhere else
+        # on the column chooses it.
+        clicked = event.widget
+        if not self.chosen and clicked is not None and not clicked.classes & {"trace-title", "final-answer"}:
             self.post_message(self.Chosen(self))
 
 
