@@ -47,7 +47,6 @@ async def test_a_full_disk_keeps_the_run_going_and_reports_what_it_graded(store,
     from r1chat.backends.ollama import OllamaBackend
     from r1chat.config import ProviderConfig
     from r1chat.evals import Evaluation
-
     from tests.unit.test_disk_full import LONG_TRACE
 
     ollama.find("deepseek-r1:8b")[1].reasoning = LONG_TRACE  # a sample that needs new pages
