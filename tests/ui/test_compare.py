@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from textual.command import CommandPalette
+from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
@@ -65,7 +66,8 @@ async def chat_screen(pilot: Pilot) -> ChatScreen:
     app = pilot.app
     await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), "the chat screen")
     screen: ChatScreen = app.screen
-    await wait_until(pilot, lambda: screen.status.connection == "connected", "the connection check")
+    # The first check imports the backend and asks the server: seconds on a loaded machine.
+    await wait_until(pilot, lambda: screen.status.connection == "connected", "the connection check", timeout=15)
     return screen
 
 
@@ -102,6 +104,11 @@ async def go_on_with(pilot: Pilot, column: int) -> None:
     await wait_until(pilot, lambda: options.option_count == 3, "the three columns")
     assert "2  deepseek-r1:8b@ollama  ·  final answer 42.0" in str(options.get_option_at_index(1).prompt)
     await pilot.press(*["down"] * (column - 1), "enter")
+
+
+def plain(markup: str | None) -> str:
+    """A frame's title or bottom line as it reads (Textual keeps them as markup)."""
+    return Content.from_markup(markup or "").plain
 
 
 def options_of(picker: ComparePicker) -> list[tuple[str | None, str, bool]]:
@@ -183,12 +190,12 @@ async def test_a_compare_turn_shows_each_models_answer_in_its_column_and_whether
         for column in columns:
             assert column.message.status is MessageStatus.DONE
             assert column.answer.trace is not None and "Thought for" in text_of(column.answer.trace)
-            assert "tok" in str(column.border_subtitle)
+            assert " tok · " in plain(column.border_subtitle) and "tok/s" in plain(column.border_subtitle)
         summary = text_of(answers.summary)
         assert "1 42" in summary and "2 42.0" in summary and "3 42" in summary
         assert "they agree" in summary
         # Column 1 is the answer the conversation goes on with until another is chosen.
-        assert columns[0].chosen and "chosen" in str(columns[0].border_title)
+        assert columns[0].chosen and plain(columns[0].border_title) == f"✓ 1 chosen · {SMALL}@ollama"
 
 
 async def test_columns_stack_one_under_another_on_a_narrow_terminal(make_session):
@@ -219,6 +226,21 @@ async def test_requests_to_one_ollama_host_wait_their_turn_and_say_so(make_sessi
         assert second.message.status is MessageStatus.STREAMING and second.note.display
         screen.session.stop()
         await wait_until(pilot, lambda: not screen.session.streaming, "the stop")
+
+
+async def test_a_column_that_fails_says_why_in_its_frame_and_the_others_answer(make_session):
+    refs = [ModelRef(SMALL, "ollama"), ModelRef("no-such-model", "openrouter")]
+    app = R1ChatApp(make_session())
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await chat_screen(pilot)
+        answers = await finished_compare(pilot, screen, refs)
+        good, bad = answers.columns
+        assert good.message.status is MessageStatus.DONE and "Six sevens" in text_of(good.answer)
+        assert bad.message.status is MessageStatus.ERROR
+        assert bad.note.display and "no-such-model" in text_of(bad.note)
+        assert plain(bad.border_title).startswith("✗ 2 no-such-model@openrouter")
+        assert "agreement unknown" in text_of(answers.summary)
+        assert not screen.banner.display  # the column says it, not a banner over the screen
 
 
 async def test_escape_stops_every_column_and_keeps_what_they_wrote(make_session, servers):
@@ -266,7 +288,7 @@ async def test_choosing_a_column_goes_on_with_its_model(make_session, servers):
 
         await go_on_with(pilot, 2)
         await wait_until(pilot, lambda: answers.columns[1].chosen, "column 2 chosen")
-        assert not answers.columns[0].chosen and "chosen" in str(answers.columns[1].border_title)
+        assert not answers.columns[0].chosen and plain(answers.columns[1].border_title) == f"✓ 2 chosen · {LARGE}@ollama"
         session = screen.session
         assert session.compare_refs is None and session.model == LARGE
         assert "⇆" not in text_of(screen.status) and LARGE in text_of(screen.status)
@@ -307,7 +329,7 @@ async def test_a_reopened_compare_turn_shows_its_columns_as_they_were(make_sessi
         assert "they agree" in text_of(answers.summary)
         assert "Thought for" in text_of(answers.columns[1].answer.trace)
         assert "42.0" in text_of(answers.columns[1].answer)
-        assert answers.columns[2].border_subtitle is not None and "tok" in str(answers.columns[2].border_subtitle)
+        assert "11 tok" in plain(answers.columns[2].border_subtitle) and "$" in plain(answers.columns[2].border_subtitle)
 
 
 # --- keys, help and palette ------------------------------------------------------------------
