@@ -566,7 +566,7 @@ async def _ask(args: argparse.Namespace) -> int:
         printer.finish()
         await session.aclose()
         if not kept:
-            _keep_unsaved(session, printer.warning)
+            args.unsaved = _keep_unsaved(session, printer.warning)  # Ctrl+C's last line says where it went
         store.close()
     return EXIT_OK
 
@@ -1056,8 +1056,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         sys.stdout.flush()
-        note = {"ask": " The partial answer is saved.", "pull": " Pulling again resumes where it stopped.",
-                "compare": " The partial answers are saved.", "eval": " The graded samples are kept: --resume goes on."}
+        kept = "in the recovery file named above" if getattr(args, "unsaved", False) else "saved"
+        note = {"ask": f" The partial answer is {kept}.", "pull": " Pulling again resumes where it stopped.",
+                "compare": f" The partial answers are {kept}.", "eval": " The graded samples are kept: --resume goes on."}
         print(f"r1chat: interrupted.{note.get(verb, '')}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except _Stopped as stop:

@@ -223,7 +223,8 @@ async def compare(args: argparse.Namespace) -> int:
             ticker.cancel()
             lines.finish()
         await session.aclose()
-        _keep_unsaved(session)  # answers a full disk did not take: a recovery file, named on stderr
+        # Answers a full disk did not take: a recovery file, named on stderr (Ctrl+C's last line says so).
+        args.unsaved = _keep_unsaved(session)
         store.close()
     results = [figures(a, c, f) for a, c, f in zip(ended.answers, ended.costs, ended.finals, strict=True)]
     out = sys.stdout
