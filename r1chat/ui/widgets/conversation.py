@@ -367,9 +367,9 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         widget, self.live_compare = self.live_compare, None
         if widget is None:
             return
-        await asyncio.shield(widget.end(event.finals, event.agree, event.costs, self.choose_keys(len(widget.columns))))
-        if event.current is not None:
+        if event.current is not None:  # marked before the summary shows: one frame has both
             self.column_chosen(widget, event.current)
+        await asyncio.shield(widget.end(event.finals, event.agree, event.costs, self.choose_keys(len(widget.columns))))
 
     def column_chosen(self, widget: CompareAnswers, index: int) -> None:
         """Column ``index`` is the answer the conversation goes on with: marked, and the one this
