@@ -240,6 +240,16 @@ class R1ChatApp(App):
 
         self.push_screen(ModelPicker(self.session), picked)
 
+    def action_compare(self) -> None:
+        from r1chat.refs import ModelRef
+        from r1chat.ui.screens.compare_picker import ComparePicker
+
+        session = self.session
+        picked = list(session.compare_refs or ())
+        if not picked and (model := session.shown_model or session.preferred_model()):
+            picked = [ModelRef(model, session.provider.name)]  # the model in use, to compare with others
+        self.push_screen(ComparePicker(session, picked), self.chat.compare_picked)
+
     def action_connect(self) -> None:
         from r1chat.ui.screens.connect import ConnectScreen
 
@@ -260,6 +270,12 @@ class R1ChatApp(App):
         from r1chat.ui.screens.effort import EffortPalette
 
         self.push_screen(EffortPalette(levels, current, choose))
+
+    def pick_column(self, columns: list[tuple[str, int]], choose: Callable[[int], object]) -> None:
+        from r1chat.ui.choices import ChoicePalette
+
+        placeholder = "Go on with… Enter chooses that column's model · Esc goes back"
+        self.push_screen(ChoicePalette(columns, choose, placeholder=placeholder))
 
     def action_pull(self, model: str | None = None) -> None:
         self.pull(model)

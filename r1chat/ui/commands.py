@@ -44,6 +44,9 @@ TITLES: dict[str, tuple[str, str]] = {
     "retry_without_thinking": ("Answer without thinking", "Answer the last prompt again with the trace turned off"),
     "attach_file": ("Attach file", "Add a text file or an image to the prompt (or type @ at the start of a word)"),
     "pick_model": ("Switch model", "Pick a model for the next answers"),
+    "compare": ("Compare models", "Pick 2 to 4 models, of any provider: the next prompts go to all of them, side by side"),
+    "choose_column": ("Go on with a column", "Choose a column of the last compare turn: the conversation goes on with its model"),
+    "compare_picker.start": ("Compare the picked models", "Send the next prompts to the models picked"),
     "history": ("History", "Open, search, rename, delete or export past conversations"),
     "settings": ("Settings", "Providers, keys, model options, traces, theme"),
     "model_picker.delete": ("Delete model", "Delete the highlighted model from the server"),
@@ -64,11 +67,12 @@ TITLES: dict[str, tuple[str, str]] = {
 
 # The help screen's areas, in its order. A binding's area is the screen its id names
 # ("history.open"), or one given here; the rest is the chat's.
-AREAS = ("Chat", "Traces", "Models", "History", "Settings", "Editing the prompt")
+AREAS = ("Chat", "Traces", "Models", "Compare", "History", "Settings", "Editing the prompt")
 _AREA_OF = {
     "toggle_trace": "Traces", "toggle_layout": "Traces", "trace": "Traces",
     "pick_model": "Models", "connect": "Models", "model_picker": "Models", "pull": "Models", "model_info": "Models",
     "confirm_delete": "Models",
+    "compare": "Compare", "compare_picker": "Compare", "choose_column": "Compare",
     "history": "History", "rename": "History", "export": "History", "confirm_delete_conversation": "History",
     "settings": "Settings", "conversation_settings": "Settings", "confirm_replace": "Settings",
     "send": "Editing the prompt", "newline": "Editing the prompt", "recall": "Editing the prompt",
@@ -145,6 +149,8 @@ class Chat(Protocol):
     def run_action(self, action: str) -> Any: ...
 
     def run_worker(self, work: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def stop_comparing(self) -> None: ...
 
 
 def copy_from_answer(screen: Chat, what: str, pick: Callable[[Message, str], str | None]) -> None:
@@ -250,4 +256,6 @@ def chat_commands(screen: Chat) -> list[tuple[str, str, Callable[[], Any]]]:
                          partial(use_preset, screen, name)))
     if session.preset is not None:
         commands.append(("Prompt preset: none", "Send prompts as typed", partial(use_preset, screen, None)))
+    if session.compare_refs is not None:
+        commands.append(("Stop comparing", "The next prompts go to one model again", screen.stop_comparing))
     return commands

@@ -55,6 +55,7 @@ def scopes() -> list[Scope]:
 
     from r1chat.ui.app import R1ChatApp
     from r1chat.ui.file_picker import AttachQuestion, FilePicker
+    from r1chat.ui.screens.compare_picker import ComparePicker
     from r1chat.ui.screens.connect import ConnectScreen
     from r1chat.ui.screens.conversation_settings import ConversationSettingsScreen
     from r1chat.ui.screens.help import HelpScreen
@@ -74,6 +75,7 @@ def scopes() -> list[Scope]:
         Scope("the chat screen", (R1ChatApp, ChatScreen),
               ((Prompt, "the prompt"), (TraceTitle, "a trace's title"), (HiddenMessages, "the hidden-messages line"))),
         Scope("the model picker", (R1ChatApp, ModelPicker), (*field, (OptionList, "the list"))),
+        Scope("the compare picker", (R1ChatApp, ComparePicker), (*field, (OptionList, "the list"))),
         Scope("the history screen", (R1ChatApp, HistoryScreen), (*field, (OptionList, "the list"))),
         Scope("the pull screen", (R1ChatApp, PullScreen), (*field, (OptionList, "the list"), (Button, "a button"))),
         Scope("the settings screen", (R1ChatApp, SettingsScreen),

@@ -19,15 +19,19 @@ from textual.widgets import TextArea
 
 from r1chat import collector
 from r1chat.attachments import AttachmentRefused, attachments_of, is_image
-from r1chat.backends import backend_module
+from r1chat.backends import MissingSetting, backend_module
 from r1chat.backends.base import BackendError, Content, ContextOverflow, ModelNotFound, Reasoning, Support, Unreachable
-from r1chat.conversation import AttachmentPart
+from r1chat.compare import answer_cost
+from r1chat.config import ConfigError
+from r1chat.conversation import AttachmentPart, Message
+from r1chat.refs import ModelRef
 from r1chat.sanitize import strip_controls
 from r1chat.session import Busy, ChatSession, NoModel, SessionEvent, TurnEnded, TurnStarted
 from r1chat.store import StoreError
 from r1chat.ui.commands import chat_commands, copy_from_answer
 from r1chat.ui.file_picker import AttachQuestion, FilePicker
 from r1chat.ui.widgets.banner import Banner
+from r1chat.ui.widgets.compare import CompareAnswers, CompareColumn
 from r1chat.ui.widgets.conversation import ConversationView
 from r1chat.ui.widgets.footer import KeysFooter
 from r1chat.ui.widgets.prompt import Prompt
@@ -38,8 +42,9 @@ SIDE_BY_SIDE_WIDTH = 140
 LAYOUTS = ("auto", "side", "inline")  # the order ctrl+l goes round them
 RECHECK_SECONDS = 3.0  # while the server cannot be reached, it is asked again this often
 PIECES = (Reasoning, Content)
-# Why a turn could not start (the prompt goes back into the box).
-NOT_STARTED = (BackendError, NoModel, StoreError, Busy)
+# Why a turn could not start (the prompt goes back into the box); a compare turn also names
+# providers that may be gone from the config or not set up.
+NOT_STARTED = (BackendError, NoModel, StoreError, Busy, ConfigError, MissingSetting)
 # The draft is stored this long after the last key: one small write a pause, not one a key.
 DRAFT_DELAY = 0.5
 
@@ -64,6 +69,9 @@ class ChatScreen(Screen[None]):
         Binding("alt+right", "version(1)", "Next version", show=False, id="next_version"),
         Binding("ctrl+f", "attach_file", "Attach", show=False, id="attach_file"),
         Binding("ctrl+o", "app.pick_model", "Model", id="pick_model"),
+        Binding("alt+c", "app.compare", "Compare", show=False, id="compare"),
+        # Not alt+1..4: Textual reads ESC 1..ESC 0 as the characters macOS's Option key types there.
+        Binding("alt+g", "choose_column", "Go on with", show=False, id="choose_column"),
         Binding("ctrl+g", "app.history", "History", id="history"),
         # ctrl+s: free in the prompt's TextArea (f5-f7 select there) and not captured by terminals
         # (Textual turns XON/XOFF off); shown in the palette and F1, the footer is full at 80 columns.
@@ -107,6 +115,9 @@ class ChatScreen(Screen[None]):
         return self.query_one(Banner)
 
     async def on_mount(self) -> None:
+        self.view.cost_of = self._cost_of
+        self.view.choose_keys = self._choose_keys
+        self.view.session_conversation = lambda: self.session.conversation
         # The view draws the turns; this screen's own listener sees pieces pass, and ignores them.
         self._stop_hearing = (self.session.subscribe(self.view.hear), self.session.subscribe(self._hear))
         self._typed = self.prompt  # still readable while the screen unmounts (quitting), unlike a query
@@ -406,8 +417,10 @@ class ChatScreen(Screen[None]):
         copy_from_answer(self, "answer", lambda message, shown: message.content or shown)
 
     def action_stop(self) -> None:
+        comparing = self.view.live_compare is not None
         if self.session.stop():
-            self.notify("Stopped. The partial answer is kept.", timeout=2)
+            said = "Stopped every column. What they wrote is kept." if comparing else "Stopped. The partial answer is kept."
+            self.notify(said, timeout=2)
 
     def action_keep_going(self) -> None:
         if self.banner.topic == "loop" and self.session.keep_going():
@@ -467,6 +480,75 @@ class ChatScreen(Screen[None]):
             self.banner.clear(topic="connection")
             self.notify(f"Next answers come from {model}", timeout=2, markup=False)
         self.status.show(self.session)
+
+    # --- compare: the next prompts go to several models --------------------------------------
+
+    def compare_picked(self, refs: list[ModelRef] | None) -> None:
+        """The compare picker closed: the models the next prompts go to, or None (unchanged)."""
+        if refs is None:
+            return
+        self.session.set_compare(refs)
+        self.status.show(self.session)
+        names = ", ".join(str(ref) for ref in refs)
+        self.notify(f"The next prompts go to {names}", title="Comparing", timeout=3, markup=False)
+
+    def stop_comparing(self) -> None:
+        self.session.set_compare(None)
+        self.status.show(self.session)
+        self.notify(f"The next answers come from {self.session.shown_model} alone", timeout=2, markup=False)
+
+    def _choose_keys(self, count: int) -> str:
+        """How a reader chooses a column, with the key as bound now."""
+        key = self._key_for("choose_column")
+        return f"{key} or a click on a column: go on with that model" if key else "A click on a column: go on with that model"
+
+    def _key_for(self, binding_id: str) -> str:
+        for active in self.active_bindings.values():
+            if active.binding.id == binding_id:
+                return self.app.get_key_display(active.binding)
+        return ""
+
+    def _cost_of(self, answer: Message) -> float | None:
+        return answer_cost(answer, self.session.settings.providers.get(answer.provider or ""))
+
+    def action_choose_column(self) -> None:
+        """Offer the columns of the last compare turn, to go on with one's model."""
+        widget = self.view.compare_answers()
+        if widget is None:
+            key = self._key_for("compare")
+            self.notify(f"No compare turn here{f': {key} picks models to compare' if key else ''}.", timeout=3)
+            return
+        choices = [(column.choice(), column.index) for column in widget.columns]
+        self.app.pick_column(  # type: ignore[attr-defined]
+            choices, lambda index: self.run_worker(self._choose_column(widget, index), group="choose_column", exit_on_error=False)
+        )
+
+    @on(CompareColumn.Chosen)
+    def _column_clicked(self, event: CompareColumn.Chosen) -> None:
+        widget = event.column.parent.parent if event.column.parent is not None else None
+        if isinstance(widget, CompareAnswers):
+            self.run_worker(self._choose_column(widget, event.column.index), group="choose_column", exit_on_error=False)
+
+    async def _choose_column(self, widget: CompareAnswers, index: int) -> None:
+        """Go on with column ``index``'s model; its answer is the one sent in later history."""
+        if self.session.streaming:
+            self.notify("Still streaming: Esc stops it, then choose a column.", severity="warning", timeout=3)
+            return
+        exchange = self.view.exchange_of(widget)
+        provider = self.session.provider.name
+        try:
+            chosen = await self.session.choose_column(index, exchange)
+        except (StoreError, ConfigError, MissingSetting) as error:
+            self.notify(f"Not chosen: {error}", severity="warning", markup=False)
+            return
+        if not chosen:
+            self.notify("That answer did not finish: choose one that did.", severity="warning", timeout=3)
+            return
+        self.view.column_chosen(widget, index)
+        self.status.show(self.session)
+        if self.session.provider.name != provider:
+            self.check_connection()
+        self.notify(f"The conversation goes on with {widget.refs[index]}", timeout=3, markup=False)
 
     def _pull_then_answer(self, model: str) -> None:
         """The model was missing: pull exactly it, then answer the last prompt (or the box's) again."""

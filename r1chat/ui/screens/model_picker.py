@@ -24,6 +24,7 @@ from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession
 from r1chat.ui.cells import column
 from r1chat.ui.confirm import Confirm
+from r1chat.ui.filtered_list import FilteredList, moving_keys
 from r1chat.units import human_size
 
 MODEL, PROVIDER, PULL = "model", "provider", "pull"
@@ -111,7 +112,7 @@ def column_titles(width: int, dated: bool = True) -> Content:
     return Content.styled(titles, "$foreground-muted")
 
 
-class ModelPicker(ModalScreen[PickerResult | None]):
+class ModelPicker(FilteredList, ModalScreen[PickerResult | None]):
     """The models of the session's provider, filtered as you type.
 
     Switching provider (f4) happens here, on the session itself, so the list can show the new
@@ -122,11 +123,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
     AUTO_FOCUS = "#filter"
     BINDINGS = [
         Binding("escape", "close", "Close", id="model_picker.close"),
-        # Up/Down/PgUp/PgDn move the list while the filter keeps the focus (Input binds none of them).
-        Binding("up", "list('cursor_up')", "Up", show=False, id="model_picker.up"),
-        Binding("down", "list('cursor_down')", "Down", show=False, id="model_picker.down"),
-        Binding("pageup", "list('page_up')", "Page up", show=False, id="model_picker.page_up"),
-        Binding("pagedown", "list('page_down')", "Page down", show=False, id="model_picker.page_down"),
+        *moving_keys("model_picker"),
         # Input binds ctrl+d to delete-right (the Delete key still does that): priority wins it back.
         Binding("ctrl+d", "delete", "Delete", priority=True, id="model_picker.delete"),
         Binding("ctrl+s", "info", "Info", id="model_picker.info"),
@@ -157,10 +154,6 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             yield OptionList(id="models")
             yield Static(Content("Loading models…"), id="status", markup=False)
             yield Label(id="keys")
-
-    @property
-    def option_list(self) -> OptionList:
-        return self.query_one("#models", OptionList)
 
     @property
     def manages_models(self) -> bool:
@@ -211,13 +204,6 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         parts = [Content.assemble(("↑↓", "bold"), " move"), Content.assemble(("enter", "bold"), " use")]
         parts += [seen[k] for k in sorted(seen, key=lambda k: order.get(k, 99))]
         self.query_one("#keys", Label).update(Content("  ·  ").join(parts))
-
-    def _key(self, binding_id: str) -> str:
-        """How the key of one of the picker's bindings is shown (after the user's keymap)."""
-        for active in self.active_bindings.values():
-            if active.node is self and active.binding.id == binding_id:
-                return self.app.get_key_display(active.binding)
-        return "?"
 
     def _name_width(self) -> int:
         longest = max((len(strip_controls(m.name)) for m in self.models), default=20)
@@ -287,7 +273,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             options.highlighted = names.index(keep) if keep is not None else min(old_index, len(names) - 1)
         total = len(self.models)
         if not total:
-            pull = f"  {self._key('model_picker.pull')} pulls one." if self.manages_models else ""
+            pull = f"  {self.key_of('model_picker.pull')} pulls one." if self.manages_models else ""
             self._set_status(f"No models on this server yet.{pull}")
         elif not shown:
             self._set_status(f"No model matches '{query.strip()}' (of {total}).")
@@ -315,10 +301,6 @@ class ModelPicker(ModalScreen[PickerResult | None]):
         if option is None:
             return None
         return next((m for m in self.models if m.name == option.id), None)
-
-    def action_list(self, action: str) -> None:
-        if action in ("cursor_up", "cursor_down", "page_up", "page_down"):
-            getattr(self.option_list, f"action_{action}")()
 
     @on(Input.Submitted, "#filter")
     def _submitted(self) -> None:
@@ -377,7 +359,7 @@ class ModelPicker(ModalScreen[PickerResult | None]):
             except MissingSetting as error:
                 if name == self._provider_name:
                     self._show_title()
-                    next_key = self._key("model_picker.provider")
+                    next_key = self.key_of("model_picker.provider")
                     self._set_status(f"{error}  {next_key}: next provider", problem=True)
                 return
         if name == self._provider_name:  # not already overtaken by another press

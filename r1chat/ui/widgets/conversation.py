@@ -8,7 +8,7 @@ the version it answers again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual import on, work
@@ -20,8 +20,12 @@ from textual.widgets import Static
 
 from r1chat.backends.base import Content as ContentPiece
 from r1chat.backends.base import Reasoning
-from r1chat.conversation import Conversation, Exchange, Message, Role
+from r1chat.compare_events import ColumnEvent, CompareEnded, CompareStarted, Waiting
+from r1chat.conversation import Conversation, Exchange, Message, MessageStatus, Role
+from r1chat.grade import agree, final_answer
+from r1chat.refs import ModelRef
 from r1chat.session import ConversationReloaded, SessionEvent, TurnEnded, TurnStarted
+from r1chat.ui.widgets.compare import MIN_COLUMN, CompareAnswers
 from r1chat.ui.widgets.message import AssistantMessage, Footnote, UserMessage
 from r1chat.ui.widgets.one_pass import OnePass
 from r1chat.ui.widgets.trace import Trace
@@ -96,6 +100,14 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         self._start = self._end = 0  # the mounted window: self._messages[_start:_end]
         self._shown = 0  # conversations shown so far: a fill asked for by an earlier one stops
         self.live: AssistantMessage | None = None  # the answer streaming into the view
+        self.live_compare: CompareAnswers | None = None  # the compare turn streaming into it
+        self._compares: dict[Message, Exchange] = {}  # each compare turn's answers -> their exchange
+        # What an answer cost, where known (the chat screen gives the session's way of knowing).
+        self.cost_of: Callable[[Message], float | None] = lambda message: None
+        # The conversation the session is in (a compare turn's events do not name it).
+        self.session_conversation: Callable[[], Conversation] = lambda: self.conversation
+        # The key that chooses column n, as bound now (the chat screen gives it), for the hint.
+        self.choose_keys: Callable[[int], str] = lambda count: ""
         self.marked: UserMessage | AssistantMessage | None = None  # highlighting a search's words
 
     def compose(self):
@@ -105,19 +117,22 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         # Follow new text while the reader is at the bottom; scrolling up stops it (Textual).
         self.anchor()
 
-    def _widget_for(self, message: Message) -> UserMessage | AssistantMessage | None:
+    def _widget_for(self, message: Message) -> UserMessage | AssistantMessage | CompareAnswers | None:
         if message.role is Role.USER:
             return UserMessage(message)
+        if message.role is Role.ASSISTANT and message in self._compares:
+            return self._compare_widget(self._compares[message])
         if message.role is Role.ASSISTANT:
             return AssistantMessage(message, collapse=self.collapse, version=self._versions.get(message))
         return None
 
     def _count_versions(self) -> list[Exchange]:
         exchanges = self.conversation.exchanges()
+        self._compares = {answer: exchange for exchange in exchanges if exchange.is_compare for answer in exchange.columns()}
         self._versions = {
             version.answer: (number, len(exchange.versions))
             for exchange in exchanges
-            if len(exchange.versions) > 1
+            if len(exchange.versions) > 1 and not exchange.is_compare
             for number, version in enumerate(exchange.versions, 1)
             if version.answer is not None
         }
@@ -185,14 +200,19 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         self.call_after_refresh(lambda: None if drawn.done() else drawn.set_result(None))
         return drawn
 
-    def _message_widgets(self) -> list[UserMessage | AssistantMessage]:
-        """The prompts and answers shown, in order."""
-        found = self.query_children(".user-message, .assistant-message")
-        return [w for w in found if isinstance(w, (UserMessage, AssistantMessage))]
+    def _message_widgets(self) -> list[UserMessage | AssistantMessage | CompareAnswers]:
+        """The prompts and answers shown, in order (a compare turn's answers as one)."""
+        found = self.query_children(".user-message, .assistant-message, .compare-answers")
+        return [w for w in found if isinstance(w, (UserMessage, AssistantMessage, CompareAnswers))]
 
     def widget_of(self, message_id: int) -> UserMessage | AssistantMessage | None:
+        """The widget showing the message with this id (a compare turn's column, for one of its answers)."""
         for widget in self._message_widgets():
-            if widget.message.id == message_id:
+            if isinstance(widget, CompareAnswers):
+                column = next((c for c in widget.columns if c.message.id == message_id), None)
+                if column is not None:
+                    return column.answer
+            elif widget.message.id == message_id:
                 return widget
         return None
 
@@ -213,7 +233,7 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         else:
             await marker.remove()
 
-    async def add(self, message: Message) -> UserMessage | AssistantMessage:
+    async def add(self, message: Message) -> UserMessage | AssistantMessage | CompareAnswers:
         widget = self._widget_for(message)
         assert widget is not None
         self._messages.append(message)
@@ -224,8 +244,14 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         return widget
 
     def latest_assistant(self) -> AssistantMessage | None:
-        answers = self.query(AssistantMessage)
-        return answers.last() if answers else None
+        """The last answer shown (of a compare turn, the column the conversation goes on with)."""
+        found = self.query_children(".assistant-message, .compare-answers")
+        if not found:
+            return None
+        last = found.last()
+        if isinstance(last, CompareAnswers):
+            return last.columns[last.chosen_index() or 0].answer
+        return last if isinstance(last, AssistantMessage) else None
 
     # --- turns -------------------------------------------------------------------------------
 
@@ -242,8 +268,14 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             return self._started(event)
         if isinstance(event, TurnEnded):
             return self._ended(event)
+        if kind is ColumnEvent:
+            return self._column_event(event)  # type: ignore[arg-type]
         if isinstance(event, ConversationReloaded):  # another window's turns, before this one's
             return self.show(event.conversation)
+        if isinstance(event, CompareStarted):
+            return self._compare_started(event)
+        if isinstance(event, CompareEnded):
+            return self._compare_ended(event)
         return None
 
     async def _started(self, event: TurnStarted) -> None:
@@ -268,6 +300,93 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             return
         exchange = self._count_versions()[-1]
         await self._replace(exchange, exchange.shown.messages)  # the current one: back if it failed
+
+    # --- compare turns -------------------------------------------------------------------------
+
+    def _compare_widget(self, exchange: Exchange, *, live: bool = False) -> CompareAnswers:
+        answers = exchange.columns()
+        live = live or any(answer.status is MessageStatus.STREAMING for answer in answers)
+        refs = [str(ModelRef(a.model or "?", a.provider or "?")) for a in answers]
+        stacked = self.size.width // max(1, len(answers)) < MIN_COLUMN
+        chosen = exchange.shown.answer
+        widget = CompareAnswers(
+            answers,
+            refs,
+            # Stacked, three traces unfolded one under another would push the other answers off
+            # the screen: their titles still tick, one line each.
+            collapse="always" if live and stacked else self.collapse,
+            chosen=answers.index(chosen) if not live and chosen in answers else None,
+            costs=[self.cost_of(answer) for answer in answers],
+            stacked=stacked,
+        )
+        if not live:
+            finals = [final_answer(a.content) if a.content else None for a in answers]
+            widget.show_summary(finals, agree(finals), self.choose_keys(len(answers)))
+        return widget
+
+    def _column_event(self, event: ColumnEvent) -> Awaitable[None] | None:
+        widget = self.live_compare
+        if widget is None:
+            return None
+        inner, index = event.event, event.index
+        kind = type(inner)
+        if kind is Reasoning:
+            return widget.live[index].add_reasoning(inner.text)  # type: ignore[union-attr]
+        if kind is ContentPiece:
+            return widget.live[index].add_content(inner.text)  # type: ignore[union-attr]
+        if isinstance(inner, Waiting):
+            widget.columns[index].say(f"⧗ {inner.describe()}")
+        elif isinstance(inner, TurnStarted):
+            widget.start_column(index, inner.turn)
+        elif isinstance(inner, TurnEnded):
+            return widget.end_column(index, inner.turn.assistant, inner.error)
+        return None
+
+    async def _compare_started(self, event: CompareStarted) -> None:
+        conversation = self.session_conversation()
+        if conversation is not self.conversation or self.hidden_later:
+            await self.show(conversation)  # the end, where the turn goes
+        exchanges = self._count_versions()
+        first = event.answers[0]
+        exchange = self._compares.get(first) or exchanges[-1]
+        widget = self.widget_of_message(first)
+        if not isinstance(widget, CompareAnswers):
+            prompt = exchange.versions[0].prompt
+            if prompt is not None and self.widget_of_message(prompt) is None:
+                await self.add(prompt)
+            widget = self._compare_widget(exchange, live=True)
+            self._messages.append(first)
+            self._end = len(self._messages)
+            await self.query(EmptyConversation).remove()
+            await self.mount(widget)
+            self.anchor()
+        self.live_compare = widget
+        self.scroll_end(animate=False)
+
+    async def _compare_ended(self, event: CompareEnded) -> None:
+        widget, self.live_compare = self.live_compare, None
+        if widget is None:
+            return
+        if event.current is not None:  # marked before the summary shows: one frame has both
+            self.column_chosen(widget, event.current)
+        await asyncio.shield(widget.end(event.finals, event.agree, event.costs, self.choose_keys(len(widget.columns))))
+
+    def column_chosen(self, widget: CompareAnswers, index: int) -> None:
+        """Column ``index`` is the answer the conversation goes on with: marked, and the one this
+        view counts as the exchange's shown answer."""
+        before = widget.message
+        widget.choose(index)
+        self._count_versions()
+        if before in self._messages:
+            self._messages[self._messages.index(before)] = widget.message
+
+    def compare_answers(self) -> CompareAnswers | None:
+        """The latest compare turn on screen."""
+        found = self.query_children(CompareAnswers)
+        return found.last() if found else None
+
+    def exchange_of(self, widget: CompareAnswers) -> Exchange | None:
+        return self._compares.get(widget.message)
 
     def displayed(self, exchange: Exchange) -> int | None:
         """Which version of ``exchange`` is on screen, if any."""
@@ -309,9 +428,9 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             if widget.message not in messages:
                 await widget.remove()
 
-    def widget_of_message(self, message: Message) -> UserMessage | AssistantMessage | None:
+    def widget_of_message(self, message: Message) -> UserMessage | AssistantMessage | CompareAnswers | None:
         for widget in self._message_widgets():
-            if widget.message is message:
+            if widget.message is message or (isinstance(widget, CompareAnswers) and message in widget.messages):
                 return widget
         return None
 

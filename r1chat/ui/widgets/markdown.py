@@ -295,6 +295,7 @@ class LiveText(OnePass, Vertical):
         self._on_frame = on_frame
         self._catching_up = False  # a backlog is being drawn, a part after each screen update
         self._finishing = False  # finish draws the rest: frames draw nothing
+        self._in_column = False  # in a compare turn's column (set once mounted)
         self._start()
         if text:
             self.write(text)
@@ -321,8 +322,11 @@ class LiveText(OnePass, Vertical):
         yield tail
 
     def on_mount(self) -> None:
+        self._in_column = any(node.has_class("compare-column") for node in self.ancestors)
         self._timer = self.set_interval(1 / self.FPS, self._frame)
         self.call_after_refresh(self._flush)
+        if self.styles.overflow_y in ("auto", "scroll"):  # kept to a few lines (a compare column's trace)
+            self.anchor()  # following its newest text until the reader scrolls it
 
     def write(self, text: str) -> None:
         self._written.append(text)
@@ -393,6 +397,10 @@ class LiveText(OnePass, Vertical):
             # showed as up to 7 blank lines with nothing beside them. A line at a time there
             # (a layout pass per line, at most FPS a second, while the trace streams).
             step = 1
+        elif self._in_column:
+            # In a compare turn's column (widgets/compare.py) the room showed as blank lines in
+            # a frame beside the other models' answers: two lines at a time there.
+            step = 2
         room = -(-(above + lines) // step) * step - above if lines else 0
         if room != self._tail_height:
             tail.styles.height = room

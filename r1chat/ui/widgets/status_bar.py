@@ -19,6 +19,7 @@ from r1chat.backends.base import (
     TurnStats,
     Unreachable,
 )
+from r1chat.compare_events import CompareEnded, CompareStarted
 from r1chat.conversation import MessageStatus
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession, Connection, SavingChanged, SessionEvent, TurnEnded, TurnStarted
@@ -65,6 +66,8 @@ class StatusBar(Static):
     # False: the server or model would reject that level, so it is not sent (shown dimmed).
     effort_sent: reactive[bool] = reactive(True)
     unsaved: reactive[bool] = reactive(False)  # answers are kept in memory, not in the database
+    # The models the next prompts go to side by side (model@provider, ...); "" when not comparing.
+    compare: reactive[str] = reactive("")
 
     def on_mount(self) -> None:
         pulls = getattr(self.app, "pulls", None)
@@ -96,6 +99,11 @@ class StatusBar(Static):
                 self._ticker.resume()
         elif isinstance(event, SavingChanged):
             self.unsaved = event.error is not None
+        elif isinstance(event, CompareStarted):
+            self.connection, self._cut_short, self.stats = "streaming", None, None
+            self.compare = ", ".join(str(ref) for ref in event.refs)
+        elif isinstance(event, CompareEnded):
+            self.connection = "connected"  # each column says how its own turn went
         elif isinstance(event, TurnEnded):
             self._live = None
             if self._ticker is not None:
@@ -126,6 +134,7 @@ class StatusBar(Static):
         # The configured model is the one a turn will ask for, until the check finds another.
         model = session.shown_model or session.preferred_model() or ""
         self.provider, self.url, self.model = session.provider.name, session.url, model
+        self.compare = ", ".join(str(ref) for ref in session.compare_refs or ())
         self.preset, self.effort = session.preset or "", session.effort or ""
         self.check_effort(session)
 
@@ -153,6 +162,8 @@ class StatusBar(Static):
             # While the first check runs the model is not known yet: "no model" would be wrong.
             Content(strip_controls(self.model) or ("…" if self.connection == "connecting" else "no model")),
         ]
+        if self.compare:  # the next prompts go to these, not to the provider's one model
+            parts = [Content.styled("⇆ comparing", "bold $accent"), Content(strip_controls(self.compare))]
         if self.connection == "unreachable":
             parts.append(Content.styled(f"○ unreachable {strip_controls(self.url)}", "$error"))
         elif self.connection == "connecting":
