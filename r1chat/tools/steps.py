@@ -70,3 +70,7 @@ def as_text(step: Step) -> str:
         if (result := by_id.get(call.id)) is not None:
             lines.append(f"[result: {result_for_model(result)}]")
     return "\n".join(lines)
+
+
+def has_tool_calls(message: Message) -> bool:
+    return any(isinstance(part, ToolCallPart) for part in message.parts)
