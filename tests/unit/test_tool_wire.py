@@ -51,7 +51,8 @@ def test_openai_sends_arguments_as_a_string_and_results_by_id():
                              model="m", passback=PassBack.NOTHING)
     said = messages[1]
     assert said["content"] is None and "reasoning_content" not in said
-    assert said["tool_calls"][0] == {"id": "c1", "type": "function", "function": {"name": "docs__find", "arguments": '{"q": "x"}'}}
+    assert said["tool_calls"][0] == {
+        "id": "c1", "type": "function", "function": {"name": "docs__find", "arguments": '{"q": "x"}'}}
     assert messages[2] == {"role": "tool", "tool_call_id": "c1", "content": "found x"}
 
 
