@@ -328,6 +328,7 @@ class ChatSession:
             await self._backend.aclose()
         self._backend, self.provider = backend, provider
         self.chosen_model, self.model = model, None
+        self.tools_off_reason = None  # said of the old model; the next turn finds out anew
 
     async def capabilities(self) -> Capabilities:
         """What the next turn's backend and model can do."""
@@ -373,6 +374,7 @@ class ChatSession:
     def use_model(self, model: str) -> None:
         """Switch the conversation to ``model`` from the next turn on (earlier messages keep theirs)."""
         self.chosen_model = self.model = model
+        self.tools_off_reason = None  # said of the old model; the next turn finds out anew
 
     @property
     def shown_model(self) -> str:
