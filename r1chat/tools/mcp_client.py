@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from r1chat.sanitize import strip_controls
-from r1chat.tools.config import MCPServerConfig
+from r1chat.tools.config import MCPServerConfig, expand
 
 INSTALL_HINT = "MCP tools need the MCP SDK: pipx install 'r1chat[mcp]' (or pip install 'r1chat[mcp]')"
 TAIL_BYTES = 1200
@@ -127,14 +127,14 @@ class MCPConnection:
                 from mcp.client.streamable_http import streamablehttp_client
 
                 read, write, _ = await stack.enter_async_context(
-                    streamablehttp_client(config.url, headers=config.headers or None)
+                    streamablehttp_client(config.url, headers=expand(config.headers) or None)
                 )
             else:
                 from mcp import StdioServerParameters
                 from mcp.client.stdio import stdio_client
 
                 params = StdioServerParameters(
-                    command=config.command or "", args=config.args, env=config.env or None, cwd=config.cwd
+                    command=config.command or "", args=config.args, env=expand(config.env) or None, cwd=config.cwd
                 )
                 read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
             session = await stack.enter_async_context(ClientSession(read, write))

@@ -1,11 +1,13 @@
 """A real MCP server over stdio, written with the SDK's FastMCP: a quick tool, a slow one, one
-that fails, and one whose answer carries terminal escapes (protocols.md F.11).
+that fails, one whose answer carries terminal escapes (protocols.md F.11), and one that says
+whether it was given an environment variable.
 
     python -m tests.servers.mcp_tools      (or: python tests/servers/mcp_tools.py)
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -37,6 +39,12 @@ def boom(why: str = "kaboom") -> str:
 def shout(text: str) -> str:
     """Answers with terminal escape sequences around the text, and a lot of it."""
     return "\x1b]52;c;cHduZWQ=\x07\x1b[31m" + text.upper() + "\x1b[0m " + "x" * 50_000
+
+
+@server.tool()
+def env(name: str) -> str:
+    """Whether the server was given an environment variable (never its value)."""
+    return f"{name} is set, {len(os.environ.get(name, ''))} characters" if name in os.environ else f"{name} is not set"
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ async def test_the_servers_tools_are_listed_with_their_schemas(tmp_path):
         [status] = hub.statuses()
         assert status.state is ServerState.READY
         tools = {t.name: t for t in status.tools}
-        assert set(tools) == {"add", "slow", "boom", "shout"}
+        assert set(tools) == {"add", "slow", "boom", "shout", "env"}
         assert tools["add"].description == "Add two numbers." and tools["add"].enabled
         assert tools["add"].input_schema["required"] == ["a"]
         assert "probe: starting on stdio" in status.log_path.read_text()  # stderr went to the log
@@ -135,3 +135,15 @@ async def test_the_session_tells_of_server_changes_and_late_servers(session, set
             break
         await asyncio.sleep(0.1)
     assert any(isinstance(e, ToolsChanged) and e.statuses[0].state is ServerState.READY for e in heard)
+
+
+async def test_env_reaches_the_server_with_variables_from_the_environment(monkeypatch):
+    monkeypatch.setenv("R1CHAT_TEST_TOKEN", "tok-123456")
+    hub = await ready_hub(probe_server(env={"PROBE_TOKEN": "${R1CHAT_TEST_TOKEN}", "PLAIN": "abc"}))
+    try:
+        assert (await hub.call("probe", "env", {"name": "PROBE_TOKEN"}, 30)).text == "PROBE_TOKEN is set, 10 characters"
+        assert (await hub.call("probe", "env", {"name": "PLAIN"}, 30)).text == "PLAIN is set, 3 characters"
+        # Only what the SDK passes on, plus env: not the rest of r1chat's environment.
+        assert (await hub.call("probe", "env", {"name": "R1CHAT_TEST_TOKEN"}, 30)).text == "R1CHAT_TEST_TOKEN is not set"
+    finally:
+        await hub.aclose()
