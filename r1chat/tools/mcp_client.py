@@ -124,10 +124,16 @@ class MCPConnection:
         async with contextlib.AsyncExitStack() as stack:
             errlog = stack.enter_context(self._open_log())
             if config.url:
-                from mcp.client.streamable_http import streamablehttp_client
+                import httpx
+                from mcp.client import streamable_http
 
+                # streamable_http_client takes an httpx client with the headers; the older
+                # streamablehttp_client is deprecated (protocols.md F.8). Timeouts as the SDK's own.
+                client = await stack.enter_async_context(httpx.AsyncClient(
+                    headers=expand(config.headers) or None, timeout=httpx.Timeout(30, read=300), follow_redirects=True
+                ))
                 read, write, _ = await stack.enter_async_context(
-                    streamablehttp_client(config.url, headers=expand(config.headers) or None)
+                    streamable_http.streamable_http_client(config.url, http_client=client)
                 )
             else:
                 from mcp import StdioServerParameters

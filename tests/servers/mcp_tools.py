@@ -2,7 +2,8 @@
 that fails, one whose answer carries terminal escapes (protocols.md F.11), and one that says
 whether it was given an environment variable.
 
-    python -m tests.servers.mcp_tools      (or: python tests/servers/mcp_tools.py)
+    python -m tests.servers.mcp_tools               (stdio)
+    python -m tests.servers.mcp_tools --http PORT   (Streamable HTTP at http://127.0.0.1:PORT/mcp)
 """
 
 from __future__ import annotations
@@ -48,5 +49,10 @@ def env(name: str) -> str:
 
 
 if __name__ == "__main__":
-    print("probe: starting on stdio", file=sys.stderr, flush=True)
-    server.run()
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":  # Streamable HTTP on 127.0.0.1:PORT/mcp
+        server.settings.port = int(sys.argv[2])
+        server.settings.log_level = "WARNING"
+        server.run(transport="streamable-http")
+    else:
+        print("probe: starting on stdio", file=sys.stderr, flush=True)
+        server.run()

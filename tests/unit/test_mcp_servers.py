@@ -147,3 +147,40 @@ async def test_env_reaches_the_server_with_variables_from_the_environment(monkey
         assert (await hub.call("probe", "env", {"name": "R1CHAT_TEST_TOKEN"}, 30)).text == "R1CHAT_TEST_TOKEN is not set"
     finally:
         await hub.aclose()
+
+
+@pytest.fixture
+def http_probe():
+    import socket
+    import subprocess
+    import time
+
+    from tests.conftest import REPO
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "tests.servers.mcp_tools", "--http", str(port)], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_a_streamable_http_server_is_listed_and_called(http_probe):
+    hub = await ready_hub(MCPServerConfig("web", url=http_probe))
+    try:
+        [status] = hub.statuses()
+        assert status.state is ServerState.READY, status.reason
+        assert "add" in {t.name for t in status.tools}
+        assert (await hub.call("web", "add", {"a": 40, "b": 2}, 30)).text == "42"
+    finally:
+        await hub.aclose()
