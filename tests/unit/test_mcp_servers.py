@@ -184,3 +184,15 @@ async def test_a_streamable_http_server_is_listed_and_called(http_probe):
         assert (await hub.call("web", "add", {"a": 40, "b": 2}, 30)).text == "42"
     finally:
         await hub.aclose()
+
+
+async def test_a_server_that_fails_is_said_once_and_the_turn_answers(session, settings, ollama_tools, tmp_path):  # noqa: F811
+    settings.mcp_servers["gone"] = MCPServerConfig("gone", command=str(tmp_path / "no-such-program"))
+    session.approver = approving(Verdict.ONCE, [])
+    heard: list = []
+    session.subscribe(heard.append)
+    first = await session.send("What is 2 + 40?")
+    second = await session.send("Again?")
+    assert first.content == "The tool said: 42" and second.status is MessageStatus.DONE
+    notes = [e.text for e in heard if isinstance(e, ToolNote) and "gone" in e.text]
+    assert len(notes) == 1 and notes[0].startswith("server gone failed: cannot start")
