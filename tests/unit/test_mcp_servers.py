@@ -11,7 +11,7 @@ import pytest
 from r1chat.conversation import MessageStatus, ToolResultPart
 from r1chat.session import ToolCallStarted, ToolNote, ToolsChanged
 from r1chat.tools import MCPServerConfig, ServerState, ToolHub, Verdict
-from r1chat.tools.runner import ABANDONED
+from r1chat.tools.runner import ABANDONED, NOT_RUN
 from tests.unit.test_tool_loop_ollama import approving, ollama_tools, probe_server, session, settings  # noqa: F401
 
 pytest.importorskip("mcp")
@@ -121,6 +121,7 @@ async def test_stop_in_the_approval_stops_the_turn(session, ollama_tools):  # no
     session.approver = approving(Verdict.STOP, [])
     answer = await session.send("What is 2 + 40?")
     assert answer.status is MessageStatus.INTERRUPTED
+    assert answer.parts[-1].text == NOT_RUN and answer.parts[-1].is_error
 
 
 async def test_the_session_tells_of_server_changes_and_late_servers(session, settings, ollama_tools):  # noqa: F811
