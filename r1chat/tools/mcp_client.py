@@ -248,6 +248,11 @@ class MCPConnection:
         task = self._task
         if task is None or task.done():
             return
+        if self.state is not ServerState.READY:  # still starting: nothing to finish, stop it now
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            return
         self._queue.put_nowait(None)
         try:
             async with asyncio.timeout(CLOSE_SECONDS):

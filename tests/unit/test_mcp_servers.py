@@ -197,3 +197,35 @@ async def test_a_server_that_fails_is_said_once_and_the_turn_answers(session, se
     assert first.content == "The tool said: 42" and second.status is MessageStatus.DONE
     notes = [e.text for e in heard if isinstance(e, ToolNote) and "gone" in e.text]
     assert len(notes) == 1 and notes[0].startswith("server gone failed: cannot start")
+
+
+def hanging_server(tmp_path) -> MCPServerConfig:
+    """A program that never speaks MCP: its session never starts."""
+    script = tmp_path / "hang.py"
+    script.write_text("import time\ntime.sleep(120)\n")
+    return MCPServerConfig("hang", command=sys.executable, args=[str(script)])
+
+
+async def test_a_server_that_never_starts_does_not_hold_up_the_turn(session, settings, ollama_tools, tmp_path):  # noqa: F811
+    settings.mcp_servers = {"hang": hanging_server(tmp_path)}
+    settings.tools.start_wait = 1
+    heard: list = []
+    session.subscribe(heard.append)
+    started = asyncio.get_running_loop().time()
+    answer = await session.send("What is 2 + 40?")
+    assert asyncio.get_running_loop().time() - started < 15
+    assert answer.status is MessageStatus.DONE and answer.content
+    assert any(isinstance(e, ToolNote) and e.text == "late: server hang not ready, going without it" for e in heard)
+
+
+async def test_stop_while_servers_start_keeps_the_prompt_and_stores_the_turn_interrupted(
+    session, settings, ollama_tools, tmp_path  # noqa: F811
+):
+    settings.mcp_servers = {"hang": hanging_server(tmp_path)}
+    settings.tools.start_wait = 60
+    asyncio.get_running_loop().call_later(1.0, session.stop)
+    answer = await session.send("What is 2 + 40?")
+    assert answer.status is MessageStatus.INTERRUPTED
+    stored = session.store.load_conversation(session.conversation.id).messages
+    assert [m.role.value for m in stored] == ["user", "assistant"] and stored[0].content == "What is 2 + 40?"
+    assert stored[1].status is MessageStatus.INTERRUPTED

@@ -159,3 +159,20 @@ async def test_openrouter_reasoning_details_go_back_verbatim(store):
                                if m.get("tool_calls") else m for m in altered["messages"]]
         refused = httpx.post(server.url + "/chat/completions", json=altered)
         assert refused.status_code == 400 and "unmodified" in refused.text
+
+
+async def test_a_model_that_refuses_function_calling_is_asked_again_without_tools(deepseek, store):
+    from tests.servers.openai import OpenAIFault
+
+    # Original R1 on DeepSeek's API (protocols.md F.5).
+    deepseek.fault = OpenAIFault(status=400, message="deepseek-reasoner does not support Function Calling", times=1)
+    session = session_on(deepseek, store, trust="always")
+    try:
+        answer = await session.send("What is 2 + 40?")
+        capabilities = await session.capabilities()
+    finally:
+        await session.aclose()
+    assert answer.status is MessageStatus.DONE and answer.content
+    first, second = chats(deepseek)
+    assert "tools" in first and "tools" not in second
+    assert capabilities.tools.value == "no"
