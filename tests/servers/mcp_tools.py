@@ -25,7 +25,7 @@ def add(a: int, b: int = 2) -> int:
 
 @server.tool()
 async def slow(seconds: float = 30.0) -> str:
-    """Wait, then say so (without holding up the server's other calls)."""
+    """Wait, then say so."""  # async: a stopped call does not hold up the server's next ones
     await asyncio.sleep(seconds)
     return f"waited {seconds} s"
 
