@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from r1chat.backends import backend_url
-from r1chat.backends.base import Backend, BackendError, ChatOptions, Done
+from r1chat.backends.base import Backend, BackendError, ChatOptions, Content, Reasoning
 from r1chat.compare_events import ColumnEvent, CompareEnded, CompareEvent, CompareStarted, Waiting
 from r1chat.config import ProviderConfig
 from r1chat.conversation import USER_STOPPED, Conversation, Message, MessageStatus
@@ -31,7 +31,7 @@ from r1chat.grade import agree, final_answer
 from r1chat.refs import ModelRef
 from r1chat.session import FAIR_SHARE, TurnEnded, TurnStarted
 from r1chat.store import Store, StoreError
-from r1chat.turn import LoopGuard, Turn
+from r1chat.turn import LoopGuard, LoopNoticed, Turn
 
 Emit = Callable[[CompareEvent], Awaitable[None]]
 
@@ -211,7 +211,8 @@ class CompareTurn:
         try:
             async with contextlib.aclosing(turn.stream()) as events:
                 async for event in events:
-                    if not isinstance(event, Done):
+                    # A compare turn offers no tools, so no tool event comes.
+                    if isinstance(event, (Reasoning, Content, LoopNoticed)):
                         await emit(ColumnEvent(index, event))
                     if (now := loop.time()) - last_yield > FAIR_SHARE:
                         last_yield = now

@@ -10,6 +10,14 @@ the events the session emits to its subscribers, in order:
 * ``TitleChanged`` when a title written by the model arrives (``[ui] titles = "model"``);
 * ``ConversationReloaded`` before a turn, when another window changed the conversation.
 * ``SavingChanged`` when answers stop being saved (a full disk) and when they are saved again.
+* tools: ``ToolCallStarted`` and ``ToolCallEnded`` around each call of a turn, ``ToolNote`` for a
+  line about them (a late server, the step limit), ``ToolsUnavailable`` when the model cannot call
+  tools (also kept in ``tools_off_reason``), ``ToolsChanged`` when a server's state or tools change.
+
+Tools: ``session.tools`` is the ``ToolHub`` of the configured MCP servers, started on the first
+turn that may use them; ``tools_on`` (per conversation, ``set_tools``) says whether turns offer
+them; ``approver`` is how the front end asks the user before a call (None: only servers trusted
+``always`` run, other calls are denied and the model told so).
 
 An answer that cannot be saved is kept in memory and written whole by the next save that works;
 ``save_unsaved`` tries once more at exit and returns the turns still not stored, for a recovery
@@ -62,6 +70,10 @@ from r1chat.conversation import (
 from r1chat.refs import ModelRef
 from r1chat.store import Store, StoreError
 from r1chat.titles import ask_for_title
+from r1chat.tools import Approver, ToolHub
+from r1chat.tools.events import ToolCallEnded, ToolCallStarted, ToolNote, ToolsChanged, ToolsUnavailable
+from r1chat.tools.runner import ToolRunner
+from r1chat.tools.session_tools import SessionTools
 from r1chat.turn import LoopGuard, LoopNoticed, Turn
 from r1chat.window import Fit, OutOfRoom, estimate_tokens, out_of_room
 
@@ -136,6 +148,7 @@ NOT_SAVED_HINT = "Kept in memory and written when there is room again; quitting 
 
 SessionEvent = (
     TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged | ConversationReloaded | SavingChanged
+    | ToolCallStarted | ToolCallEnded | ToolNote | ToolsUnavailable | ToolsChanged
     | CompareEvent
 )
 Listener = Callable[[SessionEvent], Awaitable[None] | None]
@@ -188,6 +201,11 @@ class ChatSession:
         self._titles: set[asyncio.Task[None]] = set()
         self.save_error: StoreError | None = None  # why answers are not being saved, if they are not
         self._unsaved: list[Turn] = []  # ended turns whose answer is not stored yet
+        # Tools: how the front end asks before a call; whether a conversation that never chose
+        # offers them (the TUI: yes; `r1chat ask`: only with --tools); why the model goes without.
+        self.approver: Approver | None = None
+        self.tools_default = True
+        self._tool_side = SessionTools(settings, self._emit)
         # Compare (r1chat/compare.py): the models the next prompts go to, the compare turn running,
         # and the backends of providers other than the session's that its columns use.
         self._compare_refs: tuple[ModelRef, ...] | None = None
@@ -230,6 +248,7 @@ class ChatSession:
     async def aclose(self) -> None:
         for task in self._titles:
             task.cancel()
+        await self._tool_side.aclose()
         if self._backend is not None:
             await self._backend.aclose()
         for backend in self._other_backends.values():
@@ -245,6 +264,57 @@ class ChatSession:
             self._other_backends[provider] = open_backend(self.settings.provider_config(provider), self.settings)
         return self._other_backends[provider]
 
+    # --- tools -------------------------------------------------------------------------------
+
+    @property
+    def tools(self) -> ToolHub:
+        """The configured MCP servers and their tools (nothing starts until a turn needs them)."""
+        return self._tool_side.hub
+
+    @property
+    def tools_off_reason(self) -> str | None:
+        """Why turns go without tools for the current model ("tools off: <model> cannot call tools")."""
+        return self._tool_side.off_reason
+
+    @tools_off_reason.setter
+    def tools_off_reason(self, reason: str | None) -> None:
+        self._tool_side.off_reason = reason
+
+    @property
+    def tools_on(self) -> bool:
+        """Whether this conversation's turns offer tools (when servers are configured)."""
+        return bool(self.conversation.settings.get("tools", self.tools_default))
+
+    def set_tools(self, on: bool) -> None:
+        """Offer tools in this conversation from the next turn on, or not; stored with it.
+        Raises StoreError if it cannot be stored."""
+        self._keep("tools", on)
+
+    def _approved_tools(self) -> set[str]:
+        return set(self.conversation.settings.get("approved_tools", []))
+
+    def _remember_approved(self, key: str) -> None:
+        known = self.conversation.settings.setdefault("approved_tools", [])
+        if key not in known:
+            known.append(key)
+        with contextlib.suppress(StoreError):  # allowed for this turn at least
+            if self.conversation.id is not None:
+                self.store.update_conversation(self.conversation)
+
+    async def _tool_runner(self, model: str) -> ToolRunner | None:
+        """The tools of the next turn, or None (tools off in this conversation, none configured,
+        the model cannot call them)."""
+        if not self.tools_on:
+            return None
+        return await self._tool_side.runner(
+            self.backend,
+            model,
+            approver=self.approver,
+            approved=self._approved_tools(),
+            remember=self._remember_approved,
+            stop=self.stop,
+        )
+
     async def switch_provider(self, provider: ProviderConfig, model: str | None = None) -> None:
         """Talk to another provider (or another host of the same one) from the next turn on."""
         backend = open_backend(provider, self.settings)  # raises MissingSetting before any change
@@ -252,6 +322,7 @@ class ChatSession:
             await self._backend.aclose()
         self._backend, self.provider = backend, provider
         self.chosen_model, self.model = model, None
+        self.tools_off_reason = None  # said of the old model; the next turn finds out anew
 
     async def capabilities(self) -> Capabilities:
         """What the next turn's backend and model can do."""
@@ -297,6 +368,7 @@ class ChatSession:
     def use_model(self, model: str) -> None:
         """Switch the conversation to ``model`` from the next turn on (earlier messages keep theirs)."""
         self.chosen_model = self.model = model
+        self.tools_off_reason = None  # said of the old model; the next turn finds out anew
 
     @property
     def shown_model(self) -> str:
@@ -599,6 +671,8 @@ class ChatSession:
         error: BackendError | StoreError | None = None
         try:
             await self._emit(TurnStarted(turn))
+            # After the prompt is stored: a stop while servers start keeps it.
+            turn.tools = await self._tool_runner(turn.model)
             loop = asyncio.get_running_loop()
             last_yield = loop.time()
             # aclosing: a stop can land between two events, outside the turn's stream; the turn
@@ -934,6 +1008,11 @@ __all__ = [
     "SavingChanged",
     "SessionEvent",
     "TitleChanged",
+    "ToolCallEnded",
+    "ToolCallStarted",
+    "ToolNote",
+    "ToolsChanged",
+    "ToolsUnavailable",
     "TurnEnded",
     "TurnStarted",
 ]

@@ -33,6 +33,8 @@ from r1chat.conversation import (
     ReasoningPart,
     Role,
     TextPart,
+    ToolCallPart,
+    ToolResultPart,
     clean_title,
     part_from_dict,
     part_to_dict,
@@ -88,13 +90,16 @@ _INDEXED = "{row}.status != 'streaming' AND {row}.role != 'system'"
 _SEARCH_TABLES = {
     "search_titles": f"CREATE VIRTUAL TABLE search_titles USING fts5("
     f"title, content='conversations', content_rowid='id', prefix='1 2 3', tokenize='{_TOKENIZER}')",
+    # `tools`: the text of an answer's tool calls and results (migration 7), found like its answer.
     "search_messages": f"CREATE VIRTUAL TABLE search_messages USING fts5("
-    f"content, reasoning, content='messages', content_rowid='id', prefix='1 2 3', tokenize='{_TOKENIZER}')",
+    f"content, reasoning, tools, content='messages', content_rowid='id', prefix='1 2 3', tokenize='{_TOKENIZER}')",
 }
-_ADD_MESSAGE = "INSERT INTO search_messages (rowid, content, reasoning) SELECT new.id, new.content, new.reasoning"
+_ADD_MESSAGE = (
+    "INSERT INTO search_messages (rowid, content, reasoning, tools) SELECT new.id, new.content, new.reasoning, new.tools"
+)
 _DROP_MESSAGE = (
-    "INSERT INTO search_messages (search_messages, rowid, content, reasoning)"
-    " SELECT 'delete', old.id, old.content, old.reasoning"
+    "INSERT INTO search_messages (search_messages, rowid, content, reasoning, tools)"
+    " SELECT 'delete', old.id, old.content, old.reasoning, old.tools"
 )
 _SEARCH_TRIGGERS = {
     "search_titles_insert": "CREATE TRIGGER search_titles_insert AFTER INSERT ON conversations BEGIN"
@@ -110,9 +115,9 @@ _SEARCH_TRIGGERS = {
     "search_messages_delete": "CREATE TRIGGER search_messages_delete AFTER DELETE ON messages"
     f" WHEN {_INDEXED.format(row='old')} BEGIN {_DROP_MESSAGE}; END",
     # Fires on every save (the columns are always in the SET list); does nothing while streaming.
-    "search_messages_update": "CREATE TRIGGER search_messages_update AFTER UPDATE OF content, reasoning, status"
+    "search_messages_update": "CREATE TRIGGER search_messages_update AFTER UPDATE OF content, reasoning, tools, status"
     " ON messages WHEN NOT (old.status IS new.status AND old.content IS new.content"
-    " AND old.reasoning IS new.reasoning) BEGIN"
+    " AND old.reasoning IS new.reasoning AND old.tools IS new.tools) BEGIN"
     f" {_DROP_MESSAGE} WHERE {_INDEXED.format(row='old')};"
     f" {_ADD_MESSAGE} WHERE {_INDEXED.format(row='new')}; END",
 }
@@ -146,7 +151,7 @@ def _build_search_index(db: sqlite3.Connection) -> None:
         db.execute(create)
     db.execute("INSERT INTO search_titles (rowid, title) SELECT id, title FROM conversations")
     db.execute(
-        "INSERT INTO search_messages (rowid, content, reasoning) SELECT id, content, reasoning FROM messages"
+        "INSERT INTO search_messages (rowid, content, reasoning, tools) SELECT id, content, reasoning, tools FROM messages"
         f" WHERE {_INDEXED.format(row='messages')}"
     )
     for create in _SEARCH_TRIGGERS.values():
@@ -155,9 +160,8 @@ def _build_search_index(db: sqlite3.Connection) -> None:
 
 def _migration_2(db: sqlite3.Connection) -> None:
     # The history list shows the models of each conversation without reading its messages' text.
+    # (This step also built the search index; the index as it is now is built by _migration_5.)
     db.execute("CREATE INDEX messages_models ON messages (conversation_id, role, model)")
-    if fts5_available():
-        _build_search_index(db)
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -230,6 +234,14 @@ def _migration_6(db: sqlite3.Connection) -> None:
     _run_script(db, _EVAL_TABLES)
 
 
+def _migration_7(db: sqlite3.Connection) -> None:
+    # Tool calls and results are searchable: their text in a column of its own, indexed with the
+    # answer's. No stored message has tool parts before this version, so no row is rewritten.
+    db.execute("ALTER TABLE messages ADD COLUMN tools TEXT")
+    if fts5_available():
+        _build_search_index(db)
+
+
 # Each entry takes the database from version N to N+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _SCHEMA_1),
@@ -238,6 +250,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migration_4,
     _images_table,  # 5
     _migration_6,
+    _migration_7,
 ]
 SCHEMA = len(MIGRATIONS)
 # Where the copy made before a migration goes, beside the database.
@@ -809,8 +822,8 @@ class Store:
         db.execute(
             "UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ?, error = ?,"
             " reasoning_started_at = ?, reasoning_ended_at = ?, first_token_at = ?, finished_at = ?,"
-            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ?, compare_column = ?"
-            " WHERE id = ?",
+            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ?, compare_column = ?,"
+            " tools = ? WHERE id = ?",
             (
                 _content_column(message.parts),
                 message.reasoning,
@@ -829,6 +842,7 @@ class Store:
                 int(message.current),
                 _parts_layout(message.parts),
                 message.column,
+                tool_text(message.parts),
                 message.id,
             ),
         )
@@ -996,6 +1010,18 @@ def _column_of(entry: dict[str, Any]) -> str | None:
 
 def _content_column(parts: list[Part]) -> str:
     return "".join(p.text or "" for p in parts if isinstance(p, (TextPart, AttachmentPart)))
+
+
+def tool_text(parts: list[Part]) -> str | None:
+    """What search finds of an answer's tool calls and results: each call's tool and arguments,
+    each result's text; None for an answer without tools."""
+    lines = []
+    for part in parts:
+        if isinstance(part, ToolCallPart):
+            lines.append(f"{part.server}.{part.name} {json.dumps(part.arguments, ensure_ascii=False)}")
+        elif isinstance(part, ToolResultPart):
+            lines.append(part.text)
+    return "\n".join(lines) if lines else None
 
 
 def _parts_layout(parts: list[Part]) -> str | None:

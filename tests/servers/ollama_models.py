@@ -36,6 +36,9 @@ class FakeModel:
     reasoning: Script = DEFAULT_REASONING
     answer: Script = DEFAULT_ANSWER
     style: str = "native"
+    # Tool calls it makes, one request each, when a request offers tools: (name, arguments).
+    # After the last result it thinks again and answers with what the tool said.
+    tool_plan: list[tuple[str, dict]] = field(default_factory=list)
     modified_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     # Whether its runner takes images; None: as its capabilities say. False with "vision" listed
     # is a model packaged without its projector (the runner fails on the first image).
