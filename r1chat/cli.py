@@ -267,7 +267,8 @@ def _store(*, recover: bool = True) -> Store:
 def _read_prompt(args: argparse.Namespace) -> str:
     words = [_text(w) for w in args.prompt if w != "-"]
     prompt = " ".join(words)
-    if "-" in args.attach:  # stdin is an attachment, not the prompt
+    attach = getattr(args, "attach", [])  # ask's -a; compare has none
+    if "-" in attach:  # stdin is an attachment, not the prompt
         if not prompt.strip():
             raise Failure("Nothing to ask about the attachment: give a prompt too, e.g. r1chat ask -a - \"Explain this\".")
         return prompt
@@ -275,7 +276,7 @@ def _read_prompt(args: argparse.Namespace) -> str:
         piped = sys.stdin.read() if not sys.stdin.closed else ""
         if piped.strip():
             prompt = f"{prompt}\n\n{piped}" if prompt else piped
-    if not prompt.strip() and not args.attach:
+    if not prompt.strip() and not attach:
         raise Failure("Nothing to ask: give a prompt, e.g. r1chat ask \"Why is the sky blue?\", or pipe one in.")
     return prompt
 
