@@ -1,0 +1,184 @@
+"""A tool call in an answer: one line (``⚙ server.tool(arg=…) · 0.4s · ok``) that unfolds to the
+call's arguments and the tool's result.
+
+A finished call is drawn once: its line when composed, its body when first unfolded (most are
+never unfolded). A running call redraws its one line twice a second for its clock, without a
+layout pass.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+
+from r1chat.conversation import ToolCallPart, ToolResultPart
+from r1chat.sanitize import strip_controls
+from r1chat.ui.widgets import trace
+from r1chat.ui.widgets.one_pass import Block, OnePass
+
+# The line shows the arguments in short: each value cut to this many characters, the whole list
+# to ARGUMENTS_SHOWN (the body has them in full).
+VALUE_SHOWN = 24
+ARGUMENTS_SHOWN = 48
+# A result longer than this shows its start in the body, and how much more there is.
+RESULT_SHOWN = 20_000
+TICK = 0.5  # how often a running call's clock is redrawn
+
+RUNNING, OK, ERROR, DENIED, INTERRUPTED = "running…", "ok", "error", "denied", "interrupted"
+_STYLE = {RUNNING: "$accent", OK: "$success", ERROR: "$error", DENIED: "$warning", INTERRUPTED: "$warning"}
+
+
+def qualified_name(call: ToolCallPart) -> str:
+    """``server.tool``, as the reader knows them (the bare name when no server is known)."""
+    server = getattr(call, "server", "") or ""
+    return strip_controls(f"{server}.{call.name}" if server else call.name)
+
+
+def _short(value: Any, limit: int) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    text = " ".join(strip_controls(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def arguments_in_short(arguments: dict[str, Any]) -> str:
+    """``city="Paris", days=3``, cut with an ellipsis where it gets long."""
+    said = ", ".join(f"{strip_controls(str(key))}={_short(value, VALUE_SHOWN)}" for key, value in arguments.items())
+    return said if len(said) <= ARGUMENTS_SHOWN else said[: ARGUMENTS_SHOWN - 1] + "…"
+
+
+def pretty_arguments(arguments: dict[str, Any]) -> str:
+    """The arguments as indented JSON, control characters escaped (text for the screen)."""
+    if not arguments:
+        return "(none)"
+    return strip_controls(json.dumps(arguments, ensure_ascii=False, indent=2))
+
+
+def outcome(result: ToolResultPart | None, *, running: bool) -> str:
+    if result is None:
+        return RUNNING if running else INTERRUPTED
+    if getattr(result, "denied", False):
+        return DENIED
+    return ERROR if result.is_error else OK
+
+
+def call_line(call: ToolCallPart, result: ToolResultPart | None, *, expanded: bool, running: bool,
+              seconds: float | None = None) -> Content:
+    """The call's one line: arrow, gear, name and arguments in short, time, outcome."""
+    said = outcome(result, running=running)
+    if seconds is None and result is not None:
+        seconds = getattr(result, "seconds", None)
+    timing = f" · {seconds:.1f}s" if seconds is not None and said != DENIED else ""
+    return Content.assemble(
+        ("▼ " if expanded else "▶ ", "bold"),
+        ("⚙ ", ""),
+        (qualified_name(call), "bold"),
+        f"({arguments_in_short(call.arguments)})",
+        timing,
+        " · ",
+        (said, _STYLE[said]),
+    )
+
+
+def call_body(call: ToolCallPart, result: ToolResultPart | None, *, running: bool) -> Content:
+    """What the call unfolds to: its arguments in full, then what the tool answered."""
+    parts: list[Content | tuple[str, str] | str] = [("Arguments\n", "bold"), pretty_arguments(call.arguments)]
+    said = outcome(result, running=running)
+    if result is None:
+        parts += [("\n\nResult\n", "bold"), ("still running" if running else "none: the turn stopped first", "italic")]
+    elif said == DENIED:
+        parts += [("\n\nResult\n", "bold"), ("denied: the tool did not run, and the model was told so", "italic")]
+    else:
+        text = strip_controls(result.text) or "(empty)"
+        if len(text) > RESULT_SHOWN:
+            text = text[:RESULT_SHOWN] + f"\n… {len(text) - RESULT_SHOWN:,} more characters"
+        parts += [("\n\nResult" + (" (an error)" if said == ERROR else "") + "\n", "bold"), text]
+    return Content.assemble(*parts)
+
+
+class ToolCallTitle(Block, can_focus=True):
+    """Focusable: Enter (or a click) unfolds the call to its arguments and result."""
+
+    BINDINGS = [Binding("enter,space", "fold", "Unfold tool call", id="tool_call.toggle")]
+
+    class Pressed(Message):
+        pass
+
+    def action_fold(self) -> None:
+        self.post_message(self.Pressed())
+
+    def on_click(self) -> None:
+        self.post_message(self.Pressed())
+
+
+class ToolCall(OnePass, Vertical):
+    """One call and its result (None while it runs, or when the turn stopped before it ended)."""
+
+    expanded: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, call: ToolCallPart, result: ToolResultPart | None = None, *, live: bool = False) -> None:
+        super().__init__(classes="tool-call")
+        self.call = call
+        self.result = result
+        self.live = live and result is None
+        self._started = trace.clock()
+        self._ticker: Timer | None = None
+        self._drawn = False  # the body is drawn when first unfolded
+
+    @property
+    def call_id(self) -> str:
+        return self.call.id
+
+    @property
+    def outcome(self) -> str:
+        return outcome(self.result, running=self.live)
+
+    def compose(self) -> ComposeResult:
+        yield ToolCallTitle(self._line(), classes="tool-call-title")
+        yield Block(classes="tool-call-body")
+
+    def on_mount(self) -> None:
+        if self.live:
+            self._ticker = self.set_interval(TICK, self._tick)
+
+    def _line(self) -> Content:
+        seconds = trace.clock() - self._started if self.live else None
+        return call_line(self.call, self.result, expanded=self.expanded, running=self.live, seconds=seconds)
+
+    def _tick(self) -> None:
+        if self.live:
+            self.query_one(ToolCallTitle).update(self._line(), layout=False)
+
+    def _redraw(self) -> None:
+        self.query_one(ToolCallTitle).update(self._line(), layout=False)
+        if self._drawn:
+            self.query_one(".tool-call-body", Block).update(call_body(self.call, self.result, running=self.live))
+
+    def watch_expanded(self, expanded: bool) -> None:
+        if expanded and not self._drawn:
+            self._drawn = True
+            self.query_one(".tool-call-body", Block).update(call_body(self.call, self.result, running=self.live))
+        self.set_class(expanded, "-expanded")
+        self.query_one(ToolCallTitle).update(self._line(), layout=False)
+
+    @on(ToolCallTitle.Pressed)
+    def _pressed(self, event: ToolCallTitle.Pressed) -> None:
+        event.stop()
+        self.expanded = not self.expanded
+
+    def finish(self, result: ToolResultPart | None) -> None:
+        """The call ended (``result``), or the turn stopped while it ran (None)."""
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        self.live = False
+        self.result = result
+        self._redraw()
