@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r1chat.tools.config import SERVER_KEYS, TOOLS_KEYS, MCPServerConfig, ToolSettings, apply_tools, server_from_table
+
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 DEEPSEEK_URL = "https://api.deepseek.com"
 DEEPSEEK_MODEL = "deepseek-v4-flash"
@@ -81,6 +83,9 @@ class Settings:
     # Prompt presets ([presets] name = "directive"), beside the built-in "math" (r1chat/presets.py).
     presets: dict[str, str] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    # The tool loop's limits ([tools]) and the MCP servers tools come from ([mcp.servers.NAME]).
+    tools: ToolSettings = field(default_factory=ToolSettings)
+    mcp_servers: dict[str, MCPServerConfig] = field(default_factory=dict)
     path: Path | None = None  # the config file looked at (it may not exist)
     problems: list[str] = field(default_factory=list)
     # Which settings an environment variable decided: ("providers", "ollama", "url") -> "OLLAMA_HOST".
@@ -329,6 +334,7 @@ def _apply_file(settings: Settings, path: Path) -> None:
     text, data = found
     reader = _FileReader(path, text, settings.problems)
     tables = {"ui": data.pop("ui", None), "keys": data.pop("keys", None), "providers": data.pop("providers", None)}
+    _apply_tools(settings, reader, data.pop("tools", None), data.pop("mcp", None))
     presets = data.pop("presets", None)
     if isinstance(presets, dict):
         settings.presets.update(reader.check("presets", presets, {name: (str,) for name in presets}))
@@ -362,6 +368,24 @@ def _apply_file(settings: Settings, path: Path) -> None:
         holding_keys = [name for name, table in tables["providers"].items() if isinstance(table, dict) and "api_key" in table]
         if holding_keys and (warning := _readable_by_others(path)):
             settings.problems.append(f"{path}: holds an API key ({', '.join(holding_keys)}) but {warning}")
+
+
+def _apply_tools(settings: Settings, reader: _FileReader, tools: Any, mcp: Any) -> None:
+    if isinstance(tools, dict):
+        apply_tools(settings.tools, reader.check("tools", tools, TOOLS_KEYS), reader.problem)
+    if mcp is None:
+        return
+    servers = reader.check("mcp", mcp, {"servers": (dict,)}).get("servers", {}) if isinstance(mcp, dict) else {}
+    for name, table in servers.items():
+        if not isinstance(table, dict):
+            reader.problem("mcp.servers", name, "should be a table")
+            continue
+        checked = reader.check(f"mcp.servers.{name}", table, SERVER_KEYS)
+        if (server := server_from_table(name, checked, reader.problem)) is not None:
+            settings.mcp_servers[name] = server
+    holding = [name for name, s in settings.mcp_servers.items() if s.env or s.headers]
+    if holding and (warning := _readable_by_others(reader.path)):
+        settings.problems.append(f"{reader.path}: holds MCP server secrets ({', '.join(holding)}) but {warning}")
 
 
 def _readable_by_others(path: Path) -> str | None:

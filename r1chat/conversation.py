@@ -8,8 +8,14 @@ deleted to make another version current. ``Conversation.messages`` holds every s
 the order it was written, versions included; ``exchanges()`` groups them.
 
 A ``Message`` is an ordered list of **parts**: answer text, reasoning segments (each timed and
-counted), and room for attachments, tool calls and tool results. ``content`` and ``reasoning`` are
-the joined text of its text and reasoning parts.
+counted), attachments, tool calls and tool results. ``content`` and ``reasoning`` are the joined
+text of its text and reasoning parts.
+
+A turn that calls tools is one assistant message whose parts follow the turn in order:
+``ReasoningPart, ToolCallPart…, ToolResultPart…, ReasoningPart, TextPart`` (think, call, read the
+results, think again, answer); there are no separate tool-role messages. Each backend cuts such a
+message into its wire messages (``steps``): an assistant message per request with its calls, then
+one tool message per result.
 """
 
 from __future__ import annotations
@@ -85,21 +91,30 @@ class AttachmentPart:
 
 @dataclass(slots=True)
 class ToolCallPart:
-    """A call the model asked for, complete (its argument deltas joined)."""
+    """A call the model asked for, complete (its argument deltas joined): ``name`` is the tool's
+    own name on ``server`` (the model called it by ``r1chat.tools.names.wire_name``; a name the
+    model made up has no server). ``reasoning_details``: the structured reasoning the endpoint
+    sent with the calls (OpenRouter), kept verbatim on the step's first call to be sent back."""
 
     id: str
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
+    server: str = ""
+    reasoning_details: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
 class ToolResultPart:
-    """What a tool answered to the call ``call_id``."""
+    """What a tool answered to the call ``call_id`` (sanitised and size-capped), how long it
+    took, and whether it failed (``is_error``) or the user denied it (``denied``, also an error
+    to the model)."""
 
     call_id: str
     name: str
     text: str = ""
     is_error: bool = False
+    seconds: float | None = None
+    denied: bool = False
 
 
 Part = TextPart | ReasoningPart | AttachmentPart | ToolCallPart | ToolResultPart

@@ -10,6 +10,14 @@ the events the session emits to its subscribers, in order:
 * ``TitleChanged`` when a title written by the model arrives (``[ui] titles = "model"``);
 * ``ConversationReloaded`` before a turn, when another window changed the conversation.
 * ``SavingChanged`` when answers stop being saved (a full disk) and when they are saved again.
+* tools: ``ToolCallStarted`` and ``ToolCallEnded`` around each call of a turn, ``ToolNote`` for a
+  line about them (a late server, the step limit), ``ToolsUnavailable`` when the model cannot call
+  tools (also kept in ``tools_off_reason``), ``ToolsChanged`` when a server's state or tools change.
+
+Tools: ``session.tools`` is the ``ToolHub`` of the configured MCP servers, started on the first
+turn that may use them; ``tools_on`` (per conversation, ``set_tools``) says whether turns offer
+them; ``approver`` is how the front end asks the user before a call (None: only servers trusted
+``always`` run, other calls are denied and the model told so).
 
 An answer that cannot be saved is kept in memory and written whole by the next save that works;
 ``save_unsaved`` tries once more at exit and returns the turns still not stored, for a recovery
@@ -28,6 +36,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from r1chat import presets
 from r1chat.backends import MissingSetting, backend_url, check_provider, open_backend
@@ -57,6 +66,9 @@ from r1chat.conversation import (
 )
 from r1chat.store import Store, StoreError
 from r1chat.titles import ask_for_title
+from r1chat.tools import Approver, ToolHub
+from r1chat.tools.events import ToolCallEnded, ToolCallStarted, ToolNote, ToolsChanged, ToolsUnavailable
+from r1chat.tools.runner import ToolRunner
 from r1chat.turn import LoopGuard, LoopNoticed, Turn
 from r1chat.window import Fit, OutOfRoom, estimate_tokens, out_of_room
 
@@ -128,6 +140,7 @@ NOT_SAVED_HINT = "Kept in memory and written when there is room again; quitting 
 
 SessionEvent = (
     TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged | ConversationReloaded | SavingChanged
+    | ToolCallStarted | ToolCallEnded | ToolNote | ToolsUnavailable | ToolsChanged
 )
 Listener = Callable[[SessionEvent], Awaitable[None] | None]
 # A request option given for one turn (ChatOptions' fields: temperature, num_ctx, think, truncate...).
@@ -179,6 +192,13 @@ class ChatSession:
         self._titles: set[asyncio.Task[None]] = set()
         self.save_error: StoreError | None = None  # why answers are not being saved, if they are not
         self._unsaved: list[Turn] = []  # ended turns whose answer is not stored yet
+        # Tools: how the front end asks before a call; whether a conversation that never chose
+        # offers them (the TUI: yes; `r1chat ask`: only with --tools); why the model goes without.
+        self.approver: Approver | None = None
+        self.tools_default = True
+        self.tools_off_reason: str | None = None
+        self._tools: ToolHub | None = None
+        self._pending_emits: set[asyncio.Task[None]] = set()
 
     # --- subscribers -------------------------------------------------------------------------
 
@@ -216,8 +236,90 @@ class ChatSession:
     async def aclose(self) -> None:
         for task in self._titles:
             task.cancel()
+        if self._tools is not None:
+            await self._tools.aclose()
         if self._backend is not None:
             await self._backend.aclose()
+
+    # --- tools -------------------------------------------------------------------------------
+
+    @property
+    def tools(self) -> ToolHub:
+        """The configured MCP servers and their tools (nothing starts until a turn needs them)."""
+        if self._tools is None:
+            from r1chat.crash_log import log_dir
+
+            try:
+                logs: Path | None = log_dir()
+            except Exception:  # noqa: BLE001 - no log dir: the servers' stderr goes nowhere
+                logs = None
+            self._tools = ToolHub(self.settings.mcp_servers, logs, on_change=self._tools_changed)
+        return self._tools
+
+    def _tools_changed(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._emit(ToolsChanged(self.tools.statuses())))
+        self._pending_emits.add(task)
+        task.add_done_callback(self._pending_emits.discard)
+
+    @property
+    def tools_on(self) -> bool:
+        """Whether this conversation's turns offer tools (when servers are configured)."""
+        return bool(self.conversation.settings.get("tools", self.tools_default))
+
+    def set_tools(self, on: bool) -> None:
+        """Offer tools in this conversation from the next turn on, or not; stored with it.
+        Raises StoreError if it cannot be stored."""
+        self._keep("tools", on)
+
+    def _approved_tools(self) -> set[str]:
+        return set(self.conversation.settings.get("approved_tools", []))
+
+    def _remember_approved(self, key: str) -> None:
+        known = self.conversation.settings.setdefault("approved_tools", [])
+        if key not in known:
+            known.append(key)
+        with contextlib.suppress(StoreError):  # allowed for this turn at least
+            if self.conversation.id is not None:
+                self.store.update_conversation(self.conversation)
+
+    async def _tool_runner(self, model: str) -> ToolRunner | None:
+        """The tools of the next turn, or None: tools off, none configured, or the model cannot
+        call them (said with ToolsUnavailable). Starts the servers and waits for them a little."""
+        if not self.tools_on or not self.settings.mcp_servers or not self.tools.configured:
+            return None
+        try:
+            capable = (await self.backend.capabilities(model)).tools
+        except BackendError:
+            capable = Support.UNKNOWN
+        if capable is Support.NO:
+            self.tools_off_reason = f"tools off: {model} cannot call tools"
+            await self._emit(ToolsUnavailable(self.tools_off_reason))
+            return None
+        self.tools_off_reason = None
+        hub = self.tools
+        hub.start()
+        for name in await hub.wait_ready(self.settings.tools.start_wait):
+            await self._emit(ToolNote(f"late: server {name} not ready, going without it"))
+        if hub.missing_sdk():
+            from r1chat.tools import INSTALL_HINT
+
+            await self._emit(ToolNote(INSTALL_HINT))
+        specs = hub.specs()
+        if not specs:
+            return None
+        return ToolRunner(
+            hub,
+            self.settings.tools,
+            specs,
+            approver=self.approver,
+            approved=self._approved_tools(),
+            remember=self._remember_approved,
+            stop=self.stop,
+        )
 
     async def switch_provider(self, provider: ProviderConfig, model: str | None = None) -> None:
         """Talk to another provider (or another host of the same one) from the next turn on."""
@@ -520,6 +622,8 @@ class ChatSession:
         error: BackendError | StoreError | None = None
         try:
             await self._emit(TurnStarted(turn))
+            # After the prompt is stored: a stop while servers start keeps it.
+            turn.tools = await self._tool_runner(turn.model)
             loop = asyncio.get_running_loop()
             last_yield = loop.time()
             # aclosing: a stop can land between two events, outside the turn's stream; the turn
@@ -746,6 +850,11 @@ __all__ = [
     "SavingChanged",
     "SessionEvent",
     "TitleChanged",
+    "ToolCallEnded",
+    "ToolCallStarted",
+    "ToolNote",
+    "ToolsChanged",
+    "ToolsUnavailable",
     "TurnEnded",
     "TurnStarted",
 ]

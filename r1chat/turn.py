@@ -13,6 +13,13 @@ it until one works); the session offers what never got written to a recovery fil
 The answer's parts follow the stream: a reasoning segment while the trace streams, a text part
 once the answer begins, a new segment if the model thinks again.
 
+Tools: when the session gives the turn a ``ToolRunner``, each request offers its tools; the calls
+a request asks for are added to the answer's parts as they arrive, then approved and run in order
+(``ToolCallStarted``, ``ToolCallEnded``) and the next request sends the results, until a request
+asks for none. After ``step_limit`` requests with tools one last request goes without them
+(``ToolNote``). A model that turns out not to call tools is asked again without them
+(``ToolsUnavailable``). A stop during a call stores it with its result marked abandoned.
+
 The loop guard is a policy of the turn: small distills fall into loops, and ``warn`` reports each
 loop as it appears or grows (``LoopNoticed``), ``stop`` ends the turn as interrupted with the
 reason stored, ``off`` does nothing.
@@ -26,10 +33,21 @@ import math
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-from r1chat.backends.base import Backend, BackendError, ChatOptions, Content, Done, Reasoning, TurnStats
+from r1chat.backends.base import (
+    Backend,
+    BackendError,
+    ChatOptions,
+    Content,
+    Done,
+    Reasoning,
+    ReasoningDetails,
+    ToolCall,
+    ToolsRefused,
+    TurnStats,
+)
 from r1chat.conversation import (
     USER_STOPPED,
     Conversation,
@@ -39,11 +57,15 @@ from r1chat.conversation import (
     ReasoningPart,
     Role,
     TextPart,
+    ToolCallPart,
+    ToolResultPart,
     build_history,
     title_from_prompt,
 )
 from r1chat.loops import Loop, LoopDetector
 from r1chat.store import Store, StoreError
+from r1chat.tools.events import ToolCallEnded, ToolCallStarted, ToolNote, ToolsUnavailable
+from r1chat.tools.runner import ABANDONED, ToolRunner
 from r1chat.window import estimate_tokens, history_cut, previous_prompt_tokens
 
 # Periodic saves run off the event loop; one worker keeps them in order.
@@ -65,7 +87,7 @@ class LoopNoticed:
         return f"the {self.where} repeated {self.loop.describe()}"
 
 
-TurnEvent = Reasoning | Content | Done | LoopNoticed
+TurnEvent = Reasoning | Content | Done | LoopNoticed | ToolCallStarted | ToolCallEnded | ToolNote | ToolsUnavailable
 
 
 class Turn:
@@ -127,6 +149,12 @@ class Turn:
         # The server's prompt count includes cached tokens, so it can tell a cut history (set by
         # the session from the backend's capabilities; without it no cut is ever reported).
         self.counts_cache = False
+        # The tools this turn may call (set by the session); None: a turn without tools.
+        self.tools: ToolRunner | None = None
+        self._calls: list[tuple[ToolCallPart, str]] = []  # the last request's calls, with argument errors
+        self._details: list[dict[str, Any]] | None = None  # its structured reasoning (OpenRouter)
+        self._stopped = False  # the loop guard stopped the turn
+        self._earlier_tokens = 0  # completion tokens of the turn's earlier requests
 
     # --- saving ------------------------------------------------------------------------------
 
@@ -229,15 +257,72 @@ class Turn:
         return history
 
     async def stream(self) -> AsyncGenerator[TurnEvent, None]:
-        """Yield the backend's events (and the loop guard's) while recording them; raises the
-        backend's errors."""
+        """Yield the backend's events (and the loop guard's, and the tool loop's) while recording
+        them; raises the backend's errors."""
         history = self._history if self._history is not None else self.start()
-        message = self.assistant
-        events = self.backend.chat(self.model, history, self.options)
-        stopped = False
         clock = None
         if math.isfinite(self.save_interval):
             clock = asyncio.get_running_loop().create_task(self._save_by_the_clock())
+        try:
+            step = 0
+            while True:
+                request = history if step == 0 else History(history.system, (*history.messages, self.assistant))
+                self._calls = []
+                async with contextlib.aclosing(self._request(request, self._step_options(step))) as events:
+                    async for event in events:
+                        yield event
+                        if isinstance(event, LoopNoticed) and event.stopped:
+                            self.stop_reason = f"Stopped: {event.describe()}."
+                            self._stopped = True
+                            break
+                if self._stopped or not self._calls:
+                    break
+                async for tool_event in self._run_calls():
+                    yield tool_event
+                step += 1
+                limit = self.tools.settings.step_limit if self.tools is not None else 0
+                if step == limit:
+                    yield ToolNote(f"step limit reached ({limit} requests with tools): one last answer without them")
+        except BackendError as exc:
+            self._finish(MessageStatus.ERROR, str(exc))
+            raise
+        except BaseException:  # cancelled, Ctrl+C, the consumer stopped early
+            self._finish(MessageStatus.INTERRUPTED, self.stop_reason)
+            raise
+        finally:
+            if clock is not None:
+                clock.cancel()
+        if self._stopped:
+            self._finish(MessageStatus.INTERRUPTED, self.stop_reason)
+        else:
+            self._finish(MessageStatus.DONE)
+
+    def _step_options(self, step: int) -> ChatOptions:
+        """Tools go with every request of the loop up to the step limit; a turn without tools
+        sends earlier tool turns as text (the model may not take tool messages)."""
+        runner = self.tools
+        if runner is None:
+            return replace(self.options, tools=(), tool_turns_as_text=True)
+        tools = runner.specs if step < runner.settings.step_limit else ()
+        return replace(self.options, tools=tools, tool_turns_as_text=False)
+
+    async def _request(self, history: History, options: ChatOptions) -> AsyncGenerator[TurnEvent, None]:
+        """One request of the turn; a model that turns out not to call tools is asked again
+        without them (its backend remembers the refusal)."""
+        try:
+            async for event in self._one_request(history, options):
+                yield event
+        except ToolsRefused:
+            if not options.tools:
+                raise
+            self.tools = None
+            yield ToolsUnavailable(f"tools off: {self.model} cannot call tools")
+            async for event in self._one_request(history, self._step_options(0)):
+                yield event
+
+    async def _one_request(self, history: History, options: ChatOptions) -> AsyncGenerator[TurnEvent, None]:
+        message = self.assistant
+        events = self.backend.chat(self.model, history, options)
         try:
             async for event in events:
                 now = self.clock()
@@ -261,31 +346,55 @@ class Turn:
                     self._changed = True
                     self.streamed += 1
                     notice = self._watch(self.answer_loops, event.text, "answer")
+                elif isinstance(event, ToolCall):
+                    if options.tools and self.tools is not None:
+                        self._add_call(event, now)
+                    continue
+                elif isinstance(event, ReasoningDetails):
+                    self._details = list(event.items)
+                    continue
                 else:
                     self._done(event, now)
                 yield event
                 if notice is not None:
                     yield notice
                     if notice.stopped:
-                        self.stop_reason = f"Stopped: {notice.describe()}."
-                        stopped = True
-                        break
+                        return
                 if now - self._last_save >= self.save_interval:
                     self._save_soon()
-        except BackendError as exc:
-            self._finish(MessageStatus.ERROR, str(exc))
-            raise
-        except BaseException:  # cancelled, Ctrl+C, the consumer stopped early
-            self._finish(MessageStatus.INTERRUPTED, self.stop_reason)
-            raise
         finally:
-            if clock is not None:
-                clock.cancel()
             await events.aclose()
-        if stopped:
-            self._finish(MessageStatus.INTERRUPTED, self.stop_reason)
-        else:
-            self._finish(MessageStatus.DONE)
+
+    # --- tool calls --------------------------------------------------------------------------
+
+    def _add_call(self, call: ToolCall, now: float) -> None:
+        assert self.tools is not None
+        self._sync_text()
+        if isinstance(self._part, ReasoningPart) and self._part.ended_at is None:
+            self._part.ended_at = now
+        self._part, self._pieces = None, []
+        part = self.tools.part_for(call)
+        self.assistant.parts.append(part)
+        self._calls.append((part, call.error))
+        self._last_save = 0.0
+
+    async def _run_calls(self) -> AsyncGenerator[TurnEvent, None]:
+        """Approve and run the calls of the last request, in order, each result stored as it comes."""
+        runner = self.tools
+        assert runner is not None
+        if self._details is not None and self._calls:
+            self._calls[0][0].reasoning_details = self._details
+        self._details = None
+        for part, error in self._calls:
+            yield ToolCallStarted(part)
+            try:
+                result = await runner.run(part, error)
+            except BaseException:
+                self.assistant.parts.append(ToolResultPart(part.id, part.name, ABANDONED, is_error=True))
+                raise
+            self.assistant.parts.append(result)
+            self._save_soon()
+            yield ToolCallEnded(part.id, result)
 
     def abandon(self) -> None:
         """Finish a turn stopped before its stream began: interrupted, with the stop's reason."""
@@ -300,7 +409,12 @@ class Turn:
     def _done(self, event: Done, now: float) -> None:
         self._sync_text()
         stats, message = event.stats, self.assistant
-        if stats.reasoning_was_answer:
+        tool_turn = any(isinstance(part, ToolCallPart) for part in message.parts)
+        if tool_turn and stats.completion_tokens is not None:
+            # Several requests: the answer's count is theirs together.
+            stats.completion_tokens += self._earlier_tokens
+            self._earlier_tokens = stats.completion_tokens
+        if stats.reasoning_was_answer and not tool_turn:
             # What streamed as a guessed opener-less trace was the whole answer.
             answer = TextPart(message.reasoning + message.content)
             message.parts = [answer]

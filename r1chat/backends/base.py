@@ -30,6 +30,26 @@ class Content:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the model asked for, complete (its argument deltas joined). ``name`` is the name
+    the model called (a ``ToolSpec.name``); ``error`` says why the arguments could not be read
+    (they are then ``{}``, and the error goes back to the model as the call's result)."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDetails:
+    """Structured reasoning items (OpenRouter ``reasoning_details``) of the request's answer so
+    far, to be sent back verbatim on its tool turns (protocols.md F.6)."""
+
+    items: tuple[dict[str, Any], ...]
+
+
 @dataclass(slots=True)
 class TurnStats:
     """What the server said about a finished turn. Every field is optional: servers differ."""
@@ -79,7 +99,7 @@ class Done:
     stats: TurnStats
 
 
-StreamEvent = Reasoning | Content | Done
+StreamEvent = Reasoning | Content | ToolCall | ReasoningDetails | Done
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -177,6 +197,12 @@ class ServerError(BackendError):
     """The server failed (5xx) or rejected the request for a reason not covered above."""
 
 
+class ToolsRefused(BackendError):
+    """The server said this model cannot call tools ("does not support tools"): the backend
+    remembers it (``Capabilities.tools`` is ``NO`` from then on) and the request can be sent
+    again without tools."""
+
+
 class StreamBroken(BackendError):
     """The stream died after it started; what arrived before is kept by the caller."""
 
@@ -235,6 +261,32 @@ def looks_like_r1(model: str) -> bool:
     return bool(re.search(r"(^|[^a-z0-9])r1([^a-z0-9]|$)", name)) or "deepseek-r1" in name
 
 
+# --- tools -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool offered to the model: ``name`` as the model calls it (``^[a-zA-Z0-9_-]{1,64}$``,
+    protocols.md F.4), its description and its JSON schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class PassBack(StrEnum):
+    """What of a trace must go back to the endpoint on tool turns (the pass-back table in DESIGN.md)."""
+
+    NOTHING = "nothing"
+    # `reasoning_content` on every assistant message with tool calls, in every later request
+    # (DeepSeek thinking mode: a 400 without it, protocols.md F.5); "" where another model wrote it.
+    REASONING_CONTENT = "reasoning_content"
+    # `reasoning_details` verbatim on assistant messages with tool calls (OpenRouter, F.6).
+    REASONING_DETAILS = "reasoning_details"
+    # `thinking` on the assistant messages of the current tool loop (Ollama, F.1).
+    THINKING_IN_LOOP = "thinking_in_loop"
+
+
 # --- request options ---------------------------------------------------------------------------
 
 
@@ -252,6 +304,11 @@ class ChatOptions:
     # True: let the server drop the oldest messages when the history does not fit (the user chose
     # to send anyway); None: where it can, it refuses instead (Ollama 0.12.6+, protocols.md A.6).
     truncate: bool | None = None
+    # The tools offered to the model; none: a request without tools.
+    tools: tuple[ToolSpec, ...] = ()
+    # Earlier tool turns go as plain text (the model cannot call tools, so its server may refuse
+    # or misread tool messages); else in the endpoint's own tool format.
+    tool_turns_as_text: bool = False
 
 
 # --- thinking effort ---------------------------------------------------------------------------
@@ -306,6 +363,8 @@ class Capabilities:
     # The prompt count of a finished turn includes tokens served from the server's cache, so a
     # short count means a cut history, not a cache hit (protocols.md F.10).
     prompt_count_cached: Support = Support.UNKNOWN
+    # What of a trace must go back on tool turns.
+    tool_passback: PassBack = PassBack.NOTHING
 
 
 class Refusals:

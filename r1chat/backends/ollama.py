@@ -7,6 +7,7 @@ drops tool-call ids and prunes tool schemas (protocols.md F.2), and dies on a bl
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -28,10 +29,13 @@ from r1chat.backends.base import (
     ModelDetails,
     ModelInfo,
     ModelNotFound,
+    PassBack,
     Refusals,
     StreamBroken,
     StreamEvent,
     Support,
+    ToolCall,
+    ToolsRefused,
     TurnStats,
     Unreachable,
     looks_like_r1,
@@ -41,6 +45,8 @@ from r1chat.backends.demux import Demux
 from r1chat.backends.ndjson import CONTENT_TYPE, NDJSONDecoder
 from r1chat.backends.ollama_errors import OllamaErrors, OllamaSaid, error_text
 from r1chat.backends.ollama_models import OllamaModels
+from r1chat.conversation import Message, Role
+from r1chat.tools.steps import as_text, called_name, has_tool_calls, result_for_model, steps
 
 if TYPE_CHECKING:
     from r1chat.conversation import History
@@ -52,6 +58,9 @@ DRAIN_SECONDS = 0.5
 _LISTED = {"thinking": "thinking", "tools": "tools", "images": "vision"}
 # The 400 for `think` sent to a model without the capability, in every version's wording (A.1).
 THINKING_REFUSED = "does not support thinking"
+# The 400 for `tools` sent to a model without the capability: R1 distills the library labels as
+# tool-capable (protocols.md F.1).
+TOOLS_REFUSED = "does not support tools"
 # From 0.12.6 `"truncate": false` makes a request that does not fit num_ctx fail with an error
 # instead of losing its oldest messages without a word, and `"shift": false` ends a turn that
 # fills the window with "length" (protocols.md A.6, section 0); older servers ignore both.
@@ -62,17 +71,68 @@ CACHED_COUNTED_SINCE = (0, 3, 0)
 CACHED_NOT_COUNTED = ((0, 30, 0),)
 
 
-def encode(history: History) -> list[dict[str, Any]]:
-    """The history as ``/api/chat`` messages (protocols.md A.1).
+def encode(history: History, *, tool_turns_as_text: bool = False) -> list[dict[str, Any]]:
+    """The history as ``/api/chat`` messages (protocols.md A.1, F.1).
 
     Of a trace, nothing goes back on plain turns (the pass-back table in DESIGN.md): Ollama's
-    templates ignore it, and it would fill the window. Tool turns will send ``thinking`` on the
-    assistant messages after the last user message; that belongs here.
+    templates ignore it, and it would fill the window. A tool-calling answer goes as an assistant
+    message per request with its ``tool_calls`` (arguments as an object), each followed by its
+    results as ``role: tool`` messages carrying both ``tool_name`` and ``tool_call_id`` in call
+    order (F.1); ``thinking`` goes back only inside the current tool loop (after the last user
+    message), where the templates read it.
     """
-    messages = [{"role": "system", "content": history.system}] if history.system else []
-    for message in history.messages:
-        messages.append({"role": message.role.value, "content": message.content})
+    messages: list[dict[str, Any]] = [{"role": "system", "content": history.system}] if history.system else []
+    last_user = max((i for i, m in enumerate(history.messages) if m.role is Role.USER), default=-1)
+    for index, message in enumerate(history.messages):
+        if message.role is not Role.ASSISTANT or not has_tool_calls(message):
+            messages.append({"role": message.role.value, "content": message.content})
+        elif tool_turns_as_text:
+            messages.append({"role": "assistant", "content": "\n\n".join(filter(None, map(as_text, steps(message))))})
+        else:
+            messages += _tool_turn(message, current=index > last_user)
     return messages
+
+
+def _tool_turn(message: Message, *, current: bool) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = []
+    for step in steps(message):
+        if not (step.calls or step.content or step.reasoning):
+            continue
+        said: dict[str, Any] = {"role": "assistant", "content": step.content}
+        if current and step.reasoning:
+            said["thinking"] = step.reasoning
+        if step.calls:
+            said["tool_calls"] = [
+                {"id": call.id, "function": {"name": called_name(call), "arguments": call.arguments}} for call in step.calls
+            ]
+        wire.append(said)
+        names = {call.id: called_name(call) for call in step.calls}
+        for result in step.results:
+            wire.append({"role": "tool", "tool_name": names.get(result.call_id, result.name),
+                         "tool_call_id": result.call_id, "content": result_for_model(result)})
+    return wire
+
+
+def _tool_calls(message: dict[str, Any], seen: int) -> list[ToolCall]:
+    """The complete calls of one stream line (F.1: each call arrives whole; ``arguments`` an
+    object). Servers before 0.12.10 send no id: one is made up, unique in the answer."""
+    calls = message.get("tool_calls")
+    found: list[ToolCall] = []
+    for item in calls if isinstance(calls, list) else []:
+        function = item.get("function") if isinstance(item, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            continue
+        call_id = item.get("id") if isinstance(item.get("id"), str) and item.get("id") else f"call_{seen + len(found)}"
+        arguments, error = function.get("arguments"), ""
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except ValueError as exc:
+                arguments, error = {}, str(exc)
+        if not isinstance(arguments, dict):
+            arguments, error = {}, error or "the arguments are not an object"
+        found.append(ToolCall(call_id, function["name"], arguments, error))
+    return found
 
 
 async def _drain(chunks: AsyncIterator[Any]) -> None:
@@ -152,6 +212,7 @@ class OllamaBackend:
             context_length=details.context_length,
             sets_window=Support.YES,  # options.num_ctx
             prompt_count_cached=await self._prompt_count_cached(),
+            tool_passback=PassBack.THINKING_IN_LOOP,
         )
 
     async def _prompt_count_cached(self) -> Support:
@@ -222,10 +283,15 @@ class OllamaBackend:
         }
         body: dict[str, Any] = {
             "model": model,
-            "messages": encode(history),
+            "messages": encode(history, tool_turns_as_text=options.tool_turns_as_text),
             "stream": True,
             "options": {k: v for k, v in sampling.items() if v is not None},
         }
+        if options.tools:
+            body["tools"] = [
+                {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+                for t in options.tools
+            ]
         if options.keep_alive is not None:
             body["keep_alive"] = options.keep_alive
         if think is not None:
@@ -250,12 +316,18 @@ class OllamaBackend:
         assume = self.assume_thinking if self.assume_thinking is not None else (thinks or looks_like_r1(model))
         demux = Demux(assume, guessed=self.assume_thinking is None)
         started = False
+        calls = 0  # tool calls so far
         final: dict[str, Any] | None = None
         response: httpx.Response | None = None
         try:
             try:
                 response = await self._post(body)
             except OllamaSaid as said:
+                if "tools" in body and TOOLS_REFUSED in said.error:
+                    # /api/show listed tools, or said nothing: from now on the model is known not to.
+                    self._refusals.remember(model, "tools")
+                    self.models.forget(model)
+                    raise ToolsRefused(f"{model} cannot call tools (Ollama: {said.error})", status=400) from None
                 if "think" not in body or THINKING_REFUSED not in said.error:
                     raise
                 # The capability list was stale (the model was re-created meanwhile): from now on
@@ -278,6 +350,10 @@ class OllamaBackend:
                             thinking if type(thinking) is str else None, content if type(content) is str else None
                         ):
                             yield event
+                        if "tool_calls" in message:
+                            for call in _tool_calls(message, calls):
+                                calls += 1
+                                yield call
                     if chunk.get("done") is True:
                         # A final line without its (always empty) message still carries the stats.
                         started, final = True, chunk

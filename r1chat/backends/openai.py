@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
@@ -22,9 +23,14 @@ from r1chat.backends.base import (
     ModelDetails,
     ModelInfo,
     ModelNotFound,
+    PassBack,
+    ReasoningDetails,
+    Refusals,
     StreamBroken,
     StreamEvent,
     Support,
+    ToolCall,
+    ToolsRefused,
     TurnStats,
     looks_like_r1,
     version_number,
@@ -32,11 +38,19 @@ from r1chat.backends.base import (
 from r1chat.backends.demux import Demux
 from r1chat.backends.openai_errors import OpenAIErrors, error_message
 from r1chat.backends.sse import aiter_events, aiter_lines
+from r1chat.conversation import Message, Role
+from r1chat.tools.steps import as_text, called_name, has_tool_calls, result_for_model, steps
 
 if TYPE_CHECKING:
     from r1chat.conversation import History
 
 _SSE_FIELDS = (":", "data:", "event:", "id:", "retry:")
+# A 400 that says the model cannot take tools: Ollama's /v1, original R1 on DeepSeek, vLLM started
+# without a tool parser (protocols.md F.1, F.5, F.7).
+_TOOLS_REFUSED = re.compile(
+    r"does not support tools|does not support function calling|enable-auto-tool-choice|tools? (are|is) not supported",
+    re.IGNORECASE,
+)
 
 
 def _reasoning_of(delta: dict[str, Any]) -> str:
@@ -69,18 +83,126 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def encode(history: History) -> list[dict[str, Any]]:
+def encode(
+    history: History,
+    *,
+    model: str = "",
+    provider: str = "",
+    passback: PassBack = PassBack.NOTHING,
+    tool_turns_as_text: bool = False,
+) -> list[dict[str, Any]]:
     """The history as chat completions messages (protocols.md F.4).
 
     Of a trace, nothing goes back on plain turns (the pass-back table in DESIGN.md): R1-era
-    DeepSeek answers 400 to ``reasoning_content`` in input, later eras ignore it (B.4). Tool turns
-    will send it (DeepSeek thinking mode, F.5) or ``reasoning_details`` (OpenRouter, F.6) on
-    assistant messages with tool calls; that belongs here.
+    DeepSeek answers 400 to ``reasoning_content`` in input, later eras ignore it (B.4). A
+    tool-calling answer goes as an assistant message per request with its ``tool_calls``
+    (arguments as a JSON string), each followed by ``role: tool`` messages with ``tool_call_id``.
+    On those assistant messages goes what ``passback`` says the endpoint needs: DeepSeek's
+    ``reasoning_content`` on every one, in every later request, an empty string where another
+    model wrote it (F.5: the key must be there); OpenRouter's ``reasoning_details`` verbatim (F.6).
     """
-    messages = [{"role": "system", "content": history.system}] if history.system else []
+    messages: list[dict[str, Any]] = [{"role": "system", "content": history.system}] if history.system else []
     for message in history.messages:
-        messages.append({"role": message.role.value, "content": message.content})
+        if message.role is not Role.ASSISTANT or not has_tool_calls(message):
+            messages.append({"role": message.role.value, "content": message.content})
+        elif tool_turns_as_text:
+            messages.append({"role": "assistant", "content": "\n\n".join(filter(None, map(as_text, steps(message))))})
+        else:
+            same = message.model == model and (not provider or message.provider in (None, provider))
+            messages += _tool_turn(message, passback, same)
     return messages
+
+
+def _tool_turn(message: Message, passback: PassBack, same_model: bool) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = []
+    for step in steps(message):
+        if not (step.calls or step.content):
+            continue
+        said: dict[str, Any] = {"role": "assistant", "content": step.content or None}
+        if step.calls:
+            said["tool_calls"] = [
+                {"id": call.id, "type": "function",
+                 "function": {"name": called_name(call), "arguments": json.dumps(call.arguments, ensure_ascii=False)}}
+                for call in step.calls
+            ]
+            trace = step.reasoning if same_model else ""
+            if passback is PassBack.REASONING_CONTENT:
+                said["reasoning_content"] = trace
+            elif passback is PassBack.REASONING_DETAILS:
+                if same_model and step.reasoning_details:
+                    said["reasoning_details"] = step.reasoning_details
+                elif trace:
+                    said["reasoning"] = trace
+        elif not step.content:
+            continue
+        wire.append(said)
+        for result in step.results:
+            wire.append({"role": "tool", "tool_call_id": result.call_id, "content": result_for_model(result)})
+    return wire
+
+
+class _ToolCalls:
+    """Streamed ``tool_calls`` deltas joined by ``index`` (F.4): id, type and name from the first
+    fragment, the ``arguments`` strings concatenated and parsed at the end."""
+
+    def __init__(self) -> None:
+        self._by_index: dict[int, dict[str, str]] = {}
+
+    def feed(self, deltas: Any) -> None:
+        for delta in deltas if isinstance(deltas, list) else []:
+            if not isinstance(delta, dict):
+                continue
+            index = delta.get("index")
+            index = index if isinstance(index, int) else len(self._by_index)
+            call = self._by_index.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            if isinstance(delta.get("id"), str) and not call["id"]:
+                call["id"] = delta["id"]
+            function = delta.get("function")
+            if isinstance(function, dict):
+                if isinstance(function.get("name"), str) and not call["name"]:
+                    call["name"] = function["name"]
+                if isinstance(function.get("arguments"), str):
+                    call["arguments"] += function["arguments"]
+                elif isinstance(function.get("arguments"), dict):  # a server that sends an object
+                    call["arguments"] += json.dumps(function["arguments"])
+
+    def calls(self) -> list[ToolCall]:
+        found = []
+        for index in sorted(self._by_index):
+            call = self._by_index[index]
+            if not call["name"]:
+                continue
+            text, arguments, error = call["arguments"], {}, ""
+            try:
+                parsed = json.loads(text) if text.strip() else {}
+            except ValueError as exc:
+                error = str(exc)
+            else:
+                if isinstance(parsed, dict):
+                    arguments = parsed
+                else:
+                    error = "the arguments are not an object"
+            found.append(ToolCall(call["id"] or f"call_{index}", call["name"], arguments, error))
+        return found
+
+
+def _merge_details(items: list[dict[str, Any]], deltas: Any) -> None:
+    """OpenRouter's streamed ``reasoning_details``: fragments of one item share its ``index``
+    and their text is concatenated in order (F.6; the merge by index is our reading)."""
+    for delta in deltas if isinstance(deltas, list) else []:
+        if not isinstance(delta, dict):
+            continue
+        index = delta.get("index")
+        same = next((item for item in items if index is not None and item.get("index") == index
+                     and item.get("type") == delta.get("type")), None)
+        if same is None:
+            items.append(dict(delta))
+            continue
+        for key, value in delta.items():
+            if key in ("text", "summary", "data") and isinstance(value, str) and isinstance(same.get(key), str):
+                same[key] += value
+            elif value is not None:
+                same[key] = value
 
 
 class OpenAIBackend:
@@ -120,6 +242,7 @@ class OpenAIBackend:
             else None
         )
         self._efforts: dict[str, EffortLevels] = {}
+        self._refusals = Refusals()
         self._contexts: dict[str, int | None] | None = None  # context length by model, once listed
 
     async def aclose(self) -> None:
@@ -168,7 +291,17 @@ class OpenAIBackend:
             # Both send usage when asked (stream_options); llama-cpp-python's server never does.
             usage_in_stream=Support.YES if known else Support.UNKNOWN,
             context_length=await self._context_length(model),
+            tools=Support.NO if self._refusals.refused(model, "tools") else Support.UNKNOWN,
+            tool_passback=self.passback,
         )
+
+    @property
+    def passback(self) -> PassBack:
+        """What goes back on tool turns: OpenRouter takes ``reasoning_details``; every other
+        endpoint gets ``reasoning_content`` on assistant messages with tool calls, which DeepSeek
+        in thinking mode requires (F.5), wherever it is served from, and the rest ignore or use
+        (llama.cpp, vLLM's interleaved-thinking models, F.7)."""
+        return PassBack.REASONING_DETAILS if self.family == "openrouter" else PassBack.REASONING_CONTENT
 
     def _thinking(self, model: str) -> Support:
         """Whether the model streams a trace, where the family says so: R1 always thinks; on the
@@ -246,7 +379,10 @@ class OpenAIBackend:
     def _body(self, model: str, history: History, options: ChatOptions, effort: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,
-            "messages": encode(history),
+            "messages": encode(
+                history, model=model, provider=self.provider, passback=self.passback,
+                tool_turns_as_text=options.tool_turns_as_text,
+            ),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -257,6 +393,11 @@ class OpenAIBackend:
             body["temperature"] = temperature
         if top_p is not None:
             body["top_p"] = top_p
+        if options.tools:
+            body["tools"] = [
+                {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+                for t in options.tools
+            ]
         if effort is not None:
             body[self._effort_field] = {"effort": effort} if self.family == "openrouter" else effort
         body.update(self.extra_body)  # the user's own field wins
@@ -271,12 +412,18 @@ class OpenAIBackend:
         pieces = 0  # deltas that carried text, for servers that send no usage
         heard: list[str] = []  # the stream's first line, once one arrives
         stats = TurnStats()
+        calls = _ToolCalls()
+        details: list[dict[str, Any]] = []  # OpenRouter's structured reasoning, to send back
         body = self._body(model, history, options, await self._effort(model, options.think))
         try:
             async with self._client.stream("POST", "chat/completions", json=body) as response:
                 responded = True
                 if response.status_code >= 400:
-                    raise self._errors.status(response, await response.aread(), model)
+                    error = self._errors.status(response, await response.aread(), model)
+                    if "tools" in body and response.status_code in (400, 422) and _TOOLS_REFUSED.search(str(error)):
+                        self._refusals.remember(model, "tools")
+                        raise ToolsRefused(f"{model} cannot call tools ({error})", status=response.status_code)
+                    raise error
                 # aclosing: leaving early (an error, [DONE], the caller closing us) must not leave
                 # the line readers suspended on a response that is about to be closed.
                 async with aclosing(self._chunks(response, heard)) as chunks:
@@ -299,6 +446,11 @@ class OpenAIBackend:
                             delta = choice.get("delta") or choice.get("message") or {}
                             if not isinstance(delta, dict):
                                 continue
+                            if "tool_calls" in delta:
+                                started = True
+                                calls.feed(delta["tool_calls"])
+                            if "reasoning_details" in delta:
+                                _merge_details(details, delta["reasoning_details"])
                             reasoning = _reasoning_of(delta)
                             content = delta.get("content")
                             if not isinstance(content, str):
@@ -325,6 +477,11 @@ class OpenAIBackend:
             stats.completion_tokens, stats.tokens_counted = pieces, True
         for event in demux.close():
             yield event
+        found = calls.calls()
+        if found and details:
+            yield ReasoningDetails(tuple(details))
+        for call in found:
+            yield call
         demux.finish(stats)
         if stats.finish_reason == "insufficient_system_resource":
             raise StreamBroken(f"{self.provider} stopped the answer: insufficient system resources on its side. Try again.")

@@ -15,7 +15,7 @@ from typing import Any
 
 from .generation import estimate_tokens, fit_messages
 from .http import Exchange, FakeHTTPServer
-from .ollama_chat import ChatTurn, OllamaFault, script, think_problem
+from .ollama_chat import ChatTurn, OllamaFault, script, think_problem, tool_loop_step
 from .ollama_models import (
     FakeModel,
     default_models,
@@ -23,6 +23,7 @@ from .ollama_models import (
     layer_digests,
     normalize,
     pulled_model,
+    registry_name,
     show_info,
     valid_name,
 )
@@ -264,6 +265,9 @@ class FakeOllama(FakeHTTPServer):
         if problem := think_problem(self.version, name, model, think):
             return self._fail(ex, 400, problem)
 
+        tools = req.get("tools")
+        if tools and "tools" not in model.capabilities:
+            return self._fail(ex, 400, f"{registry_name(name)} does not support tools")
         messages = req.get("messages") or []
         options = req.get("options") or {}
         num_ctx = int(options.get("num_ctx") or self.default_num_ctx(model))
@@ -282,7 +286,11 @@ class FakeOllama(FakeHTTPServer):
         self._keep_loaded(key, num_ctx, req.get("keep_alive"))
         kept = fit_messages(messages, num_ctx)
         self.dropped = len(messages) - len(kept)
-        parts = script(self.version, model, think, kept)
+        calls: dict[int, list] = {}
+        if tools and model.tool_plan:
+            parts, calls = tool_loop_step(model, kept, tools)
+        else:
+            parts = script(self.version, model, think, kept)
         prompt_eval_count = self._prompt_count(key, kept, num_ctx)
         done_reason = "stop"
         num_predict = int(options.get("num_predict") or -1)
@@ -292,7 +300,7 @@ class FakeOllama(FakeHTTPServer):
         if newer and req.get("shift") is False and len(parts) > room:
             parts, done_reason = parts[:room], "length"
 
-        turn = ChatTurn(name, parts, done_reason, prompt_eval_count, cold)
+        turn = ChatTurn(name, parts, done_reason, prompt_eval_count, cold, calls)
         if stream:
             self._stream_chat(ex, turn, fault)
         else:

@@ -92,12 +92,33 @@ def script(version: str, model: FakeModel, think: Any, messages: list) -> list[t
     return [("", piece) for piece in text]
 
 
+def tool_loop_step(model: FakeModel, messages: list, offered: list) -> tuple[list[tuple[str, str]], dict[int, list]]:
+    """A tool-calling model's lines for this request (protocols.md F.1, F.11): while calls of its
+    plan are left (counted by the tool results after the last user message), it thinks and calls
+    the next one, the call riding on the line of its last thought (a "mixed" chunk); then it
+    thinks again and answers with the last result."""
+    last_user = max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"), default=-1)
+    results = [m for m in messages[last_user + 1:] if isinstance(m, dict) and m.get("role") == "tool"]
+    names = {t.get("function", {}).get("name") for t in offered if isinstance(t, dict)}
+    if len(results) < len(model.tool_plan):
+        name, arguments = model.tool_plan[len(results)]
+        name = next((n for n in names if n and (n == name or n.endswith("__" + name))), name)
+        thoughts = pieces(f"I should call {name} to find out.")
+        call = {"id": f"call_{len(results):08d}"[-13:], "function": {"index": 0, "name": name, "arguments": arguments}}
+        return [(t, "") for t in thoughts], {len(thoughts) - 1: [call]}
+    said = str(results[-1].get("content", "")) if results else ""
+    thoughts = pieces(f"The tool answered {said}. Now I can answer.")
+    words = pieces(f"The tool said: {said}")
+    return [(t, "") for t in thoughts] + [("", w) for w in words], {}
+
+
 class ChatTurn:
     """One chat answer being produced: its lines and the metrics of the final line."""
 
-    def __init__(self, model: str, parts, done_reason: str, prompt_tokens: int, cold: bool):
+    def __init__(self, model: str, parts, done_reason: str, prompt_tokens: int, cold: bool, calls=None):
         self.model = model
         self.parts: list[tuple[str, str]] = parts
+        self.calls: dict[int, list] = calls or {}  # line index -> the tool_calls it carries
         self.done_reason = done_reason
         self.prompt_tokens = prompt_tokens
         self.load_ns = 1_334_875_000 if cold else 41_295_167
@@ -111,6 +132,8 @@ class ChatTurn:
         message = {"role": "assistant", "content": content}
         if thinking:
             message["thinking"] = thinking
+        if index in self.calls:
+            message["tool_calls"] = self.calls[index]
         return {"model": self.model, "created_at": rfc3339(time.time_ns()), "message": message,
                 "done": False}
 

@@ -36,6 +36,9 @@ class FakeModel:
     reasoning: str = DEFAULT_REASONING
     answer: str = DEFAULT_ANSWER
     style: str = "native"
+    # Tool calls it makes, one request each, when a request offers tools: (name, arguments).
+    # After the last result it thinks again and answers with what the tool said.
+    tool_plan: list[tuple[str, dict]] = field(default_factory=list)
     modified_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
 
     def __post_init__(self) -> None:
