@@ -21,7 +21,14 @@ from textual.widgets import Static
 from r1chat.backends.base import Content as ContentPiece
 from r1chat.backends.base import Reasoning
 from r1chat.conversation import Conversation, Exchange, Message, Role
-from r1chat.session import ConversationReloaded, SessionEvent, TurnEnded, TurnStarted
+from r1chat.session import (
+    ConversationReloaded,
+    SessionEvent,
+    ToolCallEnded,
+    ToolCallStarted,
+    TurnEnded,
+    TurnStarted,
+)
 from r1chat.ui.widgets.message import AssistantMessage, Footnote, UserMessage
 from r1chat.ui.widgets.one_pass import OnePass
 from r1chat.ui.widgets.trace import Trace
@@ -240,6 +247,12 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             return live.add_content(event.text) if live is not None else None  # type: ignore[union-attr]
         if isinstance(event, TurnStarted):
             return self._started(event)
+        if isinstance(event, ToolCallStarted):
+            return live.call_started(event.call) if live is not None else None
+        if isinstance(event, ToolCallEnded):
+            if live is not None:
+                live.call_ended(event.call_id, event.result)
+            return None
         if isinstance(event, TurnEnded):
             return self._ended(event)
         if isinstance(event, ConversationReloaded):  # another window's turns, before this one's

@@ -275,6 +275,12 @@ class AssistantMessage(OnePass, Vertical):
         await self._end_trace()
         await self._show_step(self._new_call(ToolCall(call, live=True)))
 
+    def call_asking(self, call_id: str, asking: bool) -> None:
+        """Whether the user is being asked to allow the call ``call_id``."""
+        for call in self.calls:
+            if call.call_id == call_id and call.live:
+                call.ask(asking)
+
     def call_ended(self, call_id: str, result: ToolResultPart | None) -> None:
         for call in self.calls:
             if call.call_id == call_id and call.live:
@@ -299,13 +305,13 @@ class AssistantMessage(OnePass, Vertical):
         traces = self.traces
         segments = [segment for segment in message.segments if segment.text]
         if self.calls and len(traces) == len(segments):
-            for trace, segment in zip(traces, segments, strict=True):
+            for step, segment in zip(traces, segments, strict=True):
                 seconds = segment.seconds(message.finished_at)
-                if trace.live:
-                    await trace.settle(seconds, tokens=segment.tokens, cut_off=_cut_off(message))
+                if step.live:
+                    await step.settle(seconds, tokens=segment.tokens, cut_off=_cut_off(message))
                 elif segment.ended_at is not None:
-                    trace.seconds, trace.tokens = seconds, segment.tokens or trace.tokens
-                    trace.refresh_title()
+                    step.seconds, step.tokens = seconds, segment.tokens or step.tokens
+                    step.refresh_title()
         await self._settle_trace(cut_off=_cut_off(message))
         trace = self.trace
         if trace is not None and message.stats.reasoning_was_answer and not self.calls:

@@ -21,7 +21,8 @@ from textual.reactive import reactive
 from textual.timer import Timer
 
 from r1chat.conversation import ToolCallPart, ToolResultPart
-from r1chat.sanitize import strip_controls
+from r1chat.sanitize import strip_controls, to_json
+from r1chat.tools.runner import ABANDONED
 from r1chat.ui.widgets import trace
 from r1chat.ui.widgets.one_pass import Block, OnePass
 
@@ -34,13 +35,14 @@ RESULT_SHOWN = 20_000
 TICK = 0.5  # how often a running call's clock is redrawn
 
 RUNNING, OK, ERROR, DENIED, INTERRUPTED = "running…", "ok", "error", "denied", "interrupted"
-_STYLE = {RUNNING: "$accent", OK: "$success", ERROR: "$error", DENIED: "$warning", INTERRUPTED: "$warning"}
+ASKING = "waiting for approval"
+_STYLE = {RUNNING: "$accent", ASKING: "$warning", OK: "$success", ERROR: "$error", DENIED: "$warning",
+          INTERRUPTED: "$warning"}
 
 
 def qualified_name(call: ToolCallPart) -> str:
     """``server.tool``, as the reader knows them (the bare name when no server is known)."""
-    server = getattr(call, "server", "") or ""
-    return strip_controls(f"{server}.{call.name}" if server else call.name)
+    return strip_controls(f"{call.server}.{call.name}" if call.server else call.name)
 
 
 def _short(value: Any, limit: int) -> str:
@@ -59,24 +61,26 @@ def pretty_arguments(arguments: dict[str, Any]) -> str:
     """The arguments as indented JSON, control characters escaped (text for the screen)."""
     if not arguments:
         return "(none)"
-    return strip_controls(json.dumps(arguments, ensure_ascii=False, indent=2))
+    return to_json(arguments, indent=2)
 
 
 def outcome(result: ToolResultPart | None, *, running: bool) -> str:
     if result is None:
         return RUNNING if running else INTERRUPTED
-    if getattr(result, "denied", False):
+    if result.denied:
         return DENIED
+    if result.is_error and result.text == ABANDONED:
+        return INTERRUPTED
     return ERROR if result.is_error else OK
 
 
 def call_line(call: ToolCallPart, result: ToolResultPart | None, *, expanded: bool, running: bool,
-              seconds: float | None = None) -> Content:
+              seconds: float | None = None, asking: bool = False) -> Content:
     """The call's one line: arrow, gear, name and arguments in short, time, outcome."""
-    said = outcome(result, running=running)
+    said = ASKING if asking and result is None else outcome(result, running=running)
     if seconds is None and result is not None:
-        seconds = getattr(result, "seconds", None)
-    timing = f" · {seconds:.1f}s" if seconds is not None and said != DENIED else ""
+        seconds = result.seconds
+    timing = f" · {seconds:.1f}s" if seconds is not None and said not in (DENIED, ASKING) else ""
     return Content.assemble(
         ("▼ " if expanded else "▶ ", "bold"),
         ("⚙ ", ""),
@@ -96,6 +100,9 @@ def call_body(call: ToolCallPart, result: ToolResultPart | None, *, running: boo
         parts += [("\n\nResult\n", "bold"), ("still running" if running else "none: the turn stopped first", "italic")]
     elif said == DENIED:
         parts += [("\n\nResult\n", "bold"), ("denied: the tool did not run, and the model was told so", "italic")]
+    elif said == INTERRUPTED:
+        parts += [("\n\nResult\n", "bold"), ("none: the turn stopped first; the call may still finish on "
+                                             "the server", "italic")]
     else:
         text = strip_controls(result.text) or "(empty)"
         if len(text) > RESULT_SHOWN:
@@ -132,6 +139,7 @@ class ToolCall(OnePass, Vertical):
         self._started = trace.clock()
         self._ticker: Timer | None = None
         self._drawn = False  # the body is drawn when first unfolded
+        self.asking = False  # the user is being asked to allow it
 
     @property
     def call_id(self) -> str:
@@ -150,8 +158,16 @@ class ToolCall(OnePass, Vertical):
             self._ticker = self.set_interval(TICK, self._tick)
 
     def _line(self) -> Content:
-        seconds = trace.clock() - self._started if self.live else None
-        return call_line(self.call, self.result, expanded=self.expanded, running=self.live, seconds=seconds)
+        seconds = trace.clock() - self._started if self.live and not self.asking else None
+        return call_line(self.call, self.result, expanded=self.expanded, running=self.live, seconds=seconds,
+                         asking=self.asking)
+
+    def ask(self, asking: bool) -> None:
+        """The user is asked whether it may run (True), or answered (False): its clock starts then."""
+        self.asking = asking
+        if not asking:
+            self._started = trace.clock()
+        self._redraw()
 
     def _tick(self) -> None:
         if self.live:
