@@ -100,7 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--json", action="store_true", help="JSON lines on stdout: the trace, the answer and warnings as events, then stats"
     )
+    ask.add_argument("--tools", action="store_true",
+                     help="let the model call the tools of the configured MCP servers, asking on the terminal first")
+    ask.add_argument("--approve-tools", action="store_true",
+                     help="with --tools: run every tool call without asking (needed when there is no terminal)")
     _connection_options(ask, suppress=True)
+
+    tools = verbs.add_parser("tools", help="list the configured MCP servers and their tools; import servers")
+    tools.add_argument("--json", action="store_true", help="machine-readable output")
+    tools_verbs = tools.add_subparsers(dest="tools_verb", metavar="ACTION")
+    imported = tools_verbs.add_parser("import", help="add the servers of a Claude-Desktop-style mcpServers JSON file")
+    imported.add_argument("file", help="the JSON file")
 
     models = verbs.add_parser("models", help="list the models the server has")
     models.add_argument("--json", action="store_true", help="machine-readable output")
@@ -468,6 +478,10 @@ async def _ask(args: argparse.Namespace) -> int:
                 printer.content(answer.content[printer.printed:])  # what streamed as a trace
 
     session.subscribe(hear)
+    if args.tools:
+        _use_tools(session, printer, approve_all=args.approve_tools)
+    else:
+        session.tools_default = False
     ticker = asyncio.create_task(printer.tick())
     kept = False
     try:
@@ -531,6 +545,51 @@ async def _ask(args: argparse.Namespace) -> int:
             _keep_unsaved(session, printer.warning)
         store.close()
     return EXIT_OK
+
+
+def _use_tools(session: Any, printer: _AnswerPrinter, *, approve_all: bool) -> None:
+    """``ask --tools``: approval on the terminal, tool activity on stderr (events with --json)."""
+    from r1chat.cli_tools import NO_TERMINAL, describe_call, describe_result, terminal_approver, tool_event
+    from r1chat.session import ToolCallEnded, ToolCallStarted
+
+    session.tools_default = True
+    session.approver = terminal_approver(approve_all=approve_all)
+    if not session.settings.mcp_servers:
+        printer.warning("warning: --tools, but no MCP servers are configured ([mcp.servers.NAME] in config.toml)")
+    warned: list[bool] = []
+
+    def hear(event: Any) -> None:
+        found = tool_event(event)
+        if found is None:
+            return
+        kind, fields = found
+        if isinstance(event, ToolCallEnded) and event.result.denied and session.approver is None and not warned:
+            warned.append(True)
+            printer.warning(f"warning: {NO_TERMINAL}")
+        if isinstance(printer, _JsonPrinter):
+            printer.event(kind, **fields)
+        elif isinstance(event, ToolCallStarted):
+            printer.warning(describe_call(event))
+        elif isinstance(event, ToolCallEnded):
+            printer.warning(describe_result(event))
+        else:
+            printer.warning(fields["message"])
+
+    session.subscribe(hear)
+
+
+def _tools(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from r1chat.cli_tools import ToolsFailure, import_servers, list_tools
+
+    settings = _settings(args)
+    try:
+        if args.tools_verb == "import":
+            return import_servers(settings, args.file)
+        return asyncio.run(list_tools(settings, args.json))
+    except ToolsFailure as exc:
+        raise Failure(str(exc)) from None
 
 
 def _stats_line(figures: dict[str, Any]) -> str:
@@ -1000,6 +1059,8 @@ def main(argv: list[str] | None = None) -> int:
             return _history(args)
         if verb == "doctor":
             return _doctor(args)
+        if verb == "tools":
+            return _tools(args)
         import asyncio
 
         command = {"ask": _ask, "models": _models, "pull": _pull, "rm": _rm}[verb]

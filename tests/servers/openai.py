@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import dataclass
 
 from .generation import DEFAULT_ANSWER, DEFAULT_REASONING, estimate_tokens, fill_prompt, pieces, tagged_pieces
 from .http import Exchange, FakeHTTPServer, compact_json
 from .openai_styles import STYLES, Style, default_message
+from .openai_styles.base import random_text
 
 JSON = "application/json"
 STREAM_ERROR = "The server had an error while processing your request."
@@ -49,9 +51,14 @@ class _Plan:
     events: list[tuple[str, str]]  # ("reasoning" | "content", text)
     reasoning_tokens: int
     finish_reason: str
+    tool_calls: list[dict] | None = None  # whole calls, streamed as index-keyed fragments
 
     def text(self, kind: str) -> str:
         return "".join(text for k, text in self.events if k == kind)
+
+
+# DeepSeek V4's 400 for a tool-calling assistant turn sent back without its trace (protocols.md F.5).
+MISSING_REASONING_CONTENT = "The `reasoning_content` in the thinking mode must be passed back to the API."
 
 
 class FakeOpenAI(FakeHTTPServer):
@@ -83,6 +90,9 @@ class FakeOpenAI(FakeHTTPServer):
         self.keepalives = traits.comments if keepalives is None else keepalives
         self.context_length = context_length or traits.context_length
         self.reject_reasoning_content = False
+        # Tool calls the model makes, one request each, when a request offers tools (name,
+        # arguments); after the last result it thinks again and answers with what the tool said.
+        self.tool_plan: list[tuple[str, dict]] = []
         self.fault: OpenAIFault | None = None
         self.balance = {
             "is_available": True,
@@ -137,6 +147,11 @@ class FakeOpenAI(FakeHTTPServer):
             isinstance(m, dict) and "reasoning_content" in m for m in messages
         ):
             return self._error(ex, shape.error(400, LEGACY_REASONING_CONTENT))
+        if self.style == "deepseek" and shape.thinking and any(
+            isinstance(m, dict) and m.get("role") == "assistant" and m.get("tool_calls") and "reasoning_content" not in m
+            for m in messages
+        ):
+            return self._error(ex, shape.error(400, MISSING_REASONING_CONTENT))
         prompt_tokens = estimate_tokens(messages)
         if fault and fault.context_overflow:
             return self._error(ex, shape.context_overflow(
@@ -153,7 +168,26 @@ class FakeOpenAI(FakeHTTPServer):
         else:
             self._whole(ex, shape, plan, usage, fault)
 
+    def _tool_step(self, shape: Style, req: dict, messages: list) -> _Plan | None:
+        if not (req.get("tools") and self.tool_plan):
+            return None
+        last_user = max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"), default=-1)
+        results = [m for m in messages[last_user + 1:] if isinstance(m, dict) and m.get("role") == "tool"]
+        if len(results) < len(self.tool_plan):
+            name, arguments = self.tool_plan[len(results)]
+            offered = [t.get("function", {}).get("name", "") for t in req["tools"] if isinstance(t, dict)]
+            name = next((n for n in offered if n == name or n.endswith("__" + name)), name)
+            thoughts = pieces(f"I should call {name} to find out.") if shape.thinking else []
+            call = {"id": "call_" + random_text(24), "name": name, "arguments": json.dumps(arguments)}
+            return _Plan([("reasoning", t) for t in thoughts], len(thoughts), "tool_calls", [call])
+        said = str(results[-1].get("content", "")) if results else ""
+        thoughts = pieces(f"The tool answered {said}. Now I can answer.") if shape.thinking else []
+        events = [("reasoning", t) for t in thoughts] + [("content", w) for w in pieces(f"The tool said: {said}")]
+        return _Plan(events, len(thoughts), "stop")
+
     def _plan(self, shape: Style, req: dict, messages: list) -> _Plan:
+        if (step := self._tool_step(shape, req, messages)) is not None:
+            return step
         reasoning = fill_prompt(self.reasoning, messages)
         answer = fill_prompt(self.answer, messages)
         thoughts = pieces(reasoning) if shape.thinking else []
@@ -176,6 +210,15 @@ class FakeOpenAI(FakeHTTPServer):
             ex.pause()
         chunks = [chunk for chunk in [shape.opening()] if chunk]
         chunks += [shape.reasoning(t) if k == "reasoning" else shape.content(t) for k, t in plan.events]
+        for index, call in enumerate(plan.tool_calls or []):
+            # The first fragment names the call with empty arguments; the arguments follow cut
+            # mid-token (protocols.md F.4, F.11).
+            head = {"index": index, "id": call["id"], "type": "function",
+                    "function": {"name": call["name"], "arguments": ""}}
+            chunks.append(shape.chunk({"tool_calls": [head]}))
+            text = call["arguments"]
+            for start in range(0, len(text), 7):
+                chunks.append(shape.chunk({"tool_calls": [{"index": index, "function": {"arguments": text[start:start + 7]}}]}))
         chunks += shape.closing(plan.finish_reason, usage)
         for sent in range(len(chunks) + 1):
             if fault and self._misbehave(ex, shape, fault, sent):

@@ -11,6 +11,7 @@ from r1chat.config import load_settings
 from r1chat.conversation import MessageStatus, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 from r1chat.session import ChatSession, ToolCallEnded, ToolCallStarted, ToolNote, ToolsUnavailable
 from r1chat.tools import MCPServerConfig, Verdict
+from tests.conftest import REPO
 from tests.servers.ollama_models import FakeModel
 
 pytest.importorskip("mcp")
@@ -19,7 +20,7 @@ PROBE = [sys.executable, "-m", "tests.servers.mcp_tools"]
 
 
 def probe_server(**overrides) -> MCPServerConfig:
-    config = MCPServerConfig("probe", command=PROBE[0], args=PROBE[1:], cwd=None)
+    config = MCPServerConfig("probe", command=PROBE[0], args=PROBE[1:], cwd=str(REPO))
     for key, value in overrides.items():
         setattr(config, key, value)
     return config
