@@ -63,6 +63,10 @@ TITLES: dict[str, tuple[str, str]] = {
     "toggle_tools": ("Tools on/off", "Offer the MCP servers' tools to the model in this conversation, or not"),
     "tool_call.toggle": ("Unfold tool call", "On a tool call's line: show its arguments and result, or fold them"),
     "tools_screen.close": ("Close tools", "Back to the chat"),
+    "approval.once": ("Allow the tool call once", "Run this call; ask again next time"),
+    "approval.always": ("Always allow this tool", "Run it without asking again in this conversation"),
+    "approval.deny": ("Deny the tool call", "It does not run; the model is told it was denied"),
+    "approval.escape": ("Deny, or stop", "Deny the call; a second Esc in the same turn stops it"),
 }
 
 # The help screen's areas, in its order. A binding's area is the screen its id names

@@ -21,6 +21,7 @@ from r1chat.tools import ApprovalRequest, Verdict
 # Arguments longer than this show their start and how much more there is: laying out a
 # megabyte the model put in an argument is not worth a frozen screen (the tool gets them whole).
 SHOWN_ARGUMENTS = 20_000
+ARGUMENT_LINES = 24  # the most lines of arguments in sight at once; the rest scroll
 
 
 def shown_arguments(arguments: dict) -> Content:
@@ -71,12 +72,17 @@ class ApprovalScreen(ModalScreen[Verdict]):
                 escape = "Esc denies it; Esc again stops the turn."
             yield Static(Content.styled(
                 f"{escape} trust = \"always\" under [mcp.servers.{server}] in config.toml skips this question.",
-                "$foreground-muted"), classes="detail")
+                "$foreground-muted"), id="note")
             with Horizontal(id="buttons"):
                 yield Button("Allow once", id="once", variant="primary")
                 yield Button("Always in this chat", id="always")
                 yield Button("Deny", id="deny", variant="error")
         yield Footer()
+
+    def on_resize(self) -> None:
+        # The arguments take what the question, the note and the buttons leave of the screen (at
+        # 24 lines, 8): however long they are, the buttons stay in sight.
+        self.query_one("#arguments").styles.max_height = max(3, min(ARGUMENT_LINES, self.size.height - 16))
 
     def action_verdict(self, verdict: str) -> None:
         self.dismiss(Verdict(verdict))
