@@ -11,7 +11,17 @@ from datetime import datetime
 from pathlib import Path
 
 from r1chat import __version__
-from r1chat.conversation import Conversation, Message, MessageStatus, Role, Version
+from r1chat.conversation import (
+    Conversation,
+    Message,
+    MessageStatus,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    Version,
+)
 from r1chat.sanitize import strip_controls
 from r1chat.sanitize import to_json as json_text
 
@@ -37,10 +47,43 @@ def _fence_safe(text: str) -> str:
     return text.replace("</details>", "&lt;/details&gt;")
 
 
+def _fenced(text: str, info: str = "") -> list[str]:
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return [fence + info, text, fence]
+
+
+def _tool_lines(message: Message) -> list[str]:
+    """A tool-calling answer in the order it happened: each trace segment folded, each call folded
+    with its arguments and result, then the text."""
+    lines: list[str] = []
+    results = {p.call_id: p for p in message.parts if isinstance(p, ToolResultPart)}
+    for part in message.parts:
+        if isinstance(part, ReasoningPart) and part.text.strip():
+            seconds = part.seconds(message.finished_at)
+            label = f"Thought for {seconds:.1f}s" if seconds is not None else "Thoughts"
+            lines += ["<details>", f"<summary>{label}</summary>", "", _fence_safe(part.text.strip("\n")), "", "</details>", ""]
+        elif isinstance(part, ToolCallPart):
+            result = results.get(part.id)
+            name = f"{part.server}.{part.name}" if part.server else part.name
+            outcome = "no result" if result is None else (
+                "denied" if result.denied else "error" if result.is_error else "ok")
+            took = f" · {result.seconds:.1f}s" if result is not None and result.seconds is not None else ""
+            lines += ["<details>", f"<summary>⚙ {html.escape(name)}{took} · {outcome}</summary>", ""]
+            lines += _fenced(json_text(part.arguments, indent=2), "json")
+            if result is not None:
+                lines += [""] + _fenced(_fence_safe(result.text))
+            lines += ["", "</details>", ""]
+        elif isinstance(part, TextPart) and part.text:
+            lines += [part.text, ""]
+    return lines
+
+
 def _answer_lines(message: Message, *, folded: bool = False) -> list[str]:
     """An answer's trace (folded), text and how it ended; ``folded``: inside a ``<details>`` block."""
     lines: list[str] = []
-    if message.reasoning:
+    if any(isinstance(part, ToolCallPart) for part in message.parts):
+        lines += _tool_lines(message)
+    elif message.reasoning:
         lines += [
             "<details>",
             f"<summary>{html.escape(thought_label(message))}</summary>",
@@ -50,7 +93,7 @@ def _answer_lines(message: Message, *, folded: bool = False) -> list[str]:
             "</details>",
             "",
         ]
-    if message.content:
+    if message.content and not any(isinstance(part, ToolCallPart) for part in message.parts):
         lines += [_fence_safe(message.content) if folded else message.content, ""]
     if message.status is MessageStatus.INTERRUPTED:
         lines += ["> *Interrupted before the answer was finished.*", ""]

@@ -138,7 +138,7 @@ def search_index(db: sqlite3.Connection, match: str, limit: int, per: int | None
         " SELECT rowid AS conversation_id, NULL AS message_id, NULL AS role, 2.0 * bm25(search_titles) AS score"
         " FROM search_titles WHERE search_titles MATCH :match"
         " UNION ALL"
-        " SELECT m.conversation_id, m.id, m.role, bm25(search_messages, 2.0, 1.0)"
+        " SELECT m.conversation_id, m.id, m.role, bm25(search_messages, 2.0, 1.0, 1.0)"
         " FROM search_messages JOIN messages m ON m.id = search_messages.rowid"
         " WHERE search_messages MATCH :match)" + _RANKED,
         {"match": match, "per": per, "limit": limit},
@@ -148,9 +148,12 @@ def search_index(db: sqlite3.Connection, match: str, limit: int, per: int | None
     ids = [r["message_id"] for r in rows if r["message_id"] is not None]
     # A message is found where all the words are (its prompt or answer first); where they are
     # spread over both, in the trace, which holds at least one of them.
+    # An answer's tool calls and results come next, and are shown as the answer.
     in_content = _matching(db, f"{{content}} : ({match})", ids)
+    in_tools = _matching(db, f"{{tools}} : ({match})", [i for i in ids if i not in in_content])
     contents = _highlights(db, "search_messages", 0, match, [i for i in ids if i in in_content])
-    traces = _highlights(db, "search_messages", 1, match, [i for i in ids if i not in in_content])
+    contents |= _highlights(db, "search_messages", 2, match, list(in_tools))
+    traces = _highlights(db, "search_messages", 1, match, [i for i in ids if i not in in_content and i not in in_tools])
     turns = _turns(db, ids)
     hits = []
     for row in rows:
@@ -197,7 +200,8 @@ def search_like(db: sqlite3.Connection, words: list[str], limit: int, per: int |
     like = "{column} LIKE :{name} ESCAPE '\\'"
     in_title = " AND ".join(like.format(column="title", name=n) for n in patterns)
     in_message = " AND ".join(
-        f"({like.format(column='content', name=n)} OR {like.format(column='reasoning', name=n)})" for n in patterns
+        f"({like.format(column='content', name=n)} OR {like.format(column='reasoning', name=n)}"
+        f" OR {like.format(column='tools', name=n)})" for n in patterns
     )
     rows = db.execute(
         "WITH hits AS ("
@@ -207,18 +211,20 @@ def search_like(db: sqlite3.Connection, words: list[str], limit: int, per: int |
         {**patterns, "per": per, "limit": limit},
     ).fetchall()
     ids = [r["message_id"] for r in rows if r["message_id"] is not None]
-    found = db.execute(f"SELECT id, content, reasoning FROM messages WHERE id IN {_in(ids)}", ids)
-    texts = {r[0]: (r[1], r[2]) for r in found}
+    found = db.execute(f"SELECT id, content, reasoning, tools FROM messages WHERE id IN {_in(ids)}", ids)
+    texts = {r[0]: (r[1], r[2], r[3] or "") for r in found}
     turns = _turns(db, ids)
     hits = []
     for row in rows:
         if row["message_id"] is None:
             hits.append(_hit(row, "title", *plain_snippet(row["title"], words, width=width)))
         elif row["message_id"] in texts:
-            content, reasoning = texts[row["message_id"]]
+            content, reasoning, tools = texts[row["message_id"]]
             if all(w.lower() in content.lower() for w in words):
                 where: Where = "prompt" if row["role"] == "user" else "answer"
                 hits.append(_hit(row, where, *plain_snippet(content, words, width=width), turns=turns))
+            elif all(w.lower() in tools.lower() for w in words):
+                hits.append(_hit(row, "answer", *plain_snippet(tools, words, width=width), turns=turns))
             else:
                 hits.append(_hit(row, "trace", *plain_snippet(reasoning, words, width=width), turns=turns))
     return hits

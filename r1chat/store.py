@@ -31,6 +31,8 @@ from r1chat.conversation import (
     Part,
     ReasoningPart,
     Role,
+    ToolCallPart,
+    ToolResultPart,
     clean_title,
     part_from_dict,
     part_to_dict,
@@ -86,13 +88,16 @@ _INDEXED = "{row}.status != 'streaming' AND {row}.role != 'system'"
 _SEARCH_TABLES = {
     "search_titles": f"CREATE VIRTUAL TABLE search_titles USING fts5("
     f"title, content='conversations', content_rowid='id', prefix='1 2 3', tokenize='{_TOKENIZER}')",
+    # `tools`: the text of an answer's tool calls and results (schema 5), found like its answer.
     "search_messages": f"CREATE VIRTUAL TABLE search_messages USING fts5("
-    f"content, reasoning, content='messages', content_rowid='id', prefix='1 2 3', tokenize='{_TOKENIZER}')",
+    f"content, reasoning, tools, content='messages', content_rowid='id', prefix='1 2 3', tokenize='{_TOKENIZER}')",
 }
-_ADD_MESSAGE = "INSERT INTO search_messages (rowid, content, reasoning) SELECT new.id, new.content, new.reasoning"
+_ADD_MESSAGE = (
+    "INSERT INTO search_messages (rowid, content, reasoning, tools) SELECT new.id, new.content, new.reasoning, new.tools"
+)
 _DROP_MESSAGE = (
-    "INSERT INTO search_messages (search_messages, rowid, content, reasoning)"
-    " SELECT 'delete', old.id, old.content, old.reasoning"
+    "INSERT INTO search_messages (search_messages, rowid, content, reasoning, tools)"
+    " SELECT 'delete', old.id, old.content, old.reasoning, old.tools"
 )
 _SEARCH_TRIGGERS = {
     "search_titles_insert": "CREATE TRIGGER search_titles_insert AFTER INSERT ON conversations BEGIN"
@@ -108,9 +113,9 @@ _SEARCH_TRIGGERS = {
     "search_messages_delete": "CREATE TRIGGER search_messages_delete AFTER DELETE ON messages"
     f" WHEN {_INDEXED.format(row='old')} BEGIN {_DROP_MESSAGE}; END",
     # Fires on every save (the columns are always in the SET list); does nothing while streaming.
-    "search_messages_update": "CREATE TRIGGER search_messages_update AFTER UPDATE OF content, reasoning, status"
+    "search_messages_update": "CREATE TRIGGER search_messages_update AFTER UPDATE OF content, reasoning, tools, status"
     " ON messages WHEN NOT (old.status IS new.status AND old.content IS new.content"
-    " AND old.reasoning IS new.reasoning) BEGIN"
+    " AND old.reasoning IS new.reasoning AND old.tools IS new.tools) BEGIN"
     f" {_DROP_MESSAGE} WHERE {_INDEXED.format(row='old')};"
     f" {_ADD_MESSAGE} WHERE {_INDEXED.format(row='new')}; END",
 }
@@ -144,7 +149,7 @@ def _build_search_index(db: sqlite3.Connection) -> None:
         db.execute(create)
     db.execute("INSERT INTO search_titles (rowid, title) SELECT id, title FROM conversations")
     db.execute(
-        "INSERT INTO search_messages (rowid, content, reasoning) SELECT id, content, reasoning FROM messages"
+        "INSERT INTO search_messages (rowid, content, reasoning, tools) SELECT id, content, reasoning, tools FROM messages"
         f" WHERE {_INDEXED.format(row='messages')}"
     )
     for create in _SEARCH_TRIGGERS.values():
@@ -153,9 +158,8 @@ def _build_search_index(db: sqlite3.Connection) -> None:
 
 def _migration_2(db: sqlite3.Connection) -> None:
     # The history list shows the models of each conversation without reading its messages' text.
+    # (This step also built the search index; the index as it is now is built by _migration_5.)
     db.execute("CREATE INDEX messages_models ON messages (conversation_id, role, model)")
-    if fts5_available():
-        _build_search_index(db)
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -190,12 +194,21 @@ def _migration_4(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX messages_versions ON messages (conversation_id, current, status)")
 
 
+def _migration_5(db: sqlite3.Connection) -> None:
+    # Tool calls and results are searchable: their text in a column of its own, indexed with the
+    # answer's. No stored message has tool parts before this version, so no row is rewritten.
+    db.execute("ALTER TABLE messages ADD COLUMN tools TEXT")
+    if fts5_available():
+        _build_search_index(db)
+
+
 # Each entry takes the database from version N to N+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _SCHEMA_1),
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 SCHEMA = len(MIGRATIONS)
 # Where the copy made before a migration goes, beside the database.
@@ -741,7 +754,7 @@ class Store:
         db.execute(
             "UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ?, error = ?,"
             " reasoning_started_at = ?, reasoning_ended_at = ?, first_token_at = ?, finished_at = ?,"
-            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ? WHERE id = ?",
+            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ?, tools = ? WHERE id = ?",
             (
                 message.content,
                 message.reasoning,
@@ -759,6 +772,7 @@ class Store:
                 message.reply_to,
                 int(message.current),
                 _parts_layout(message.parts),
+                tool_text(message.parts),
                 message.id,
             ),
         )
@@ -874,6 +888,18 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
 # for text and reasoning parts the text stays in the content and reasoning columns, which search
 # indexes, and the layout says how many characters of them the part takes.
 _TEXT_COLUMNS = {"text": "content", "reasoning": "reasoning"}
+
+
+def tool_text(parts: list[Part]) -> str | None:
+    """What search finds of an answer's tool calls and results: each call's tool and arguments,
+    each result's text; None for an answer without tools."""
+    lines = []
+    for part in parts:
+        if isinstance(part, ToolCallPart):
+            lines.append(f"{part.server}.{part.name} {json.dumps(part.arguments, ensure_ascii=False)}")
+        elif isinstance(part, ToolResultPart):
+            lines.append(part.text)
+    return "\n".join(lines) if lines else None
 
 
 def _parts_layout(parts: list[Part]) -> str | None:

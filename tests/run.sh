@@ -39,13 +39,13 @@ fi
 python3 -m venv .venv
 if [ "$integration" = 1 ]; then
     echo "tests/run.sh: installing with the integration tier (the first time, llama.cpp compiles for several minutes)" >&2
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,integration]' || {
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,mcp,integration]' || {
         echo "tests/run.sh: could not install the integration tier; R1CHAT_SKIP_INTEGRATION=1 runs the rest" >&2
         exit 1
     }
     export R1CHAT_INTEGRATION=1
 else
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,mcp]'
     unset R1CHAT_INTEGRATION
 fi
 

@@ -35,10 +35,19 @@ def configured(config_file, ollama):
     return config_file
 
 
-def run_detached(*args: str, input: str = "", timeout: float = 90) -> subprocess.CompletedProcess:
+def run_detached(*args: str, input: str = "", timeout: float = 90, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run r1chat with no controlling terminal at all (a new session), as cron or CI would."""
     return subprocess.run(cli_command(*args), input=input, capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO, start_new_session=True)
+                          cwd=REPO, start_new_session=True, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def without_sdk(tmp_path) -> dict:
+    """An environment where ``import mcp`` fails, as after ``pip install r1chat`` without the extra."""
+    blocker = tmp_path / "no-mcp" / "mcp"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('No module named mcp')\n")
+    return {"PYTHONPATH": str(blocker.parent)}
 
 
 def test_tools_lists_servers_and_tools(configured):
@@ -157,3 +166,19 @@ def test_import_claude_desktop_servers(config_file, tmp_path):
     assert (git.command, git.args, git.env) == ("uvx", ["mcp-server-git"], {"TOKEN": "ghp-secret-value"})
     assert settings.mcp_servers["remote"].headers == {"Authorization": "Bearer xyz-secret"}
     assert oct(config_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_without_the_sdk_tools_say_in_one_line_how_to_install_it(configured, without_sdk):
+    result = run_detached("tools", env=without_sdk)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "r1chat: MCP tools need the MCP SDK: pipx install 'r1chat[mcp]' (or pip install 'r1chat[mcp]')"]
+
+
+def test_without_the_sdk_ask_still_answers(configured, without_sdk, ollama):
+    plain = run_detached("ask", "-m", "qwen3-tools:8b", "What is 2 + 40?", env=without_sdk)
+    assert plain.returncode == 0 and plain.stderr == "" and plain.stdout.startswith("You asked")
+    with_tools = run_detached("ask", "--tools", "-m", "qwen3-tools:8b", "What is 2 + 40?", env=without_sdk)
+    assert with_tools.returncode == 0 and with_tools.stdout.startswith("You asked")
+    assert with_tools.stderr.splitlines() == [
+        "r1chat: MCP tools need the MCP SDK: pipx install 'r1chat[mcp]' (or pip install 'r1chat[mcp]')"]

@@ -208,7 +208,7 @@ def test_a_schema_3_database_gets_drafts_after_a_copy_and_keeps_everything(tmp_p
     db.close()
     store = Store(path)
     try:
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA == 4
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA == 5
         assert store.upgraded_copy is not None and store.upgraded_copy.name.startswith("r1chat-schema3-")
         assert [c.title for c in store.list_conversations()] == ["kept"]
         store.save_draft(1, "half typed")
