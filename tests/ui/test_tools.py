@@ -111,6 +111,17 @@ async def test_a_call_waits_for_the_question_and_allow_once_runs_it(run_app, too
         assert "The tool said: 42" in text_of(answer.query_one(".answer"))
         stored = tool_session.store.load_conversation(tool_session.conversation.id).messages[-1]
         assert [type(p) for p in stored.parts] == [ReasoningPart, ToolCallPart, ToolResultPart, ReasoningPart, TextPart]
+        # Each segment its own timing and count, live as reopened.
+        segments = [p for p in stored.parts if isinstance(p, ReasoningPart)]
+        live_titles = [text_of(t.query_one(".trace-title")) for t in answer.traces]
+        assert [t.tokens for t in answer.traces] == [s.tokens for s in segments]
+        assert [f"{t.seconds:.1f}" for t in answer.traces] == [f"{s.seconds():.1f}" for s in segments]
+        await chat(pilot).open_conversation(tool_session.conversation.id)
+        await pilot.pause()
+        reopened = answer_of(pilot)
+        assert reopened is not answer and steps(reopened) == ["Trace", "ToolCall", "Trace"]
+        assert [text_of(t.query_one(".trace-title")) for t in reopened.traces] == live_titles
+        assert text_of(reopened.calls[0].query_one(".tool-call-title")) == line
 
 
 async def test_deny_tells_the_model_and_the_line_says_denied(run_app, tool_session):
