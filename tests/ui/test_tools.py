@@ -328,3 +328,35 @@ async def test_the_tools_screen_lists_servers_live_and_switches_a_tool(run_app, 
         assert "probe__slow" in [spec.name for spec in tool_session.tools.specs()]
         await pilot.press("escape")
         assert isinstance(pilot.app.screen, ChatScreen)
+
+
+async def test_without_the_sdk_the_tools_screen_gives_the_install_line(run_app, tool_session, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mcp", None)  # `import mcp` fails, as in a base install
+    async with run_app(tool_session) as pilot:
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: "MCP SDK not installed" in screen_text(pilot), "the missing SDK", 10)
+        assert "pipx install 'r1chat[mcp]'" in screen_text(pilot)
+        assert not pilot.app.screen.query(ToolSwitch)
+
+
+async def test_a_search_hit_in_a_tool_result_unfolds_that_call(run_app, settings, store, ollama_provider):
+    conversation = Conversation(title="tools")
+    user = Message(Role.USER, "Look it up")
+    answer = Message(Role.ASSISTANT, parts=[
+        ReasoningPart("I will look it up.", 100.0, 101.0, 5),
+        ToolCallPart("call_1", "lookup", {"q": "moon"}, server="probe"),
+        ToolResultPart("call_1", "lookup", "The albedo of the moon is 0.12.", seconds=0.3),
+        ToolCallPart("call_2", "lookup", {"q": "sun"}, server="probe"),
+        ToolResultPart("call_2", "lookup", "Nothing about that.", seconds=0.2),
+        TextPart("Found it."),
+    ], model=TOOL_MODEL, created_at=99.0, finished_at=103.0)
+    store.add_message(conversation, user, answer=answer)
+    session = ChatSession(settings, store, ollama_provider)
+    async with run_app(session) as pilot:
+        await chat(pilot).open_conversation(conversation.id, message_id=answer.id, words=("albedo",))
+        await pilot.pause()
+        first, second = answer_of(pilot).calls
+        assert first.expanded and not second.expanded
+        body = first.query_one(".tool-call-body")
+        assert "albedo of the moon" in text_of(body)
+        assert any(span.style for span in body.visual.spans if body.visual.plain[span.start:span.end] == "albedo")

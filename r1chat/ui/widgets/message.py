@@ -195,6 +195,10 @@ class AssistantMessage(OnePass, Vertical):
         """Highlight a search's ``words`` in the answer and the trace; () for none."""
         for lines in self.query(".answer, .trace-body").results(Lines):
             lines.mark(words)
+        if calls := self.calls:
+            style = found_style(self.app)
+            for call in calls:
+                call.mark(words, style)
 
     def _refold(self, _: bool = False) -> None:
         # Side by side, folded traces and calls are lines of title: over the answer, which takes

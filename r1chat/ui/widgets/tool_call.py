@@ -22,6 +22,7 @@ from textual.timer import Timer
 
 from r1chat.conversation import ToolCallPart, ToolResultPart
 from r1chat.sanitize import strip_controls, to_json
+from r1chat.search import term_spans
 from r1chat.tools.runner import ABANDONED
 from r1chat.ui.widgets import trace
 from r1chat.ui.widgets.one_pass import Block, OnePass
@@ -140,6 +141,7 @@ class ToolCall(OnePass, Vertical):
         self._ticker: Timer | None = None
         self._drawn = False  # the body is drawn when first unfolded
         self.asking = False  # the user is being asked to allow it
+        self.marked: tuple[tuple[str, ...], str] = ((), "")  # a search's words, and their style
 
     @property
     def call_id(self) -> str:
@@ -173,15 +175,32 @@ class ToolCall(OnePass, Vertical):
         if self.live:
             self.query_one(ToolCallTitle).update(self._line(), layout=False)
 
+    def _body(self) -> Content:
+        body = call_body(self.call, self.result, running=self.live)
+        words, style = self.marked
+        for start, end in term_spans(body.plain, words):
+            body = body.stylize(style, start, end)
+        return body
+
     def _redraw(self) -> None:
         self.query_one(ToolCallTitle).update(self._line(), layout=False)
         if self._drawn:
-            self.query_one(".tool-call-body", Block).update(call_body(self.call, self.result, running=self.live))
+            self.query_one(".tool-call-body", Block).update(self._body())
+
+    def mark(self, words: tuple[str, ...], style: str) -> None:
+        """Highlight a search's ``words`` in the arguments and result, unfolded when they are
+        there (a search finds a tool's text as the answer's); () for none."""
+        self.marked = (words, style)
+        found = bool(words) and bool(term_spans(call_body(self.call, self.result, running=self.live).plain, words))
+        if found and not self.expanded:
+            self.expanded = True  # drawn, marked, by the watcher
+        elif self._drawn:
+            self.query_one(".tool-call-body", Block).update(self._body())
 
     def watch_expanded(self, expanded: bool) -> None:
         if expanded and not self._drawn:
             self._drawn = True
-            self.query_one(".tool-call-body", Block).update(call_body(self.call, self.result, running=self.live))
+            self.query_one(".tool-call-body", Block).update(self._body())
         self.set_class(expanded, "-expanded")
         self.query_one(ToolCallTitle).update(self._line(), layout=False)
 
