@@ -246,8 +246,9 @@ class AssistantMessage(OnePass, Vertical):
     async def add_reasoning(self, text: str) -> None:
         trace = self.trace
         if trace is None or self._called_since_trace:
-            trace = self._new_trace(Trace(live=True, collapsed=self.collapse == "always"))
+            trace = Trace(live=True, collapsed=self.collapse == "always")
             await self._show_step(trace)
+            self._new_trace(trace)  # the latest trace once it is composed: others query it
         await trace.append(text)
 
     async def add_content(self, text: str) -> None:
@@ -277,7 +278,9 @@ class AssistantMessage(OnePass, Vertical):
     async def call_started(self, call: ToolCallPart) -> None:
         """A tool call begins: the trace before it is over, the call shows as running."""
         await self._end_trace()
-        await self._show_step(self._new_call(ToolCall(call, live=True)))
+        step = ToolCall(call, live=True)
+        await self._show_step(step)
+        self._new_call(step)
 
     def call_asking(self, call_id: str, asking: bool) -> None:
         """Whether the user is being asked to allow the call ``call_id``."""
