@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(rm, suppress=True)
 
     history = verbs.add_parser("history", help="list conversations, newest first, or search them")
-    history.add_argument("--search", "-s", metavar="QUERY", help="find QUERY in titles, prompts, answers and traces")
+    history.add_argument("--search", "-s", metavar="QUERY",
+                         help="find QUERY in titles, prompts, answers (tool results too) and traces")
     history.add_argument("--limit", "-n", type=int, default=50, metavar="N", help="show at most N (default 50)")
     history.add_argument("--json", action="store_true", help="machine-readable output")
     _connection_options(history, suppress=True)

@@ -199,6 +199,7 @@ class ChatSession:
         self.tools_off_reason: str | None = None
         self._tools: ToolHub | None = None
         self._pending_emits: set[asyncio.Task[None]] = set()
+        self._told: set[str] = set()  # server failures already said in a ToolNote
 
     # --- subscribers -------------------------------------------------------------------------
 
@@ -286,6 +287,22 @@ class ChatSession:
             if self.conversation.id is not None:
                 self.store.update_conversation(self.conversation)
 
+    def _tool_failures(self, hub: ToolHub) -> list[str]:
+        """What to say of servers that failed (or of a missing SDK), once per failure."""
+        from r1chat.tools import INSTALL_HINT, ServerState
+
+        notes = []
+        for status in hub.statuses():
+            key = f"{status.name}\0{status.state}\0{status.reason}"
+            if status.state not in (ServerState.FAILED, ServerState.MISSING_SDK) or key in self._told:
+                continue
+            self._told.add(key)
+            if status.state is ServerState.FAILED:
+                notes.append(f"server {status.name} failed: {status.reason}")
+            elif INSTALL_HINT not in notes:
+                notes.append(INSTALL_HINT)
+        return notes
+
     async def _tool_runner(self, model: str) -> ToolRunner | None:
         """The tools of the next turn, or None: tools off, none configured, or the model cannot
         call them (said with ToolsUnavailable). Starts the servers and waits for them a little."""
@@ -304,10 +321,8 @@ class ChatSession:
         hub.start()
         for name in await hub.wait_ready(self.settings.tools.start_wait):
             await self._emit(ToolNote(f"late: server {name} not ready, going without it"))
-        if hub.missing_sdk():
-            from r1chat.tools import INSTALL_HINT
-
-            await self._emit(ToolNote(INSTALL_HINT))
+        for note in self._tool_failures(hub):
+            await self._emit(ToolNote(note))
         specs = hub.specs()
         if not specs:
             return None
@@ -328,6 +343,7 @@ class ChatSession:
             await self._backend.aclose()
         self._backend, self.provider = backend, provider
         self.chosen_model, self.model = model, None
+        self.tools_off_reason = None  # said of the old model; the next turn finds out anew
 
     async def capabilities(self) -> Capabilities:
         """What the next turn's backend and model can do."""
@@ -373,6 +389,7 @@ class ChatSession:
     def use_model(self, model: str) -> None:
         """Switch the conversation to ``model`` from the next turn on (earlier messages keep theirs)."""
         self.chosen_model = self.model = model
+        self.tools_off_reason = None  # said of the old model; the next turn finds out anew
 
     @property
     def shown_model(self) -> str:

@@ -65,7 +65,7 @@ from r1chat.conversation import (
 from r1chat.loops import Loop, LoopDetector
 from r1chat.store import Store, StoreError
 from r1chat.tools.events import ToolCallEnded, ToolCallStarted, ToolNote, ToolsUnavailable
-from r1chat.tools.runner import ABANDONED, ToolRunner
+from r1chat.tools.runner import ABANDONED, NOT_RUN, ToolRunner
 from r1chat.window import estimate_tokens, history_cut, previous_prompt_tokens
 
 # Periodic saves run off the event loop; one worker keeps them in order.
@@ -277,8 +277,9 @@ class Turn:
                             break
                 if self._stopped or not self._calls:
                     break
-                async for tool_event in self._run_calls():
-                    yield tool_event
+                async with contextlib.aclosing(self._run_calls()) as ran:
+                    async for tool_event in ran:
+                        yield tool_event
                 step += 1
                 limit = self.tools.settings.step_limit if self.tools is not None else 0
                 if step == limit:
@@ -390,7 +391,8 @@ class Turn:
             try:
                 result = await runner.run(part, error)
             except BaseException:
-                self.assistant.parts.append(ToolResultPart(part.id, part.name, ABANDONED, is_error=True))
+                said = ABANDONED if runner.running == part.id else NOT_RUN
+                self.assistant.parts.append(ToolResultPart(part.id, part.name, said, is_error=True))
                 raise
             self.assistant.parts.append(result)
             self._save_soon()

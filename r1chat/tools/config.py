@@ -9,7 +9,7 @@
     [mcp.servers.files]
     command = "uvx"
     args = ["mcp-server-filesystem", "/home/me/notes"]
-    env = { TOKEN = "..." }     # secret: never shown, logged or exported
+    env = { TOKEN = "${MY_TOKEN}" }   # secret: never shown, logged or exported; ${VAR} from the environment
     trust = "ask"               # or "always": calls run without asking
     allow = ["read_file"]       # only these tools are offered (default: all)
     deny = ["write_file"]       # never these
@@ -21,9 +21,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(values: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``${NAME}`` in env and header values taken from the environment (as Claude Desktop's and
+    oterm's configs write them, protocols.md F.9), so a key need not sit in the file."""
+    environ = os.environ if environ is None else environ
+    return {key: _VARIABLE.sub(lambda m: environ.get(m.group(1), ""), value) for key, value in values.items()}
 
 
 @dataclass(slots=True)
@@ -59,7 +70,7 @@ class MCPServerConfig:
     @property
     def secrets(self) -> list[str]:
         """The values never to show (env and header values), longest first."""
-        values = [v for v in (*self.env.values(), *self.headers.values()) if v and len(v) >= 4]
+        values = [v for v in (*expand(self.env).values(), *expand(self.headers).values()) if v and len(v) >= 4]
         return sorted(values, key=len, reverse=True)
 
 

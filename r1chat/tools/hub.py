@@ -111,7 +111,12 @@ class ToolHub:
         still not ready then."""
         waiting = [s for s in self._servers.values() if s.started and s.state is ServerState.STARTING]
         if waiting:
-            await asyncio.wait([asyncio.ensure_future(s.settled.wait()) for s in waiting], timeout=timeout)
+            waits = [asyncio.ensure_future(s.settled.wait()) for s in waiting]
+            try:
+                await asyncio.wait(waits, timeout=timeout)
+            finally:
+                for wait in waits:
+                    wait.cancel()
         return [s.config.name for s in waiting if s.state is ServerState.STARTING]
 
     def missing_sdk(self) -> bool:

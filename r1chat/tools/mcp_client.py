@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from r1chat.sanitize import strip_controls
-from r1chat.tools.config import MCPServerConfig
+from r1chat.tools.config import MCPServerConfig, expand
 
 INSTALL_HINT = "MCP tools need the MCP SDK: pipx install 'r1chat[mcp]' (or pip install 'r1chat[mcp]')"
 TAIL_BYTES = 1200
@@ -124,17 +124,23 @@ class MCPConnection:
         async with contextlib.AsyncExitStack() as stack:
             errlog = stack.enter_context(self._open_log())
             if config.url:
-                from mcp.client.streamable_http import streamablehttp_client
+                import httpx
+                from mcp.client import streamable_http
 
+                # streamable_http_client takes an httpx client with the headers; the older
+                # streamablehttp_client is deprecated (protocols.md F.8). Timeouts as the SDK's own.
+                client = await stack.enter_async_context(httpx.AsyncClient(
+                    headers=expand(config.headers) or None, timeout=httpx.Timeout(30, read=300), follow_redirects=True
+                ))
                 read, write, _ = await stack.enter_async_context(
-                    streamablehttp_client(config.url, headers=config.headers or None)
+                    streamable_http.streamable_http_client(config.url, http_client=client)
                 )
             else:
                 from mcp import StdioServerParameters
                 from mcp.client.stdio import stdio_client
 
                 params = StdioServerParameters(
-                    command=config.command or "", args=config.args, env=config.env or None, cwd=config.cwd
+                    command=config.command or "", args=config.args, env=expand(config.env) or None, cwd=config.cwd
                 )
                 read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
             session = await stack.enter_async_context(ClientSession(read, write))
@@ -241,6 +247,11 @@ class MCPConnection:
     async def aclose(self) -> None:
         task = self._task
         if task is None or task.done():
+            return
+        if self.state is not ServerState.READY:  # still starting: nothing to finish, stop it now
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
             return
         self._queue.put_nowait(None)
         try:

@@ -23,6 +23,7 @@ from r1chat.tools.mcp_client import CallOutcome
 DENIED = "The user denied this tool call."
 NOBODY_TO_ASK = "Denied: there was no one to approve this tool call."
 ABANDONED = "Stopped before the tool answered; it may still finish on the server."
+NOT_RUN = "Stopped before the call was approved; it did not run."
 
 
 def capped(text: str, limit: int) -> str:
@@ -54,6 +55,7 @@ class ToolRunner:
         self.approved = approved
         self.remember = remember
         self.stop = stop
+        self.running: str | None = None  # the id of the call running on its server now
 
     def part_for(self, call: ToolCall) -> ToolCallPart:
         found = self.hub.find(call.name)
@@ -61,7 +63,8 @@ class ToolRunner:
         return ToolCallPart(call.id, tool, dict(call.arguments), server=server)
 
     async def run(self, part: ToolCallPart, error: str = "") -> ToolResultPart:
-        """The result of ``part``; cancelling abandons the call (the caller stores ``ABANDONED``)."""
+        """The result of ``part``. Cancelling abandons it: the caller stores ``ABANDONED`` when it
+        was running (``running``), ``NOT_RUN`` when it was still waiting for approval."""
         if error:
             return ToolResultPart(part.id, part.name, f"Error: the arguments are not valid JSON ({error})", is_error=True)
         if not part.server:
@@ -75,11 +78,13 @@ class ToolRunner:
             return ToolResultPart(part.id, part.name, DENIED if self.approver else NOBODY_TO_ASK, denied=True)
         started = time.monotonic()
         limit = self.settings.call_timeout
+        self.running = part.id
         try:
             async with asyncio.timeout(limit + 1):  # the SDK's own timeout says it first
                 outcome = await self.hub.call(part.server, part.name, part.arguments, limit)
         except TimeoutError:
             outcome = CallOutcome(f"timed out after {limit:g} s", True)
+        self.running = None  # left set when cancelled: the caller tells an abandoned call by it
         seconds = time.monotonic() - started
         return ToolResultPart(
             part.id, part.name, capped(outcome.text, self.settings.result_limit), is_error=outcome.is_error, seconds=seconds

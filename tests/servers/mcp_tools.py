@@ -1,11 +1,14 @@
 """A real MCP server over stdio, written with the SDK's FastMCP: a quick tool, a slow one, one
-that fails, and one whose answer carries terminal escapes (protocols.md F.11).
+that fails, one whose answer carries terminal escapes (protocols.md F.11), and one that says
+whether it was given an environment variable.
 
-    python -m tests.servers.mcp_tools      (or: python tests/servers/mcp_tools.py)
+    python -m tests.servers.mcp_tools               (stdio)
+    python -m tests.servers.mcp_tools --http PORT   (Streamable HTTP at http://127.0.0.1:PORT/mcp)
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -39,6 +42,17 @@ def shout(text: str) -> str:
     return "\x1b]52;c;cHduZWQ=\x07\x1b[31m" + text.upper() + "\x1b[0m " + "x" * 50_000
 
 
+@server.tool()
+def env(name: str) -> str:
+    """Whether the server was given an environment variable (never its value)."""
+    return f"{name} is set, {len(os.environ.get(name, ''))} characters" if name in os.environ else f"{name} is not set"
+
+
 if __name__ == "__main__":
-    print("probe: starting on stdio", file=sys.stderr, flush=True)
-    server.run()
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":  # Streamable HTTP on 127.0.0.1:PORT/mcp
+        server.settings.port = int(sys.argv[2])
+        server.settings.log_level = "WARNING"
+        server.run(transport="streamable-http")
+    else:
+        print("probe: starting on stdio", file=sys.stderr, flush=True)
+        server.run()

@@ -93,6 +93,9 @@ class FakeOpenAI(FakeHTTPServer):
         # Tool calls the model makes, one request each, when a request offers tools (name,
         # arguments); after the last result it thinks again and answers with what the tool said.
         self.tool_plan: list[tuple[str, dict]] = []
+        # OpenRouter: the reasoning_details sent with each tool call, which the follow-up must
+        # send back unmodified (protocols.md F.6, F.11).
+        self.sent_details: dict[str, list] = {}
         self.fault: OpenAIFault | None = None
         self.balance = {
             "is_available": True,
@@ -152,6 +155,8 @@ class FakeOpenAI(FakeHTTPServer):
             for m in messages
         ):
             return self._error(ex, shape.error(400, MISSING_REASONING_CONTENT))
+        if self.style == "openrouter" and (altered := self._altered_details(messages)):
+            return self._error(ex, shape.error(400, altered))
         prompt_tokens = estimate_tokens(messages)
         if fault and fault.context_overflow:
             return self._error(ex, shape.context_overflow(
@@ -168,6 +173,14 @@ class FakeOpenAI(FakeHTTPServer):
         else:
             self._whole(ex, shape, plan, usage, fault)
 
+    def _altered_details(self, messages: list) -> str | None:
+        for message in messages:
+            calls = message.get("tool_calls") if isinstance(message, dict) else None
+            sent = self.sent_details.get(calls[0].get("id")) if isinstance(calls, list) and calls else None
+            if sent is not None and message.get("reasoning_details") != sent:
+                return "reasoning_details must be passed back unmodified"
+        return None
+
     def _tool_step(self, shape: Style, req: dict, messages: list) -> _Plan | None:
         if not (req.get("tools") and self.tool_plan):
             return None
@@ -179,6 +192,9 @@ class FakeOpenAI(FakeHTTPServer):
             name = next((n for n in offered if n == name or n.endswith("__" + name)), name)
             thoughts = pieces(f"I should call {name} to find out.") if shape.thinking else []
             call = {"id": "call_" + random_text(24), "name": name, "arguments": json.dumps(arguments)}
+            if self.style == "openrouter" and thoughts:
+                self.sent_details[call["id"]] = [
+                    {"type": "reasoning.text", "text": "".join(thoughts), "format": "unknown", "index": 0}]
             return _Plan([("reasoning", t) for t in thoughts], len(thoughts), "tool_calls", [call])
         said = str(results[-1].get("content", "")) if results else ""
         thoughts = pieces(f"The tool answered {said}. Now I can answer.") if shape.thinking else []

@@ -54,7 +54,7 @@ def test_tools_lists_servers_and_tools(configured):
     result = run_detached("tools")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("probe  ready  (trust: ask, 4 tools)")
+    assert lines[0].startswith("probe  ready  (trust: ask, 5 tools)")
     assert any(line.split()[:4] == ["add", "Add", "two", "numbers."] for line in lines)
     assert "sk-very-secret" not in result.stdout + result.stderr
 
@@ -64,7 +64,7 @@ def test_tools_json(configured):
     assert result.returncode == 0, result.stderr
     [server] = json.loads(result.stdout)
     assert server["name"] == "probe" and server["state"] == "ready"
-    assert {t["name"] for t in server["tools"]} == {"add", "slow", "boom", "shout"}
+    assert {t["name"] for t in server["tools"]} == {"add", "slow", "boom", "shout", "env"}
     assert "env" not in server and "sk-very-secret" not in result.stdout
 
 

@@ -174,3 +174,11 @@ async def test_the_step_limit_ends_with_one_request_without_tools(session, setti
     assert len(requests) == 2 and "tools" in requests[0] and "tools" not in requests[1]
     assert any(isinstance(e, ToolNote) and "step limit" in e.text for e in heard)
     assert answer.status is MessageStatus.DONE
+
+
+async def test_the_tools_off_reason_goes_with_a_change_of_model(session, ollama_tools):
+    session.use_model("deepseek-r1:8b")
+    await session.send("Hi")
+    assert session.tools_off_reason is not None
+    session.use_model("qwen3-tools:8b")
+    assert session.tools_off_reason is None

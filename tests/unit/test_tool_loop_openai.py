@@ -134,3 +134,45 @@ async def test_deny_on_an_openai_style_server_goes_back_as_the_result(deepseek, 
         await session.aclose()
     assert answer.parts[2].denied
     assert chats(deepseek)[1]["messages"][-1]["content"] == "The user denied this tool call."
+
+
+async def test_openrouter_reasoning_details_go_back_verbatim(store):
+    with FakeOpenAI(style="openrouter") as server:
+        server.tool_plan = [("add", {"a": 2, "b": 40})]
+        model = server.model_names[0]
+        settings = load_settings()
+        settings.mcp_servers["probe"] = probe_server(trust="always")
+        settings.tools.start_wait = 30
+        session = ChatSession(settings, store, ProviderConfig("openrouter", kind="openai", url=server.url, model=model))
+        try:
+            answer = await session.send("What is 2 + 40?")
+        finally:
+            await session.aclose()
+        assert answer.status is MessageStatus.DONE, answer.error
+        assert answer.content == "The tool said: 42"
+        said = next(m for m in chats(server)[1]["messages"] if m.get("tool_calls"))
+        assert said["reasoning_details"] == list(server.sent_details.values())[0]
+        assert answer.parts[1].reasoning_details == said["reasoning_details"]
+        # The fake's rule: the same request with the details altered is refused.
+        altered = dict(chats(server)[1])
+        altered["messages"] = [dict(m, reasoning_details=[{"type": "reasoning.text", "text": "changed", "index": 0}])
+                               if m.get("tool_calls") else m for m in altered["messages"]]
+        refused = httpx.post(server.url + "/chat/completions", json=altered)
+        assert refused.status_code == 400 and "unmodified" in refused.text
+
+
+async def test_a_model_that_refuses_function_calling_is_asked_again_without_tools(deepseek, store):
+    from tests.servers.openai import OpenAIFault
+
+    # Original R1 on DeepSeek's API (protocols.md F.5).
+    deepseek.fault = OpenAIFault(status=400, message="deepseek-reasoner does not support Function Calling", times=1)
+    session = session_on(deepseek, store, trust="always")
+    try:
+        answer = await session.send("What is 2 + 40?")
+        capabilities = await session.capabilities()
+    finally:
+        await session.aclose()
+    assert answer.status is MessageStatus.DONE and answer.content
+    first, second = chats(deepseek)
+    assert "tools" in first and "tools" not in second
+    assert capabilities.tools.value == "no"
