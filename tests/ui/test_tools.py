@@ -288,12 +288,16 @@ async def test_the_tools_switch_turns_tools_off_for_this_conversation(run_app, t
 
 
 async def test_the_status_bar_says_when_the_model_cannot_call_tools(run_app, settings, store, ollama_provider, ollama):
+    plan(ollama, ("add", {"a": 1}))
     session = ChatSession(settings, store, ollama_provider, model="deepseek-r1:8b")  # completion, thinking
     async with run_app(session) as pilot:
         await send(pilot)
         await turn_over(pilot)
         assert "tools off: deepseek-r1:8b cannot call tools" in text_of(chat(pilot).status)
         assert answer_of(pilot).message.status is MessageStatus.DONE
+        chat(pilot).model_picked(TOOL_MODEL, provider_switched=False)  # another model: it may call them
+        await pilot.pause()
+        assert "cannot call tools" not in text_of(chat(pilot).status) and chat(pilot).status.tools == "on"
 
 
 async def test_no_servers_no_tools_word_in_the_status_bar(run_app, settings):

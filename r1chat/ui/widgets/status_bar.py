@@ -139,10 +139,7 @@ class StatusBar(Static):
         elif not session.tools_on:
             self.tools = "off"
         else:
-            reason = session.tools_off_reason
-            # Said of the last turn's model: another one chosen since may call tools.
-            model = session.shown_model or session.preferred_model() or ""
-            self.tools = reason if reason and model and f" {model} " in reason else "on"
+            self.tools = session.tools_off_reason or "on"
 
     @work(group="effort_check", exclusive=True, exit_on_error=False)
     async def check_effort(self, session: ChatSession) -> None:

@@ -23,7 +23,7 @@ from textual.timer import Timer
 from r1chat.conversation import ToolCallPart, ToolResultPart
 from r1chat.sanitize import strip_controls, to_json
 from r1chat.search import term_spans
-from r1chat.tools.runner import ABANDONED
+from r1chat.tools.runner import ABANDONED, NOT_RUN
 from r1chat.ui.widgets import trace
 from r1chat.ui.widgets.one_pass import Block, OnePass
 
@@ -70,7 +70,7 @@ def outcome(result: ToolResultPart | None, *, running: bool) -> str:
         return RUNNING if running else INTERRUPTED
     if result.denied:
         return DENIED
-    if result.is_error and result.text == ABANDONED:
+    if result.is_error and result.text in (ABANDONED, NOT_RUN):
         return INTERRUPTED
     return ERROR if result.is_error else OK
 
@@ -101,6 +101,9 @@ def call_body(call: ToolCallPart, result: ToolResultPart | None, *, running: boo
         parts += [("\n\nResult\n", "bold"), ("still running" if running else "none: the turn stopped first", "italic")]
     elif said == DENIED:
         parts += [("\n\nResult\n", "bold"), ("denied: the tool did not run, and the model was told so", "italic")]
+    elif said == INTERRUPTED and result.text == NOT_RUN:
+        parts += [("\n\nResult\n", "bold"), ("none: the turn stopped before the call was allowed; it did not "
+                                             "run", "italic")]
     elif said == INTERRUPTED:
         parts += [("\n\nResult\n", "bold"), ("none: the turn stopped first; the call may still finish on "
                                              "the server", "italic")]
