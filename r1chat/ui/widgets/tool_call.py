@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
 
@@ -26,6 +25,7 @@ from r1chat.search import term_spans
 from r1chat.tools.runner import ABANDONED, NOT_RUN
 from r1chat.ui.widgets import trace
 from r1chat.ui.widgets.one_pass import Block, OnePass
+from r1chat.ui.widgets.trace import FoldTitle
 
 # The line shows the arguments in short: each value cut to this many characters, the whole list
 # to ARGUMENTS_SHOWN (the body has them in full).
@@ -115,19 +115,8 @@ def call_body(call: ToolCallPart, result: ToolResultPart | None, *, running: boo
     return Content.assemble(*parts)
 
 
-class ToolCallTitle(Block, can_focus=True):
-    """Focusable: Enter (or a click) unfolds the call to its arguments and result."""
-
+class ToolCallTitle(FoldTitle):
     BINDINGS = [Binding("enter,space", "fold", "Unfold tool call", id="tool_call.toggle")]
-
-    class Pressed(Message):
-        pass
-
-    def action_fold(self) -> None:
-        self.post_message(self.Pressed())
-
-    def on_click(self) -> None:
-        self.post_message(self.Pressed())
 
 
 class ToolCall(OnePass, Vertical):
