@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from r1chat import presets
 from r1chat.backends import MissingSetting, backend_url, check_provider, open_backend
@@ -69,6 +68,7 @@ from r1chat.titles import ask_for_title
 from r1chat.tools import Approver, ToolHub
 from r1chat.tools.events import ToolCallEnded, ToolCallStarted, ToolNote, ToolsChanged, ToolsUnavailable
 from r1chat.tools.runner import ToolRunner
+from r1chat.tools.session_tools import SessionTools
 from r1chat.turn import LoopGuard, LoopNoticed, Turn
 from r1chat.window import Fit, OutOfRoom, estimate_tokens, out_of_room
 
@@ -196,10 +196,7 @@ class ChatSession:
         # offers them (the TUI: yes; `r1chat ask`: only with --tools); why the model goes without.
         self.approver: Approver | None = None
         self.tools_default = True
-        self.tools_off_reason: str | None = None
-        self._tools: ToolHub | None = None
-        self._pending_emits: set[asyncio.Task[None]] = set()
-        self._told: set[str] = set()  # server failures already said in a ToolNote
+        self._tool_side = SessionTools(settings, self._emit)
 
     # --- subscribers -------------------------------------------------------------------------
 
@@ -237,8 +234,7 @@ class ChatSession:
     async def aclose(self) -> None:
         for task in self._titles:
             task.cancel()
-        if self._tools is not None:
-            await self._tools.aclose()
+        await self._tool_side.aclose()
         if self._backend is not None:
             await self._backend.aclose()
 
@@ -247,24 +243,16 @@ class ChatSession:
     @property
     def tools(self) -> ToolHub:
         """The configured MCP servers and their tools (nothing starts until a turn needs them)."""
-        if self._tools is None:
-            from r1chat.crash_log import log_dir
+        return self._tool_side.hub
 
-            try:
-                logs: Path | None = log_dir()
-            except Exception:  # noqa: BLE001 - no log dir: the servers' stderr goes nowhere
-                logs = None
-            self._tools = ToolHub(self.settings.mcp_servers, logs, on_change=self._tools_changed)
-        return self._tools
+    @property
+    def tools_off_reason(self) -> str | None:
+        """Why turns go without tools for the current model ("tools off: <model> cannot call tools")."""
+        return self._tool_side.off_reason
 
-    def _tools_changed(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        task = loop.create_task(self._emit(ToolsChanged(self.tools.statuses())))
-        self._pending_emits.add(task)
-        task.add_done_callback(self._pending_emits.discard)
+    @tools_off_reason.setter
+    def tools_off_reason(self, reason: str | None) -> None:
+        self._tool_side.off_reason = reason
 
     @property
     def tools_on(self) -> bool:
@@ -287,49 +275,14 @@ class ChatSession:
             if self.conversation.id is not None:
                 self.store.update_conversation(self.conversation)
 
-    def _tool_failures(self, hub: ToolHub) -> list[str]:
-        """What to say of servers that failed (or of a missing SDK), once per failure."""
-        from r1chat.tools import INSTALL_HINT, ServerState
-
-        notes = []
-        for status in hub.statuses():
-            key = f"{status.name}\0{status.state}\0{status.reason}"
-            if status.state not in (ServerState.FAILED, ServerState.MISSING_SDK) or key in self._told:
-                continue
-            self._told.add(key)
-            if status.state is ServerState.FAILED:
-                notes.append(f"server {status.name} failed: {status.reason}")
-            elif INSTALL_HINT not in notes:
-                notes.append(INSTALL_HINT)
-        return notes
-
     async def _tool_runner(self, model: str) -> ToolRunner | None:
-        """The tools of the next turn, or None: tools off, none configured, or the model cannot
-        call them (said with ToolsUnavailable). Starts the servers and waits for them a little."""
-        if not self.tools_on or not self.settings.mcp_servers or not self.tools.configured:
+        """The tools of the next turn, or None (tools off in this conversation, none configured,
+        the model cannot call them)."""
+        if not self.tools_on:
             return None
-        try:
-            capable = (await self.backend.capabilities(model)).tools
-        except BackendError:
-            capable = Support.UNKNOWN
-        if capable is Support.NO:
-            self.tools_off_reason = f"tools off: {model} cannot call tools"
-            await self._emit(ToolsUnavailable(self.tools_off_reason))
-            return None
-        self.tools_off_reason = None
-        hub = self.tools
-        hub.start()
-        for name in await hub.wait_ready(self.settings.tools.start_wait):
-            await self._emit(ToolNote(f"late: server {name} not ready, going without it"))
-        for note in self._tool_failures(hub):
-            await self._emit(ToolNote(note))
-        specs = hub.specs()
-        if not specs:
-            return None
-        return ToolRunner(
-            hub,
-            self.settings.tools,
-            specs,
+        return await self._tool_side.runner(
+            self.backend,
+            model,
             approver=self.approver,
             approved=self._approved_tools(),
             remember=self._remember_approved,

@@ -8,9 +8,9 @@ whether it was given an environment variable.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-import time
 
 from mcp.server.fastmcp import FastMCP
 
@@ -24,9 +24,9 @@ def add(a: int, b: int = 2) -> int:
 
 
 @server.tool()
-def slow(seconds: float = 30.0) -> str:
-    """Wait, then say so."""
-    time.sleep(seconds)
+async def slow(seconds: float = 30.0) -> str:
+    """Wait, then say so."""  # async: a stopped call does not hold up the server's next ones
+    await asyncio.sleep(seconds)
     return f"waited {seconds} s"
 
 
