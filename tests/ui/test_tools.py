@@ -364,3 +364,27 @@ async def test_a_search_hit_in_a_tool_result_unfolds_that_call(run_app, settings
         body = first.query_one(".tool-call-body")
         assert "albedo of the moon" in text_of(body)
         assert any(span.style for span in body.visual.spans if body.visual.plain[span.start:span.end] == "albedo")
+
+
+async def test_a_tools_text_is_data_on_its_line_and_in_its_body(run_app, settings, store, ollama_provider):
+    conversation = Conversation(title="tools")
+    user = Message(Role.USER, "Go")
+    answer = Message(Role.ASSISTANT, parts=[
+        ToolCallPart("call_1", "[red]x[/red]", {"q": "[@click=app.quit]q[/] \x1b[31m"}, server="s\x1b]0;t\x07"),
+        ToolResultPart("call_1", "x", "[bold]loud[/bold] \x1b]52;c;cHduZWQ=\x07\x1b[31mred \u202eevil", seconds=0.1),
+        TextPart("Done."),
+    ], model=TOOL_MODEL, created_at=99.0, finished_at=100.0)
+    store.add_message(conversation, user, answer=answer)
+    session = ChatSession(settings, store, ollama_provider)
+    async with run_app(session) as pilot:
+        await chat(pilot).open_conversation(conversation.id)
+        await pilot.pause()
+        call = answer_of(pilot).calls[0]
+        call.expanded = True
+        await pilot.pause()
+        line, body = text_of(call.query_one(".tool-call-title")), text_of(call.query_one(".tool-call-body"))
+        assert "⚙ s.[red]x[/red](q=" in line and "[@click=app.quit]q[/]" in line
+        assert "[bold]loud[/bold]" in body and "red evil" in body
+        for text in (line, body, screen_text(pilot)):
+            assert not any(c in text for c in "\x1b\x07\u202e")
+        assert isinstance(pilot.app.screen, ChatScreen)  # no click action ran
