@@ -267,6 +267,10 @@ async def test_a_reopened_answer_shows_its_segments_and_calls_in_order(run_app, 
             "▶ ⚙ probe.slow(seconds=30) · interrupted",
         ]
         assert "It is 42." in text_of(shown.query_one(".answer"))
+        chat(pilot).view.toggle_hidden_traces()  # "Hide all traces": answers only, calls too
+        await pilot.pause()
+        said = screen_text(pilot)
+        assert "probe.add" not in said and "Thought for" not in said and "It is 42." in said
 
 
 # --- the switch and the Tools screen ---------------------------------------------------------
