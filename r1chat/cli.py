@@ -1,5 +1,5 @@
-"""The ``r1chat`` command: the TUI by default, and ``ask``, ``models``, ``pull``, ``rm``, ``history``,
-``export``, ``doctor``.
+"""The ``r1chat`` command: the TUI by default, and ``ask``, ``compare``, ``eval``, ``models``, ``pull``,
+``rm``, ``history``, ``export``, ``doctor`` (compare and eval live in compare_cli.py and eval_cli.py).
 
 Only the standard library is imported at module level, so ``--version`` and ``--help`` stay
 instant; backends, the store and the UI are imported by the verbs that need them.
@@ -62,7 +62,7 @@ def _ranged(key: str, kind: type[int] | type[float]) -> Callable[[str], float]:
     return read
 
 
-def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool, many_models: bool = False) -> None:
     # Added to the main parser and to every verb, so they work before or after the verb's
     # name. SUPPRESS keeps a verb's parser from overwriting what was given before the verb.
     default = argparse.SUPPRESS if suppress else None
@@ -71,7 +71,18 @@ def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
     group.add_argument("--host", default=default, type=_address, help="Ollama host, as OLLAMA_HOST (host, host:port or URL)")
     group.add_argument("--base-url", default=default, type=_address,
                        help="OpenAI-compatible base URL (implies --provider openai)")
-    group.add_argument("--model", "-m", default=default, help="model name")
+    if many_models:  # compare, eval: -m again and again (one before the verb is the first)
+        group.add_argument("--model", "-m", dest="models", action="append", default=default, metavar="MODEL[@PROVIDER]",
+                           help="a model to run, as MODEL or MODEL@PROVIDER; repeat for each model")
+    else:
+        group.add_argument("--model", "-m", default=default, help="model name (MODEL@PROVIDER names its provider too)")
+
+
+def _sampling_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--num-ctx", type=_ranged("num_ctx", int), metavar="N", help="context window for Ollama (default 8192)")
+    parser.add_argument("--temperature", type=_ranged("temperature", float), metavar="T",
+                        help="sampling temperature, 0 to 2 (R1 default 0.6)")
+    parser.add_argument("--top-p", type=_ranged("top_p", float), metavar="P", help="nucleus sampling, 0 to 1 (R1 default 0.95)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,10 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--show-reasoning", "-r", action="store_true", help="stream the reasoning trace to stderr")
     ask.add_argument("--continue", "-c", dest="continue_", action="store_true", help="continue the latest conversation")
     ask.add_argument("--conversation", type=int, metavar="ID", help="continue conversation ID")
-    ask.add_argument("--num-ctx", type=_ranged("num_ctx", int), metavar="N", help="context window for Ollama (default 8192)")
-    ask.add_argument("--temperature", type=_ranged("temperature", float), metavar="T",
-                     help="sampling temperature, 0 to 2 (R1 default 0.6)")
-    ask.add_argument("--top-p", type=_ranged("top_p", float), metavar="P", help="nucleus sampling, 0 to 1 (R1 default 0.95)")
+    _sampling_options(ask)
     ask.add_argument("--system", metavar="TEXT", help="a system prompt (R1 works best without one)")
     ask.add_argument(
         "--stats", action="store_true", help="print trace and answer tokens, speed and time to stderr at the end"
@@ -111,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
     tools_verbs = tools.add_subparsers(dest="tools_verb", metavar="ACTION")
     imported = tools_verbs.add_parser("import", help="add the servers of a Claude-Desktop-style mcpServers JSON file")
     imported.add_argument("file", help="the JSON file")
+    compare = verbs.add_parser("compare", help="send one prompt to several models; a table of their figures and answers")
+    compare.add_argument("prompt", nargs="*", help="the prompt (or '-', or nothing: read stdin)")
+    compare.add_argument("--show", action="store_true", help="print each model's answer before the table")
+    compare.add_argument("--json", action="store_true", help="one JSON object: the prompt, each model's results, agree")
+    _sampling_options(compare)
+    _connection_options(compare, suppress=True, many_models=True)
+
+    evaluate = verbs.add_parser("eval", help="grade several models on a problem set: pass@1, trace tokens, time, cost")
+    evaluate.add_argument("problems", nargs="?", metavar="PROBLEMS",
+                          help="a JSONL file: id, prompt, answer (and kind: number, expression, choice, text) a line")
+    evaluate.add_argument("--builtin", action="store_true", help="the built-in problem set (about 40 short problems)")
+    evaluate.add_argument("--samples", "-k", type=int, default=1, metavar="K", help="answers per problem (default 1)")
+    evaluate.add_argument("--limit", "-n", type=int, metavar="N", help="only the first N problems")
+    again = evaluate.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="go on with the stored run: send only samples not graded yet")
+    again.add_argument("--fresh", action="store_true", help="run again even when these settings' results are stored")
+    output = evaluate.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="JSON lines: one object per model, its results included")
+    output.add_argument("--csv", action="store_true", help="CSV: one row per model")
+    output.add_argument("--markdown", action="store_true", help="a Markdown table, then the problems each model got wrong")
+    _sampling_options(evaluate)
+    _connection_options(evaluate, suppress=True, many_models=True)
 
     models = verbs.add_parser("models", help="list the models the server has")
     models.add_argument("--json", action="store_true", help="machine-readable output")
@@ -179,6 +209,13 @@ def _chosen(args: argparse.Namespace, name: str) -> Any:
 def _provider(args: argparse.Namespace, settings: Settings, fallback: str | None = None) -> ProviderConfig:
     from r1chat.config import ConfigError
 
+    # -m MODEL@PROVIDER: the provider named with the model wins over --provider.
+    if model := _chosen(args, "model"):
+        from r1chat.refs import parse_ref
+
+        ref = parse_ref(model, settings.providers, "")
+        if ref.provider:
+            args.model, args.provider = ref.model or None, ref.provider
     # --base-url alone means the generic OpenAI-compatible provider.
     name = _chosen(args, "provider") or ("openai" if _chosen(args, "base_url") else None)
     name = name or fallback or settings.provider
@@ -543,7 +580,7 @@ async def _ask(args: argparse.Namespace) -> int:
         printer.finish()
         await session.aclose()
         if not kept:
-            _keep_unsaved(session, printer.warning)
+            args.unsaved = _keep_unsaved(session, printer.warning)  # Ctrl+C's last line says where it went
         store.close()
     return EXIT_OK
 
@@ -1064,7 +1101,10 @@ def main(argv: list[str] | None = None) -> int:
             return _tools(args)
         import asyncio
 
-        command = {"ask": _ask, "models": _models, "pull": _pull, "rm": _rm}[verb]
+        from r1chat import compare_cli, eval_cli
+
+        command = {"ask": _ask, "compare": compare_cli.compare, "eval": eval_cli.evaluate,
+                   "models": _models, "pull": _pull, "rm": _rm}[verb]
         return asyncio.run(_stoppable(command(args)))
     except Failure as exc:
         from r1chat.sanitize import strip_controls, to_json
@@ -1077,7 +1117,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         sys.stdout.flush()
-        note = {"ask": " The partial answer is saved.", "pull": " Pulling again resumes where it stopped."}
+        kept = "in the recovery file named above" if getattr(args, "unsaved", False) else "saved"
+        note = {"ask": f" The partial answer is {kept}.", "pull": " Pulling again resumes where it stopped.",
+                "compare": f" The partial answers are {kept}.", "eval": " The graded samples are kept: --resume goes on."}
         print(f"r1chat: interrupted.{note.get(verb, '')}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except _Stopped as stop:

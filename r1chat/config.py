@@ -53,6 +53,23 @@ class ProviderConfig:
     # None: guess from the model name whether answers start inside an unopened trace.
     assume_thinking: bool | None = None
     needs_key: bool = False
+    # Prices per million tokens (prompt, answer), for what a compare or eval answer cost where the
+    # server does not say; None: unknown.
+    price_in: float | None = None
+    price_out: float | None = None
+    # Whether several requests to this provider run at once (compare, eval). None: by kind; an
+    # Ollama host holds one model at a time on a small machine, so its requests queue.
+    parallel: bool | None = None
+
+    @property
+    def runs_in_parallel(self) -> bool:
+        return self.parallel if self.parallel is not None else self.kind != "ollama"
+
+    def cost(self, prompt_tokens: int | None, answer_tokens: int | None) -> float | None:
+        """What a request cost at this provider's configured prices; None when they are not set."""
+        if self.price_in is None and self.price_out is None:
+            return None
+        return ((prompt_tokens or 0) * (self.price_in or 0.0) + (answer_tokens or 0) * (self.price_out or 0.0)) / 1e6
 
 
 @dataclass(slots=True)
@@ -234,6 +251,9 @@ _PROVIDER: dict[str, tuple[type, ...]] = {
     "model": (str,),
     "extra_body": (dict,),
     "assume_thinking": (bool,),
+    "price_in": (int, float),
+    "price_out": (int, float),
+    "parallel": (bool,),
 }
 
 
@@ -426,9 +446,14 @@ def _apply_provider(settings: Settings, reader: _FileReader, name: str, table: d
             reader.problem(f"providers.{name}", key, f"{problem}; using {now}")
         elif url:
             provider.url = url
-    for key in ("api_key", "api_key_env", "model", "assume_thinking"):
+    for key in ("api_key", "api_key_env", "model", "assume_thinking", "parallel"):
         if key in table:
             setattr(provider, key, table[key])
+    for key in ("price_in", "price_out"):
+        if key in table and table[key] < 0:
+            reader.problem(f"providers.{name}", key, "should be a price per million tokens, 0 or more")
+        elif key in table:
+            setattr(provider, key, float(table[key]))
     # Merged, so that adding one option keeps a preset's own (DeepSeek's thinking request).
     provider.extra_body = {**provider.extra_body, **table.get("extra_body", {})}
     settings.providers[name] = provider

@@ -133,6 +133,7 @@ class Message:
     __slots__ = (
         "role", "parts", "status", "model", "provider", "error", "created_at", "first_token_at",
         "finished_at", "stats", "id", "conversation_id", "writer_pid", "exchange_id", "reply_to", "current",
+        "column",
     )
 
     def __init__(
@@ -158,6 +159,7 @@ class Message:
         exchange_id: int | None = None,
         reply_to: int | None = None,
         current: bool = True,
+        column: int | None = None,
     ) -> None:
         self.role = role
         if parts is None:
@@ -185,6 +187,9 @@ class Message:
         self.exchange_id = exchange_id
         self.reply_to = reply_to
         self.current = current
+        # The column of a compare turn's answer (one answer per model, r1chat/compare.py); None
+        # for every other message.
+        self.column = column
 
     def __repr__(self) -> str:
         text = (self.content or self.reasoning)[:30]
@@ -257,6 +262,7 @@ class Message:
             "exchange_id": self.exchange_id,
             "reply_to": self.reply_to,
             "current": self.current,
+            "column": self.column,
             "parts": [part_to_dict(part) for part in self.parts],
         }
 
@@ -319,6 +325,16 @@ class Exchange:
 
     def index_of(self, message: Message) -> int | None:
         return next((i for i, v in enumerate(self.versions) if message in (v.prompt, v.answer)), None)
+
+    @property
+    def is_compare(self) -> bool:
+        """A compare turn: one prompt answered by several models, shown as columns."""
+        return any(v.answer is not None and v.answer.column is not None for v in self.versions)
+
+    def columns(self) -> list[Message]:
+        """A compare turn's answers in column order (empty for any other exchange)."""
+        answers = [v.answer for v in self.versions if v.answer is not None and v.answer.column is not None]
+        return sorted(answers, key=lambda answer: answer.column or 0)
 
 
 def exchanges(messages: Iterable[Message]) -> list[Exchange]:

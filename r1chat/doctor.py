@@ -20,7 +20,7 @@ from r1chat.conversation import title_from_prompt
 from r1chat.store import SCHEMA, Store, StoreError
 
 # The tables that hold what the user has; the search index is built again from them.
-TABLES = ("conversations", "messages", "drafts")
+TABLES = ("conversations", "messages", "drafts", "eval_runs", "eval_samples")
 # Row ids read in one query; a range that fails is halved.
 CHUNK = 512
 # integrity_check stops after this many problems: enough to say what is wrong.

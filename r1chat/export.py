@@ -13,6 +13,7 @@ from pathlib import Path
 from r1chat import __version__
 from r1chat.conversation import (
     Conversation,
+    Exchange,
     Message,
     MessageStatus,
     ReasoningPart,
@@ -22,6 +23,7 @@ from r1chat.conversation import (
     ToolResultPart,
     Version,
 )
+from r1chat.grade import agree, final_answer
 from r1chat.sanitize import strip_controls
 from r1chat.sanitize import to_json as json_text
 
@@ -116,6 +118,22 @@ def _other_version(number: int, count: int, version: Version, shown: Version) ->
     return lines + ["</details>", ""]
 
 
+def _compare_lines(exchange: Exchange) -> list[str]:
+    """A compare turn: every model's answer in column order, the one sent later marked, then the
+    final answers and whether they agree."""
+    lines: list[str] = []
+    answers = exchange.columns()
+    shown = exchange.shown.answer
+    for answer in answers:
+        name = f"{answer.model or 'assistant'}@{answer.provider}" if answer.provider else answer.model or "Assistant"
+        mark = " (sent in later turns)" if answer is shown and len(answers) > 1 else ""
+        lines += [f"## {name}{mark}", ""] + _answer_lines(answer)
+    finals = [final_answer(a.content) if a.status is MessageStatus.DONE else None for a in answers]
+    said = {True: "yes", False: "no", None: "unknown"}[agree(finals)]
+    lines += ["**Final answers:** " + " · ".join(f or "—" for f in finals) + f" · agree: {said}", ""]
+    return lines
+
+
 def to_markdown(conversation: Conversation) -> str:
     """The conversation as it reads (each turn's current version), with the other versions of a
     retried or edited turn folded under it; no control sequence of the model's or the user's
@@ -131,6 +149,9 @@ def to_markdown(conversation: Conversation) -> str:
         shown = exchange.shown
         if shown.prompt is not None:
             lines += ["## You", "", shown.prompt.content, ""]
+        if exchange.is_compare:
+            lines += _compare_lines(exchange)
+            continue
         if shown.answer is not None:
             lines += [f"## {shown.answer.model or 'Assistant'}", ""] + _answer_lines(shown.answer)
         count = len(exchange.versions)

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from r1chat import presets
 from r1chat.backends import MissingSetting, backend_url, check_provider, open_backend
@@ -53,6 +54,7 @@ from r1chat.backends.base import (
     Support,
     Unreachable,
 )
+from r1chat.compare_events import CompareEnded, CompareEvent
 from r1chat.config import ProviderConfig, Settings
 from r1chat.conversation import (
     USER_STOPPED,
@@ -63,6 +65,7 @@ from r1chat.conversation import (
     Role,
     build_history,
 )
+from r1chat.refs import ModelRef
 from r1chat.store import Store, StoreError
 from r1chat.titles import ask_for_title
 from r1chat.tools import Approver, ToolHub
@@ -71,6 +74,9 @@ from r1chat.tools.runner import ToolRunner
 from r1chat.tools.session_tools import SessionTools
 from r1chat.turn import LoopGuard, LoopNoticed, Turn
 from r1chat.window import Fit, OutOfRoom, estimate_tokens, out_of_room
+
+if TYPE_CHECKING:
+    from r1chat.compare import CompareTurn
 
 
 class NoModel(Exception):
@@ -141,6 +147,7 @@ NOT_SAVED_HINT = "Kept in memory and written when there is room again; quitting 
 SessionEvent = (
     TurnStarted | Reasoning | Content | LoopNoticed | TurnEnded | TitleChanged | ConversationReloaded | SavingChanged
     | ToolCallStarted | ToolCallEnded | ToolNote | ToolsUnavailable | ToolsChanged
+    | CompareEvent
 )
 Listener = Callable[[SessionEvent], Awaitable[None] | None]
 # A request option given for one turn (ChatOptions' fields: temperature, num_ctx, think, truncate...).
@@ -197,6 +204,11 @@ class ChatSession:
         self.approver: Approver | None = None
         self.tools_default = True
         self._tool_side = SessionTools(settings, self._emit)
+        # Compare (r1chat/compare.py): the models the next prompts go to, the compare turn running,
+        # and the backends of providers other than the session's that its columns use.
+        self._compare_refs: tuple[ModelRef, ...] | None = None
+        self.compare_turn: CompareTurn | None = None
+        self._other_backends: dict[str, Backend] = {}
 
     # --- subscribers -------------------------------------------------------------------------
 
@@ -237,6 +249,18 @@ class ChatSession:
         await self._tool_side.aclose()
         if self._backend is not None:
             await self._backend.aclose()
+        for backend in self._other_backends.values():
+            await backend.aclose()
+        self._other_backends.clear()
+
+    def backend_for(self, provider: str) -> Backend:
+        """The backend of a provider by name: the session's own, or one opened for compare columns
+        (kept until the session closes). Raises ConfigError, MissingSetting."""
+        if provider == self.provider.name:
+            return self.backend
+        if provider not in self._other_backends:
+            self._other_backends[provider] = open_backend(self.settings.provider_config(provider), self.settings)
+        return self._other_backends[provider]
 
     # --- tools -------------------------------------------------------------------------------
 
@@ -513,8 +537,12 @@ class ChatSession:
 
         Raises (the prompt is then not stored, or not answered: the caller keeps it) when no model
         can be found, the server cannot be reached for one, or the prompt cannot be stored.
-        Everything after that is an event; the answer is returned as it finished.
+        Everything after that is an event; the answer is returned as it finished. While compare
+        models are set (``set_compare``), a compare turn: the answer then is the current one.
         """
+        if self._compare_refs is not None:
+            ended = await self.compare(prompt, self._compare_refs, system_prompt=system_prompt, **overrides)
+            return ended.answers[ended.current if ended.current is not None else 0]
         await self._catch_up()
         message = Message(Role.USER, self._with_preset(prompt))
         return await self._answer(message, None, system_prompt=system_prompt, options=self.options(**overrides))
@@ -670,9 +698,12 @@ class ChatSession:
     def stop(self, reason: str | None = None) -> bool:
         """Stop the streaming answer; it is kept, interrupted, with ``reason`` (default: the user
         stopped it). A turn still finding its model or storing its prompt is simply not sent.
-        False when nothing streams."""
+        A compare turn stops every column. False when nothing streams."""
         if self._task is None:
             return False
+        if self.compare_turn is not None:
+            self.compare_turn.stop(reason)
+            return True
         if self._stopping:  # asked already (Esc twice): one cancellation, or it reads as another's
             return True
         turn = self.turn
@@ -702,6 +733,103 @@ class ChatSession:
         if answer is None or answer.status is not MessageStatus.DONE or self.streaming:
             return False
         self.store.make_current(exchange, index)
+        return True
+
+    # --- compare: one prompt, several models ----------------------------------------------------
+
+    @property
+    def compare_refs(self) -> tuple[ModelRef, ...] | None:
+        """The models the next prompts go to side by side; None: the session's one model."""
+        return self._compare_refs
+
+    def set_compare(self, refs: Sequence[ModelRef] | None) -> None:
+        """Send the next prompts to every model of ``refs`` (None, or fewer than two: stop comparing)."""
+        self._compare_refs = tuple(refs) if refs is not None and len(refs) >= 2 else None
+
+    def resolve_ref(self, ref: ModelRef) -> ModelRef:
+        """``ref`` with its model named: an empty model is its provider's configured one. Raises
+        ConfigError for an unknown provider, NoModel when the provider names no model."""
+        if ref.model:
+            return ref
+        provider = self.settings.provider_config(ref.provider)
+        if provider.name == self.provider.name and (model := self.preferred_model()):
+            return type(ref)(model, ref.provider)
+        model = (self.settings.model if provider.name == self.settings.provider else None) or provider.model
+        if not model:
+            raise NoModel(f"No model given for {ref.provider}: name one, as MODEL@{ref.provider}.")
+        return type(ref)(model, ref.provider)
+
+    async def compare(
+        self, prompt: str, refs: Sequence[ModelRef], *, system_prompt: str | None = None, **overrides: Override
+    ) -> CompareEnded:
+        """Send ``prompt`` to every model of ``refs`` as one new exchange (r1chat/compare.py) and
+        stream the answers to the end. Raises like ``send`` before anything is sent (Busy,
+        StoreError, ConfigError, MissingSetting, NoModel); each column's own failure is an event."""
+        from r1chat.compare import Column, CompareTurn
+
+        await self._catch_up()
+        if self._task is not None:
+            raise Busy("An answer is still streaming: stop it first. Your prompt is kept.")
+        self._task = asyncio.current_task()
+        try:
+            columns = []
+            for index, ref in enumerate(refs):
+                ref = self.resolve_ref(ref)
+                provider = self.settings.provider_config(ref.provider)
+                columns.append(Column(index, ref, provider, self.backend_for(ref.provider)))
+            first = columns[0].ref
+            message = Message(Role.USER, self._with_preset(prompt), model=first.model, provider=first.provider)
+            run = CompareTurn(
+                self.store,
+                self.conversation,
+                message,
+                columns,
+                options=self.options(**overrides),
+                before=self.conversation.current_messages(),
+                system_prompt=self.system_prompt() if system_prompt is None else system_prompt,
+                loop_guard=self._loop_guard(),
+                emit=self._emit,
+            )
+            run.start()  # StoreError: nothing was sent
+        except BaseException:
+            self._task = None
+            raise
+        self.compare_turn, self.turn = run, None
+        self._ended = asyncio.Event()
+        try:
+            ended = await run.run()
+        finally:
+            self._task, self.compare_turn = None, None
+            self._ended.set()
+        # Answers a full disk did not take are kept for the next save or the recovery file.
+        unsaved = [c.turn for c in run.columns if c.turn is not None and c.turn.save_error is not None]
+        self._unsaved += unsaved
+        if unsaved and self.save_error is None:
+            await self._saving_changed(unsaved[0])
+        return ended
+
+    async def choose_column(self, index: int, exchange: Exchange | None = None) -> bool:
+        """Make column ``index`` of a compare turn (``exchange``, default: the latest compare
+        turn) the answer sent in later history, and go on with its model and provider (comparing
+        stops). False when that answer did not finish or a turn is streaming. Raises StoreError,
+        ConfigError (its provider is no longer configured), MissingSetting."""
+        from r1chat.compare import choose_column
+
+        if exchange is None:
+            exchange = next((e for e in reversed(self.conversation.exchanges()) if e.is_compare), None)
+        answer = next((a for a in exchange.columns() if a.column == index), None) if exchange else None
+        if answer is None or self.streaming or not choose_column(self.store, self.conversation, answer):
+            return False
+        if answer.model:
+            provider = answer.provider or self.provider.name
+            if provider != self.provider.name:
+                await self.switch_provider(self.settings.provider_config(provider), answer.model)
+            else:
+                self.use_model(answer.model)
+            self.conversation.model, self.conversation.provider = answer.model, provider
+            if self.conversation.id is not None:
+                self.store.update_conversation(self.conversation)
+        self.set_compare(None)
         return True
 
     # --- the draft: what is typed and not sent yet ------------------------------------------------

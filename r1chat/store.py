@@ -88,7 +88,7 @@ _INDEXED = "{row}.status != 'streaming' AND {row}.role != 'system'"
 _SEARCH_TABLES = {
     "search_titles": f"CREATE VIRTUAL TABLE search_titles USING fts5("
     f"title, content='conversations', content_rowid='id', prefix='1 2 3', tokenize='{_TOKENIZER}')",
-    # `tools`: the text of an answer's tool calls and results (schema 5), found like its answer.
+    # `tools`: the text of an answer's tool calls and results (migration 7), found like its answer.
     "search_messages": f"CREATE VIRTUAL TABLE search_messages USING fts5("
     f"content, reasoning, tools, content='messages', content_rowid='id', prefix='1 2 3', tokenize='{_TOKENIZER}')",
 }
@@ -194,7 +194,36 @@ def _migration_4(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX messages_versions ON messages (conversation_id, current, status)")
 
 
-def _migration_5(db: sqlite3.Connection) -> None:
+_EVAL_TABLES = """
+CREATE TABLE eval_runs (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    samples     INTEGER NOT NULL,
+    settings    TEXT NOT NULL DEFAULT '{}',
+    created_at  REAL NOT NULL
+);
+CREATE INDEX eval_runs_by_key ON eval_runs (key, id);
+CREATE TABLE eval_samples (
+    run_id      INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+    problem     TEXT NOT NULL,
+    sample      INTEGER NOT NULL,
+    result      TEXT NOT NULL,
+    PRIMARY KEY (run_id, problem, sample)
+);
+"""
+
+
+def _migration_6(db: sqlite3.Connection) -> None:
+    # Compare turns: each answer knows its column (NULL for every other message). Eval runs and
+    # their graded samples live in tables of their own, apart from conversations: not in the
+    # history list, not in search (r1chat/evals.py).
+    db.execute("ALTER TABLE messages ADD COLUMN compare_column INTEGER")
+    _run_script(db, _EVAL_TABLES)
+
+
+def _migration_7(db: sqlite3.Connection) -> None:
     # Tool calls and results are searchable: their text in a column of its own, indexed with the
     # answer's. No stored message has tool parts before this version, so no row is rewritten.
     db.execute("ALTER TABLE messages ADD COLUMN tools TEXT")
@@ -208,7 +237,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migration_2,
     _migration_3,
     _migration_4,
-    _migration_5,
+    _migration_6,  # to version 6 once migration 5 (merged from another branch) stands before it
+    _migration_7,  # to version 7 once migration 5 (merged from another branch) stands before it
 ]
 SCHEMA = len(MIGRATIONS)
 # Where the copy made before a migration goes, beside the database.
@@ -754,7 +784,8 @@ class Store:
         db.execute(
             "UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ?, error = ?,"
             " reasoning_started_at = ?, reasoning_ended_at = ?, first_token_at = ?, finished_at = ?,"
-            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ?, tools = ? WHERE id = ?",
+            " stats = ?, writer_pid = ?, exchange_id = ?, reply_to = ?, current = ?, parts = ?, compare_column = ?,"
+            " tools = ? WHERE id = ?",
             (
                 message.content,
                 message.reasoning,
@@ -772,6 +803,7 @@ class Store:
                 message.reply_to,
                 int(message.current),
                 _parts_layout(message.parts),
+                message.column,
                 tool_text(message.parts),
                 message.id,
             ),
@@ -874,6 +906,46 @@ class Store:
             ).fetchone()
         return row
 
+    # --- eval runs: apart from conversations (r1chat/evals.py) ------------------------------------
+
+    def add_eval_run(self, key: str, model: str, provider: str, samples: int, settings: dict[str, Any]) -> int:
+        """A new eval run of ``model`` with settings known by ``key``; its id."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO eval_runs (key, model, provider, samples, settings, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (key, model, provider, samples, json.dumps(settings), time.time()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def latest_eval_run(self, key: str) -> tuple[int, float] | None:
+        """The newest run with these settings (its id and when it began), or None."""
+        if self.read_only is not None and "eval_runs" not in self._tables():
+            return None
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT id, created_at FROM eval_runs WHERE key = ? ORDER BY id DESC LIMIT 1", (key,)
+            ).fetchone()
+        return (row["id"], row["created_at"]) if row is not None else None
+
+    def eval_samples(self, run_id: int) -> dict[tuple[str, int], dict[str, Any]]:
+        """Every stored sample of a run: (problem key, sample number) -> its result."""
+        with self._reading() as db:
+            rows = db.execute("SELECT problem, sample, result FROM eval_samples WHERE run_id = ?", (run_id,)).fetchall()
+        return {(row["problem"], row["sample"]): json.loads(row["result"]) for row in rows}
+
+    def save_eval_sample(self, run_id: int, problem: str, sample: int, result: dict[str, Any]) -> None:
+        """Store (or replace: a sample that failed, run again) one sample's result."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO eval_samples (run_id, problem, sample, result) VALUES (?, ?, ?, ?)",
+                (run_id, problem, sample, json.dumps(result)),
+            )
+
+    def _tables(self) -> set[str]:
+        with self._reading() as db:
+            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
 
 # The key of the draft of a new conversation, not stored yet (row ids start at 1).
 NEW_CONVERSATION = 0
@@ -959,4 +1031,5 @@ def _message_from_row(row: sqlite3.Row) -> Message:
         exchange_id=row["exchange_id"] if versions else None,
         reply_to=row["reply_to"] if versions else None,
         current=bool(row["current"]) if versions else True,
+        column=row["compare_column"] if "compare_column" in columns else None,
     )

@@ -1,4 +1,7 @@
-"""Every test runs with its own config and data directories and no provider variables."""
+"""Every test runs with its own config and data directories and no provider variables.
+
+The test tiers are decided here, and only here (see TIERS below and README's "Tests").
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,96 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+pytest_plugins = ("pytester",)  # tests/unit/test_tiers.py runs the tier rules on tests of its own
+
+# The tiers. A test's tier comes from where it lives or from what it uses, never from a list of names:
+#   integration  tests/integration: a real llama.cpp server and model (on when R1CHAT_INTEGRATION=1)
+#   terminal     tests/e2e: the real program in a real terminal under tmux
+#   benchmark    tests/benchmarks: the benchmarks' short mode
+#   process      starts a program: the CLI as a subprocess (the ``run_cli`` fixture or
+#                ``@pytest.mark.process``), a signal sent to it, a script standing in for a tool
+#   serial       times something (deadlines, signals to a process): runs alone, after the others.
+#                integration, terminal and benchmark tests are serial too.
+# The fast tier is every test with none of these marks: core and UI-under-Pilot tests that start
+# no process (`bash tests/run.sh --fast`). A fast-tier test that starts a process fails (see
+# _started below), so none can sit there unnoticed.
+DIRECTORY_TIERS = {"integration": "integration", "e2e": "terminal", "benchmarks": "benchmark"}
+SLOW_MARKS = ("integration", "terminal", "benchmark", "process", "serial")
+SERIAL_MARKS = ("integration", "terminal", "benchmark", "serial")
+PROCESS_FIXTURES = ("run_cli",)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--tier",
+        choices=("all", "fast", "parallel", "serial"),
+        default="all",
+        help="run only the fast tier, only the tests that may run in parallel, or only the serial ones",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(tests).parts[0]
+        except (ValueError, IndexError):
+            folder = ""
+        if folder in DIRECTORY_TIERS:
+            item.add_marker(DIRECTORY_TIERS[folder])
+        if any(name in getattr(item, "fixturenames", ()) for name in PROCESS_FIXTURES):
+            item.add_marker("process")
+    tier = config.getoption("--tier")
+    if tier == "all":
+        return
+    keep = {
+        "fast": lambda item: not in_any(item, SLOW_MARKS),
+        "parallel": lambda item: not in_any(item, SERIAL_MARKS),
+        "serial": lambda item: in_any(item, SERIAL_MARKS),
+    }[tier]
+    deselected = [item for item in items if not keep(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if keep(item)]
+
+
+def in_any(item: pytest.Item, marks: tuple[str, ...]) -> bool:
+    return any(item.get_closest_marker(mark) is not None for mark in marks)
+
+
+# Every process this interpreter starts, seen through the audit events Python raises for them
+# (subprocess, asyncio's subprocesses, os.fork, os.system, os.exec*, os.posix_spawn).
+_SPAWN_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "os.exec"})
+_started: list[str] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event in _SPAWN_EVENTS:
+        _started.append(f"{event} {str(args[:2])[:200]}")
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    _started.clear()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    result = yield
+    if _started and not in_any(item, SLOW_MARKS):
+        started, _started[:] = list(_started), []
+        pytest.fail(
+            "this test starts a process, so it cannot sit in the fast tier: mark it @pytest.mark.process "
+            f"(or @pytest.mark.serial if it times something); it started: {started[0]}",
+            pytrace=False,
+        )
+    return result
+
 
 # Tests press Ctrl+C (SIGINT) on the processes they start, as a terminal would. A run started in
 # the background (`cmd &` in a script) has SIGINT ignored, and every child would inherit that.

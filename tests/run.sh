@@ -2,6 +2,15 @@
 # Sets up everything the tests need on a fresh machine, then runs them.
 # Extra arguments go to pytest (e.g. `bash tests/run.sh -k store -x`).
 #
+# `bash tests/run.sh --fast [ARGS]` runs only the fast tier (core and UI-under-Pilot tests that start
+# no process; tiers are decided in tests/conftest.py), reusing .venv when it is set up already, and
+# without the guards: the command to run on every change. Set-up happens only when .venv lacks it.
+#
+# The tests run in two rounds: first every test that may share the machine, in parallel
+# (pytest-xdist, one worker per core; R1CHAT_TEST_WORKERS=N sets the count, 0 runs them in one
+# process), then, one at a time, the tests that time things (terminals under tmux, signals,
+# benchmarks, the integration tier). The exit status is the first failing round's.
+#
 # The integration tier (tests/integration: a real llama.cpp server with a tiny real model) is set
 # up and run by default. It needs a C++ toolchain and cmake (installed with apt-get when missing),
 # and its first install compiles llama.cpp for several minutes; pip caches the built wheel, so later
@@ -11,6 +20,24 @@
 # (the layers: the core never imports the UI). R1CHAT_SKIP_GUARDS=1 leaves them out, for quick reruns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+fast=0
+if [ "${1:-}" = --fast ]; then
+    fast=1
+    shift
+fi
+workers="${R1CHAT_TEST_WORKERS:-auto}"
+
+if [ "$fast" = 1 ]; then
+    if [ -x .venv/bin/python ] && .venv/bin/python -c 'import r1chat, pytest, xdist, pytest_asyncio, hypothesis' 2>/dev/null; then
+        :
+    else
+        python3 -m venv .venv
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    fi
+    unset R1CHAT_INTEGRATION
+    exec .venv/bin/python -m pytest --tier fast -n "$workers" "$@"
+fi
 
 integration=1
 if [ "${R1CHAT_SKIP_INTEGRATION:-}" = 1 ]; then
@@ -57,4 +84,25 @@ if [ "${R1CHAT_SKIP_GUARDS:-}" != 1 ]; then
     echo "tests/run.sh: lint-imports (contracts in pyproject.toml)" >&2
     .venv/bin/lint-imports --no-logo
 fi
-exec .venv/bin/python -m pytest "$@"
+
+# Round one in parallel, round two alone. A round that selects nothing (exit 5: e.g. `-k` named
+# only tests of the other round) is no failure unless neither selects anything.
+status=0
+.venv/bin/python -m pytest --tier parallel -n "$workers" "$@" || status=$?
+for arg in "$@"; do
+    case "$arg" in
+        -x | --exitfirst | --maxfail*)
+            if [ "$status" != 0 ] && [ "$status" != 5 ]; then
+                exit "$status"
+            fi
+            ;;
+    esac
+done
+serial=0
+.venv/bin/python -m pytest --tier serial "$@" || serial=$?
+if [ "$status" = 5 ]; then
+    status=$serial
+elif [ "$status" = 0 ] && [ "$serial" != 5 ]; then
+    status=$serial
+fi
+exit "$status"

@@ -106,12 +106,15 @@ def open_backend(provider: ProviderConfig, settings: Settings) -> Backend:
     if provider.kind == "ollama":
         from r1chat.backends.ollama import OllamaBackend
 
-        return OllamaBackend(
+        ollama = OllamaBackend(
             provider.url,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             assume_thinking=provider.assume_thinking,
         )
+        # Answers name the provider as configured: a second host ("gpubox") is not "ollama".
+        ollama.provider = provider.name
+        return ollama
     from r1chat.backends.openai import OpenAIBackend
 
     return OpenAIBackend(

@@ -72,6 +72,8 @@ class TurnStats:
     tokens_counted: bool = False
     # The server dropped the oldest messages to fit the window (judged by r1chat.window).
     history_cut: bool = False
+    # What the request cost, as the server reported it (OpenRouter's usage.cost, in credits: US$).
+    cost: float | None = None
 
     @property
     def context_used(self) -> int | None:

@@ -556,6 +556,9 @@ class OpenAIBackend:
         if isinstance(usage, dict):
             stats.prompt_tokens = _int(usage.get("prompt_tokens"))
             stats.completion_tokens = _int(usage.get("completion_tokens"))
+            cost = usage.get("cost")
+            if isinstance(cost, (int, float)) and not isinstance(cost, bool) and cost >= 0:
+                stats.cost = float(cost)
             details = usage.get("completion_tokens_details")
             if isinstance(details, dict):
                 stats.reasoning_tokens = _int(details.get("reasoning_tokens"))

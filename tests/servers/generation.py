@@ -7,7 +7,12 @@ text is split into pieces of a word or a few characters, the way tokens arrive.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
+
+# What a fake model says: a template with {prompt} in it, or a function of the prompt (a test
+# that needs an answer per model and per prompt, as compare and eval tests do).
+Script = str | Callable[[str], str]
 
 DEFAULT_REASONING = (
     'Okay, the user wrote "{prompt}". Let me think about what they want.\n\n'
@@ -76,6 +81,9 @@ def last_user_text(messages: Any) -> str:
     return ""
 
 
-def fill_prompt(template: str, messages: Any) -> str:
-    """Put the last user message where the script says {prompt}, so tests can see what was sent."""
+def fill_prompt(template: Script, messages: Any) -> str:
+    """Put the last user message where the script says {prompt}, so tests can see what was sent;
+    a script that is a function is called with it."""
+    if callable(template):
+        return template(last_user_text(messages))
     return template.replace("{prompt}", last_user_text(messages))

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .generation import DEFAULT_ANSWER, DEFAULT_REASONING
+from .generation import DEFAULT_ANSWER, DEFAULT_REASONING, Script
 
 STYLES = ("native", "tags", "openerless", "plain")
 
@@ -33,8 +33,8 @@ class FakeModel:
     family: str = "qwen2"
     capabilities: list[str] = field(default_factory=lambda: ["completion", "thinking"])
     context_length: int = 131_072
-    reasoning: str = DEFAULT_REASONING
-    answer: str = DEFAULT_ANSWER
+    reasoning: Script = DEFAULT_REASONING
+    answer: Script = DEFAULT_ANSWER
     style: str = "native"
     # Tool calls it makes, one request each, when a request offers tools: (name, arguments).
     # After the last result it thinks again and answers with what the tool said.

@@ -11,7 +11,7 @@ import argparse
 import json
 from dataclasses import dataclass
 
-from .generation import DEFAULT_ANSWER, DEFAULT_REASONING, estimate_tokens, fill_prompt, pieces, tagged_pieces
+from .generation import DEFAULT_ANSWER, DEFAULT_REASONING, Script, estimate_tokens, fill_prompt, pieces, tagged_pieces
 from .http import Exchange, FakeHTTPServer, compact_json
 from .openai_styles import STYLES, Style, default_message
 from .openai_styles.base import random_text
@@ -73,8 +73,9 @@ class FakeOpenAI(FakeHTTPServer):
         delay: float = 0.0,
         host: str = "127.0.0.1",
         model_names: list[str] | None = None,
-        reasoning: str = DEFAULT_REASONING,
-        answer: str = DEFAULT_ANSWER,
+        reasoning: Script = DEFAULT_REASONING,
+        answer: Script = DEFAULT_ANSWER,
+        answers: dict[str, Script] | None = None,
         keepalives: int | None = None,
         context_length: int | None = None,
     ) -> None:
@@ -87,6 +88,8 @@ class FakeOpenAI(FakeHTTPServer):
         self.model_names: list[str] = list(model_names or traits.models)
         self.reasoning = reasoning
         self.answer = answer
+        # An answer of its own per model name (else `answer`), for compare and eval tests.
+        self.answers: dict[str, Script] = dict(answers or {})
         self.keepalives = traits.comments if keepalives is None else keepalives
         self.context_length = context_length or traits.context_length
         self.reject_reasoning_content = False
@@ -205,7 +208,7 @@ class FakeOpenAI(FakeHTTPServer):
         if (step := self._tool_step(shape, req, messages)) is not None:
             return step
         reasoning = fill_prompt(self.reasoning, messages)
-        answer = fill_prompt(self.answer, messages)
+        answer = fill_prompt(self.answers.get(req.get("model", ""), self.answer), messages)
         thoughts = pieces(reasoning) if shape.thinking else []
         if not thoughts:
             events = [("content", p) for p in pieces(answer)]

@@ -41,6 +41,20 @@ async def test_the_footer_shows_f1_help_first_at_any_width(run_app, size):
         assert "^q Quit" in line  # compact: the keys after it still fit at 80 columns
 
 
+@pytest.mark.parametrize("action", ["settings", "conversation_settings"])
+async def test_f1_works_on_the_dialogs_too_and_their_footer_shows_it(run_app, action):
+    async with run_app(size=(80, 24)) as pilot:
+        chat = pilot.app.screen
+        await pilot.app.run_action(action)
+        await wait_until(pilot, lambda: pilot.app.screen is not chat, "the dialog")
+        dialog = pilot.app.screen
+        await pilot.pause()
+        assert footer_line(pilot).lstrip().startswith("f1 Help")
+        await open_help(pilot)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pilot.app.screen is dialog, "the dialog again")
+
+
 @pytest.mark.parametrize("close", ["f1", "escape", "q"])
 async def test_f1_opens_the_help_and_f1_escape_or_q_close_it(run_app, close):
     async with run_app(size=(80, 24)) as pilot:

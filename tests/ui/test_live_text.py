@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -127,6 +128,7 @@ async def test_lines_a_block_no_longer_has_are_blanked_on_screen():
         assert "old line" not in screen_text(pilot) and "new" in screen_text(pilot)
 
 
+@pytest.mark.process
 def test_warming_up_prepares_what_the_first_answer_would_wait_for():
     # In a fresh interpreter: this one has drawn Markdown already.
     script = (

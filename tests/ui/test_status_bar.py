@@ -27,6 +27,7 @@ async def send(pilot, text: str = "What is 17 * 23?") -> None:
     await pilot.press("enter")
 
 
+@pytest.mark.serial  # a deadline in real time
 @pytest.mark.hostile(14, "tui")
 async def test_a_server_down_at_start_is_shown_connected_when_it_comes_up_without_a_key(run_app, settings, store):
     port = free_port()
@@ -39,6 +40,7 @@ async def test_a_server_down_at_start_is_shown_connected_when_it_comes_up_withou
             assert not chat(pilot).banner.display  # the "Cannot reach" banner went with it
 
 
+@pytest.mark.serial  # a deadline in real time
 @pytest.mark.hostile(14, "tui")
 async def test_a_turn_to_a_stopped_server_says_unreachable_then_connected_once_it_is_back(run_app, session, ollama):
     async with run_app(session) as pilot:
@@ -50,6 +52,7 @@ async def test_a_turn_to_a_stopped_server_says_unreachable_then_connected_once_i
         await wait_until(pilot, lambda: "● connected" in status_text(pilot), "the server to be seen", BACK_WITHIN)
 
 
+@pytest.mark.serial  # a deadline in real time
 @pytest.mark.hostile(14, "tui")
 async def test_a_server_that_dies_mid_answer_is_never_called_connected(run_app, session, ollama):
     ollama.delay = 0.05

@@ -169,6 +169,7 @@ def _wait_for_partial_trace(data_dir, process, minimum=200, timeout=30):
     raise AssertionError("the partial trace was never saved")
 
 
+@pytest.mark.serial
 def test_ctrl_c_stops_the_stream_saves_the_partial_and_exits_130(ollama, data_dir):
     process = _start_slow_ask(ollama)
     assert _wait_for_partial_trace(data_dir, process)[0] == "streaming"
@@ -181,6 +182,7 @@ def test_ctrl_c_stops_the_stream_saves_the_partial_and_exits_130(ollama, data_di
     assert status == "interrupted" and SLOW_REASONING.startswith(reasoning) and len(reasoning) >= 200
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
 def test_terminate_or_hangup_saves_the_partial_as_interrupted(ollama, data_dir, number):
     process = _start_slow_ask(ollama)
@@ -194,6 +196,7 @@ def test_terminate_or_hangup_saves_the_partial_as_interrupted(ollama, data_dir, 
     assert ollama.wait_for_disconnect(5)
 
 
+@pytest.mark.serial
 def test_kill_9_mid_stream_leaves_a_partial_that_the_next_start_marks_interrupted(ollama, data_dir, run_cli):
     process = _start_slow_ask(ollama)
     status, saved = _wait_for_partial_trace(data_dir, process)
@@ -208,6 +211,7 @@ def test_kill_9_mid_stream_leaves_a_partial_that_the_next_start_marks_interrupte
     assert len(answer["reasoning"]) >= saved and SLOW_REASONING.startswith(answer["reasoning"])
 
 
+@pytest.mark.process
 def test_broken_pipe_is_quiet(ollama, data_dir):
     ollama.find("deepseek-r1:8b")[1].answer = "line\n" * 2000
     command = " ".join(cli_command("ask", "hi", "-m", "deepseek-r1:8b", "--host", ollama.url))
@@ -319,6 +323,7 @@ def test_pull_prints_plain_progress_lines_when_piped(cli):
     assert "deepseek-r1:14b" in cli("models").stdout
 
 
+@pytest.mark.serial
 def test_ctrl_c_cancels_a_pull_and_closes_its_stream(ollama):
     ollama.delay = 0.05
     process = subprocess.Popen(

@@ -47,6 +47,7 @@ def no_traceback(result) -> str:
     return err
 
 
+@pytest.mark.process
 @pytest.mark.hostile(8, "cli")
 def test_a_latin1_byte_piped_to_ask_is_read_as_a_replacement_character(ollama, data_dir):
     result = run("ask", "-m", "deepseek-r1:8b", "--host", ollama.url, stdin=b"caf\xe9 au lait?")
@@ -56,6 +57,7 @@ def test_a_latin1_byte_piped_to_ask_is_read_as_a_replacement_character(ollama, d
     assert stored(data_dir, "SELECT content FROM messages WHERE role = 'user'") == [(f"caf{REPLACED} au lait?",)]
 
 
+@pytest.mark.process
 @pytest.mark.hostile(8, "cli")
 def test_latin1_bytes_in_the_prompt_and_system_arguments_are_read_as_replacement_characters(ollama, data_dir):
     result = run("ask", "-m", "deepseek-r1:8b", "--host", ollama.url, "--system", b"be na\xefve", b"caf\xe9?")
@@ -66,6 +68,7 @@ def test_latin1_bytes_in_the_prompt_and_system_arguments_are_read_as_replacement
     assert messages[-1]["content"] == f"caf{REPLACED}?"
 
 
+@pytest.mark.process
 @pytest.mark.hostile(8, "cli")
 @pytest.mark.parametrize("where", ["argument", "environment"])
 def test_a_model_name_with_a_latin1_byte_is_one_clear_line_and_stores_nothing(ollama, data_dir, where):
@@ -82,6 +85,7 @@ def test_a_model_name_with_a_latin1_byte_is_one_clear_line_and_stores_nothing(ol
     assert stored(data_dir, "SELECT count(*) FROM conversations") == [(1,)]
 
 
+@pytest.mark.process
 @pytest.mark.hostile(8, "cli")
 def test_an_api_key_with_a_latin1_byte_is_one_clear_line(data_dir):
     result = run("ask", "--provider", "deepseek", "hi", env={b"DEEPSEEK_API_KEY": b"sk-\xe9abc"})

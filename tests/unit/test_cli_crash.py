@@ -30,6 +30,7 @@ def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           cwd=REPO, env=env)
 
 
+@pytest.mark.process
 @pytest.mark.hostile(12, "cli")
 def test_a_crash_in_a_verb_exits_1_with_one_line_naming_its_log(isolated_dirs: Path):
     done = run(dict(os.environ))
@@ -42,6 +43,7 @@ def test_a_crash_in_a_verb_exits_1_with_one_line_naming_its_log(isolated_dirs: P
     assert "Traceback (most recent call last)" in text and "in broken" in text
 
 
+@pytest.mark.process
 @pytest.mark.hostile(12, "cli")
 def test_with_no_room_for_its_log_the_crash_is_printed_whole(isolated_dirs: Path, tmp_path: Path):
     blocker = tmp_path / "not-a-folder"

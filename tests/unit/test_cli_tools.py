@@ -19,6 +19,9 @@ from tests.servers.ollama_models import FakeModel
 
 pytest.importorskip("mcp")
 
+# Every test here starts the FastMCP test server (or r1chat itself) as a process.
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 def configured(config_file, ollama):

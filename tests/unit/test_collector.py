@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
     import gc, json
     from r1chat import collector
@@ -45,6 +47,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.process
 def test_no_full_collection_runs_while_a_turn_streams_and_one_runs_when_it_ends():
     run = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -55,6 +58,7 @@ def test_no_full_collection_runs_while_a_turn_streams_and_one_runs_when_it_ends(
     assert seen["after"] == seen["usual"]  # the usual thresholds are back
 
 
+@pytest.mark.process
 def test_the_end_of_a_turn_leaves_a_turn_that_started_meanwhile_alone():
     run = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr

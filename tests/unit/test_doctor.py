@@ -146,7 +146,8 @@ def test_a_damaged_search_index_loses_no_row_and_is_built_again(tmp_path):
     assert problems(path)
     found = salvage(path)
     assert [(t.name, t.copied, t.lost) for t in found.tables] == [
-        ("conversations", CONVERSATIONS, 0), ("messages", MESSAGES, 0), ("drafts", 0, 0)
+        ("conversations", CONVERSATIONS, 0), ("messages", MESSAGES, 0), ("drafts", 0, 0),
+        ("eval_runs", 0, 0), ("eval_samples", 0, 0),
     ]
     assert problems(path) == []
     store = Store(path)

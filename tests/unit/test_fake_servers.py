@@ -198,6 +198,7 @@ async def test_client_leaving_mid_stream_is_counted_and_stops_generation():
         assert srv.disconnects == 1
 
 
+@pytest.mark.serial  # a deadline in real time
 async def test_stalled_stream_is_released_when_the_server_stops():
     srv = FakeOllama().start()
     srv.fault = OllamaFault(stall_after=2)
@@ -517,6 +518,7 @@ async def test_models_and_balance_endpoints():
     assert balance["balance_infos"][0]["total_balance"] == "110.00"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("module", ["tests.servers.ollama", "tests.servers.openai"])
 def test_servers_run_standalone(module):
     process = subprocess.Popen([sys.executable, "-m", module, "--port", "0"], cwd=REPO,

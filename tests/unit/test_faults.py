@@ -102,6 +102,7 @@ def _file_size_limit(limit: int):
     return apply
 
 
+@pytest.mark.process
 @pytest.mark.hostile(1, "cli")
 def test_a_full_disk_is_one_clear_line_and_the_database_still_opens_afterwards(ollama, tmp_path):
     import os
@@ -140,6 +141,7 @@ def test_a_full_disk_is_one_clear_line_and_the_database_still_opens_afterwards(o
 # --- processes killed ------------------------------------------------------------------------------
 
 
+@pytest.mark.serial
 def test_kill_9_during_a_pull_leaves_nothing_broken(ollama, run_cli):
     import os
     import signal

@@ -70,6 +70,7 @@ def test_export_markdown_to_a_pipe_keeps_the_words_and_drops_every_sequence(stor
     assert_clean(result.stderr)
 
 
+@pytest.mark.process
 def test_export_markdown_to_a_terminal_writes_no_sequence(stored):
     assert_clean(on_a_terminal("export"), *WORDS)
 
@@ -119,6 +120,7 @@ def test_ask_keeps_trace_answer_and_warnings_clean_on_stdout_and_stderr(run_cli,
     assert_clean(result.stderr, "Trace thinking hard", "tok")
 
 
+@pytest.mark.process
 def test_ask_on_a_terminal_writes_no_sequence_but_its_own(ollama):
     model = ollama.find("deepseek-r1:8b")[1]
     model.reasoning, model.answer = TRACE, ANSWER

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "r1chat"
 CORE = sorted(p for p in PACKAGE.rglob("*.py") if "ui" not in p.relative_to(PACKAGE).parts)
 
@@ -28,6 +30,7 @@ def test_core_modules_exist_and_none_imports_textual():
     assert offenders == set()
 
 
+@pytest.mark.process
 def test_importing_every_core_module_loads_no_textual():
     modules = [".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts) for p in CORE if p.name != "__main__.py"]
     # Only textual: rich may come in through httpx, which loads its optional command line (click,
@@ -43,6 +46,7 @@ def test_importing_every_core_module_loads_no_textual():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.process
 def test_version_and_help_import_no_backend_or_ui():
     code = (
         "import sys\nfrom r1chat import cli\ncli.build_parser()\n"

@@ -16,6 +16,9 @@ from tests.unit.test_tool_loop_ollama import approving, ollama_tools, probe_serv
 
 pytest.importorskip("mcp")
 
+# Every test here starts the FastMCP test server (or r1chat itself) as a process.
+pytestmark = pytest.mark.process
+
 
 async def ready_hub(*configs: MCPServerConfig, log_dir=None) -> ToolHub:
     hub = ToolHub({c.name: c for c in configs}, log_dir)
@@ -93,6 +96,7 @@ async def test_results_are_stripped_of_escapes_and_cut(session, settings, ollama
     assert len(result.text) < 1100
 
 
+@pytest.mark.serial  # a deadline
 async def test_a_slow_tool_is_abandoned_by_stop_and_the_turn_stored_interrupted(session, ollama_tools):  # noqa: F811
     ollama_tools.models["qwen3-tools:8b"].tool_plan = [("slow", {"seconds": 30})]
     session.approver = approving(Verdict.ONCE, [])
@@ -206,6 +210,7 @@ def hanging_server(tmp_path) -> MCPServerConfig:
     return MCPServerConfig("hang", command=sys.executable, args=[str(script)])
 
 
+@pytest.mark.serial  # a deadline
 async def test_a_server_that_never_starts_does_not_hold_up_the_turn(session, settings, ollama_tools, tmp_path):  # noqa: F811
     settings.mcp_servers = {"hang": hanging_server(tmp_path)}
     settings.tools.start_wait = 1
@@ -218,6 +223,7 @@ async def test_a_server_that_never_starts_does_not_hold_up_the_turn(session, set
     assert any(isinstance(e, ToolNote) and e.text == "late: server hang not ready, going without it" for e in heard)
 
 
+@pytest.mark.serial  # a deadline
 async def test_stop_while_servers_start_keeps_the_prompt_and_stores_the_turn_interrupted(
     session, settings, ollama_tools, tmp_path  # noqa: F811
 ):

@@ -23,6 +23,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     return zipfile.ZipFile(path)
 
 
+@pytest.mark.process
 def test_wheel_ships_every_theme_inside_the_package(wheel):
     names = set(wheel.namelist())
     for theme in (REPO / "themes").glob("*.toml"):

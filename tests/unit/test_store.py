@@ -106,6 +106,7 @@ def test_conversations_list_newest_first_with_message_counts(store):
     assert store.latest_conversation_id() == first.id
 
 
+@pytest.mark.process
 def test_streaming_message_of_a_dead_process_becomes_interrupted_with_its_text(store, tmp_path):
     conversation = Conversation()
     message = Message(Role.ASSISTANT, "half an ans", reasoning="thinking", status=MessageStatus.STREAMING)
@@ -122,6 +123,7 @@ def test_streaming_message_of_a_dead_process_becomes_interrupted_with_its_text(s
     assert store.recover_interrupted() == 0
 
 
+@pytest.mark.process
 def test_streaming_message_of_a_live_process_is_left_alone(store, tmp_path):
     conversation = Conversation()
     message = Message(Role.ASSISTANT, "still coming", status=MessageStatus.STREAMING)
@@ -156,6 +158,7 @@ store.close()
 """
 
 
+@pytest.mark.process
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     path = tmp_path / "shared.db"
     Store(path).close()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from r1chat.conversation import MessageStatus, Role
 from r1chat.store import Store
 
@@ -43,6 +45,7 @@ with open(report, "w") as file:
 """
 
 
+@pytest.mark.process
 def test_two_processes_streaming_into_one_database_lose_nothing(tmp_path):
     path = tmp_path / "r1chat.db"
     start_at = time.time() + 1.0
@@ -107,6 +110,7 @@ store.close()
 """
 
 
+@pytest.mark.process
 def test_windows_opening_a_new_database_at_the_same_moment_all_open_it(tmp_path):
     # Switching a new file to write-ahead logging needs it alone for a moment; SQLite said
     # "locked" at once to whoever came second (about one opener in ten, before the retry).

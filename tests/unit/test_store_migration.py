@@ -21,7 +21,7 @@ from r1chat.conversation import (
     ToolCallPart,
     ToolResultPart,
 )
-from r1chat.store import SCHEMA, Store, StoreError
+from r1chat.store import SCHEMA, Store, StoreError, _migration_6
 
 DATA = Path(__file__).parent / "data"
 FIXTURE = "r1chat-4e3aaf5"
@@ -208,7 +208,7 @@ def test_a_schema_3_database_gets_drafts_after_a_copy_and_keeps_everything(tmp_p
     db.close()
     store = Store(path)
     try:
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA == 5
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA >= 4
         assert store.upgraded_copy is not None and store.upgraded_copy.name.startswith("r1chat-schema3-")
         assert [c.title for c in store.list_conversations()] == ["kept"]
         store.save_draft(1, "half typed")
@@ -232,5 +232,34 @@ def test_the_old_fixture_migrates_through_to_drafts(old_database):
     try:
         store.save_draft(4, "more on quaternions")
         assert store.load_draft(4) == "more on quaternions"
+    finally:
+        store.close()
+
+
+# --- migration 6: compare columns, eval runs -------------------------------------------------
+
+
+def test_a_database_before_compare_and_eval_gets_them_and_keeps_every_message(tmp_path):
+    from r1chat.store import MIGRATIONS
+
+    path = tmp_path / "r1chat.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    before = MIGRATIONS.index(_migration_6)
+    for migration in MIGRATIONS[:before]:
+        migration(db)
+    db.execute(f"PRAGMA user_version = {before}")
+    db.execute("INSERT INTO conversations (title, created_at, updated_at) VALUES ('kept', 1, 1)")
+    db.execute("INSERT INTO messages (conversation_id, role, content, status, created_at) VALUES (1, 'user', 'hi', 'done', 1)")
+    db.close()
+    store = Store(path)
+    try:
+        assert store.upgraded_copy is not None
+        [message] = store.load_conversation(1).messages
+        assert (message.content, message.column) == ("hi", None)
+        run = store.add_eval_run("key", "m", "ollama", 1, {"samples": 1})
+        store.save_eval_sample(run, "p1#abc", 0, {"correct": True})
+        assert store.eval_samples(run) == {("p1#abc", 0): {"correct": True}}
+        assert store.latest_eval_run("key")[0] == run
+        assert [c.title for c in store.list_conversations()] == ["kept"]  # eval runs are no conversations
     finally:
         store.close()

@@ -16,6 +16,9 @@ from tests.servers.ollama_models import FakeModel
 
 pytest.importorskip("mcp")
 
+# Every test here starts the FastMCP test server (or r1chat itself) as a process.
+pytestmark = pytest.mark.process
+
 PROBE = [sys.executable, "-m", "tests.servers.mcp_tools"]
 
 

@@ -21,6 +21,9 @@ from tests.unit.test_tool_loop_ollama import probe_server
 
 pytest.importorskip("mcp")
 
+# Every test here starts the FastMCP test server (or r1chat itself) as a process.
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 def deepseek():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from r1chat.conversation import (
     Conversation,
     Message,
@@ -89,6 +91,7 @@ def test_json_export_has_the_tool_parts():
     assert parts[1]["server"] == "weather" and parts[2]["seconds"] == 0.4 and parts[2]["denied"] is False
 
 
+@pytest.mark.process
 def test_history_search_on_the_command_line_finds_tool_text(data_dir):
     data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(data_dir / "r1chat.db")

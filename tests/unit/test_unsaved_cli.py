@@ -44,6 +44,7 @@ def _conversations(home: Path) -> list:
         store.close()
 
 
+@pytest.mark.process
 @pytest.mark.hostile(2, "cli")
 def test_a_prompt_that_cannot_be_stored_is_one_clear_line_and_nothing_is_sent(ollama, tmp_path):
     home = tmp_path / "home"
@@ -62,6 +63,7 @@ def test_a_prompt_that_cannot_be_stored_is_one_clear_line_and_nothing_is_sent(ol
     assert _conversations(home) == [] and not [r for r in ollama.requests if r.path == "/api/chat"]
 
 
+@pytest.mark.process
 @pytest.mark.hostile(1, "cli")
 def test_the_recovery_file_goes_to_the_temporary_dir_when_the_state_dir_cannot_be_made(ollama, tmp_path):
     ollama.find("deepseek-r1:8b")[1].reasoning = "a long thought " * 20_000
@@ -83,6 +85,7 @@ def test_the_recovery_file_goes_to_the_temporary_dir_when_the_state_dir_cannot_b
     assert "## Prompt" in text and "\nhi\n" in text and "a long thought " * 20_000 in text and ANSWER in text
 
 
+@pytest.mark.serial
 @pytest.mark.hostile(3, "cli")
 def test_kill_9_during_a_stall_leaves_the_trace_that_arrived_in_the_database(ollama, tmp_path):
     ollama.fault = OllamaFault(stall_after=6)
@@ -105,6 +108,7 @@ def test_kill_9_during_a_stall_leaves_the_trace_that_arrived_in_the_database(oll
     assert printed.strip() and answers[0].reasoning == printed.strip()
 
 
+@pytest.mark.process
 @pytest.mark.hostile(1, "cli")
 def test_ask_saves_the_whole_answer_once_space_returns_mid_answer(ollama, tmp_path):
     import random
@@ -137,3 +141,28 @@ def test_ask_saves_the_whole_answer_once_space_returns_mid_answer(ollama, tmp_pa
     answer = [m for m in _messages(home) if m.role is Role.ASSISTANT][0]
     assert (answer.status.value, answer.reasoning, answer.content) == ("done", trace, ANSWER)
     assert not (home / "state").exists()
+
+
+@pytest.mark.hostile(1, "cli")
+def test_ctrl_c_on_a_full_disk_names_the_recovery_file_and_does_not_claim_a_save(ollama, tmp_path):
+    ollama.find("deepseek-r1:8b")[1].reasoning = "a long thought " * 20_000
+    ollama.delay = 0.002
+    home = tmp_path / "home"
+    process = subprocess.Popen(
+        cli_command("ask", "hi", "--host", ollama.url, "-m", "deepseek-r1:8b", "--num-ctx", "131072"),
+        env=_env(home), cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, preexec_fn=_file_size_limit(200_000),
+    )
+    try:
+        warning = process.stderr.readline()  # blocks until saving fails
+        assert "not being saved" in warning, warning
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Traceback" not in err
+    assert "interrupted. The partial answer is in the recovery file named above." in err, err
+    assert "is saved" not in err
+    recovered = Path(err.split("kept in ", 1)[1].split()[0].rstrip("."))
+    assert "a long thought" in recovered.read_text()

@@ -15,12 +15,13 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Static, TextArea
+from textual.widgets import Button, Input, Label, Static, TextArea
 
 from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession
 from r1chat.setting_input import BadInput, parse, show
 from r1chat.store import StoreError
+from r1chat.ui.widgets.footer import HELP, KeysFooter
 
 OVERRIDES = ("temperature", "top_p", "num_ctx", "system_prompt")
 
@@ -31,6 +32,7 @@ class ConversationSettingsScreen(ModalScreen[str | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True, id="conversation_settings.save"),
         Binding("escape", "dismiss(None)", "Cancel", id="conversation_settings.cancel"),
+        HELP,
     ]
 
     def __init__(self, session: ChatSession) -> None:
@@ -71,7 +73,7 @@ class ConversationSettingsScreen(ModalScreen[str | None]):
                 yield Button("Save", variant="primary", compact=True, id="save")
                 yield Button("Cancel", compact=True, id="cancel")
             yield Static(id="error")
-        yield Footer()
+        yield KeysFooter()
 
     def _row(self, label: str, widget: Widget) -> Horizontal:
         return Horizontal(Label(label, classes="label"), widget, classes="row")

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widgets import Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from r1chat.conversation import Conversation
@@ -25,6 +25,7 @@ from r1chat.search import SearchHit, search_terms
 from r1chat.store import ConversationSummary, Store, StoreError
 from r1chat.ui.cells import clip, column
 from r1chat.ui.confirm import Confirm
+from r1chat.ui.widgets.footer import KeysFooter
 from r1chat.units import human_date
 
 PAGE = 200  # conversations listed at once; the search reaches every one
@@ -133,7 +134,7 @@ class HistoryScreen(Screen[Visit]):
             yield Input(placeholder="Search titles, prompts, answers and traces…", id="search")
             yield OptionList(id="rows")
             yield Static(id="status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def rows(self) -> OptionList:

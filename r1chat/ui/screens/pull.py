@@ -11,13 +11,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Footer, Input, Label, OptionList, ProgressBar
+from textual.widgets import Button, Input, Label, OptionList, ProgressBar
 from textual.widgets.option_list import Option
 
 from r1chat.backends.base import Backend, BackendError
 from r1chat.fit import Memory, machine_memory, verdict, with_loaded_vram
 from r1chat.pulls import SUGGESTIONS, Layer, Pull, Pulls, PullState
 from r1chat.sanitize import strip_controls
+from r1chat.ui.widgets.footer import HELP, KeysFooter
 from r1chat.units import human_duration, human_size
 
 # Progress lines can come every ~60 ms per pull; redraw at most this often.
@@ -66,6 +67,7 @@ class PullScreen(ModalScreen[None]):
         Binding("escape", "cancel_pull", "Cancel pull", id="pull.cancel"),
         Binding("escape", "close", "Close", id="pull.close"),
         Binding("ctrl+r", "hide", "Run in background", id="pull.hide"),
+        HELP,
         Binding("down", "move_suggestion(1)", "Next", show=False, id="pull.next_suggestion"),
         Binding("up", "move_suggestion(-1)", "Previous", show=False, id="pull.previous_suggestion"),
     ]
@@ -109,7 +111,7 @@ class PullScreen(ModalScreen[None]):
                 yield Button("Run in background", id="hide", compact=True)
                 yield Button("Cancel pull", variant="error", id="cancel", compact=True)
                 yield Button("Close", id="close", compact=True)
-        yield Footer()
+        yield KeysFooter()
 
     def _options(self, text: str) -> list[Option]:
         text = text.strip().lower()

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from r1chat.config import (
     DEEPSEEK_MODEL,
@@ -45,6 +45,7 @@ from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession, MissingSetting
 from r1chat.setting_input import BadInput, parse, provider_name, show
 from r1chat.ui.confirm import Confirm
+from r1chat.ui.widgets.footer import HELP, KeysFooter
 
 COLLAPSE = [("fold when the answer starts", "on-answer"), ("always folded", "always"), ("never folded", "never")]
 LAYOUT = [("beside the answer on wide terminals", "auto"), ("above the answer", "inline"), ("beside the answer", "side")]
@@ -116,6 +117,7 @@ class SettingsScreen(ModalScreen["Saved | None"]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True, id="settings.save"),
         Binding("escape", "cancel", "Cancel", id="settings.cancel"),
+        HELP,
     ]
 
     def __init__(self, session: ChatSession) -> None:
@@ -202,7 +204,7 @@ class SettingsScreen(ModalScreen["Saved | None"]):
                         yield Input(placeholder="base URL, like https://openrouter.ai/api/v1", compact=True, id="new-url")
                         yield Button("Add", compact=True, id="add")
             yield Static(id="error")
-        yield Footer()
+        yield KeysFooter()
 
     def _row(
         self, label: str, widget: Widget, *, held: Key | None = None, note: str = "", note_id: str | None = None

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # not exported; the class of each key shown
+
+# The app's own F1, repeated on dialogs: a modal screen leaves the app's bindings out of reach
+# (and out of the footer), so without it F1 did nothing in Settings or Pull. Same id: one
+# remapping of ``help`` moves both.
+HELP = Binding("f1", "app.help", "Help", id="help")
 
 
 class KeysFooter(Footer):
@@ -17,6 +23,6 @@ class KeysFooter(Footer):
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
-            if isinstance(widget, FooterKey) and widget.action == "help":
+            if isinstance(widget, FooterKey) and widget.action in ("help", "app.help"):
                 widget.add_class("-help")
             yield widget
