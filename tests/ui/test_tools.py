@@ -33,6 +33,8 @@ from tests.ui.conftest import click_on, paste, screen_text, text_of, wait_until
 pytest.importorskip("mcp")
 
 TOOL_MODEL = "qwen3-tools:8b"
+# The tests that call a tool or open the Tools screen start the FastMCP test server (a process).
+starts_servers = pytest.mark.process
 PROBE = [sys.executable, "-m", "tests.servers.mcp_tools"]
 
 
@@ -95,6 +97,7 @@ def steps(answer: AssistantMessage) -> list[str]:
 # --- the question ----------------------------------------------------------------------------
 
 
+@starts_servers
 async def test_a_call_waits_for_the_question_and_allow_once_runs_it(run_app, tool_session):
     async with run_app(tool_session) as pilot:
         await send(pilot)
@@ -124,6 +127,7 @@ async def test_a_call_waits_for_the_question_and_allow_once_runs_it(run_app, too
         assert text_of(reopened.calls[0].query_one(".tool-call-title")) == line
 
 
+@starts_servers
 async def test_deny_tells_the_model_and_the_line_says_denied(run_app, tool_session):
     async with run_app(tool_session) as pilot:
         await send(pilot)
@@ -136,6 +140,7 @@ async def test_deny_tells_the_model_and_the_line_says_denied(run_app, tool_sessi
         assert isinstance(result, ToolResultPart) and result.denied
 
 
+@starts_servers
 async def test_always_allows_the_tool_for_the_rest_of_the_conversation(run_app, tool_session, ollama):
     async with run_app(tool_session) as pilot:
         await send(pilot)
@@ -150,6 +155,7 @@ async def test_always_allows_the_tool_for_the_rest_of_the_conversation(run_app, 
         assert text_of(answer_of(pilot).calls[0].query_one(".tool-call-title")).endswith("· ok")
 
 
+@starts_servers
 async def test_escape_denies_and_a_second_escape_stops_the_turn(run_app, settings, store, ollama_provider, ollama):
     plan(ollama, ("add", {"a": 1}), ("add", {"a": 2}))
     session = ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
@@ -170,6 +176,7 @@ async def test_escape_denies_and_a_second_escape_stops_the_turn(run_app, setting
         assert "interrupted" in text_of(answer.footnote)
 
 
+@starts_servers
 async def test_escape_on_the_chat_after_a_denial_stops_the_turn(run_app, settings, store, ollama_provider, ollama):
     plan(ollama, ("slow", {"seconds": 0.5}))
     session = ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
@@ -185,6 +192,7 @@ async def test_escape_on_the_chat_after_a_denial_stops_the_turn(run_app, setting
         assert answer_of(pilot).message.status is MessageStatus.INTERRUPTED
 
 
+@starts_servers
 async def test_stopping_while_a_call_runs_marks_it_interrupted(run_app, settings, store, ollama_provider, ollama):
     plan(ollama, ("slow", {"seconds": 30}))
     session = ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
@@ -199,6 +207,7 @@ async def test_stopping_while_a_call_runs_marks_it_interrupted(run_app, settings
         assert line.endswith("· interrupted"), line
 
 
+@starts_servers
 async def test_the_arguments_are_data_and_long_ones_scroll(run_app, settings, store, ollama_provider, ollama):
     hostile = "[bold]x[/bold] [@click=app.quit]q[/] \x1b]52;c;cHduZWQ=\x07\x1b[31mred" + "\nline" * 200
     plan(ollama, ("shout", {"text": hostile}))
@@ -220,6 +229,7 @@ async def test_the_arguments_are_data_and_long_ones_scroll(run_app, settings, st
 # --- the answer ------------------------------------------------------------------------------
 
 
+@starts_servers
 async def test_a_call_unfolds_to_its_arguments_and_result(run_app, tool_session):
     async with run_app(tool_session) as pilot:
         await send(pilot)
@@ -314,6 +324,7 @@ async def test_no_servers_no_tools_word_in_the_status_bar(run_app, settings):
         assert "No MCP server is configured" in screen_text(pilot)
 
 
+@starts_servers
 async def test_the_tools_screen_lists_servers_live_and_switches_a_tool(run_app, settings, tool_session):
     settings.mcp_servers["broken"] = MCPServerConfig(
         "broken", command=sys.executable, args=["-c", "import sys; print('no such thing', file=sys.stderr); sys.exit(3)"]

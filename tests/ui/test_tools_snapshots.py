@@ -109,6 +109,7 @@ def test_the_question_before_a_tool_call(snap_compare, tools_app, size):
 
 
 @SIZES
+@pytest.mark.process  # it starts the FastMCP test server
 def test_the_tools_screen(snap_compare, tools_app, size):
     async def steps(pilot: Pilot) -> None:
         await chat_screen(pilot)
