@@ -60,9 +60,19 @@ def plan(ollama, *calls: tuple[str, dict]) -> None:
 
 
 @pytest.fixture
-def tool_session(settings, store, ollama_provider, ollama):
-    plan(ollama, ("add", {"a": 2, "b": 40}))
-    return ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
+def planned(settings, store, ollama_provider, ollama):
+    """``planned(*calls)``: a session on the tool model, which makes these calls, one a request."""
+
+    def make(*calls: tuple[str, dict]) -> ChatSession:
+        plan(ollama, *calls)
+        return ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
+
+    return make
+
+
+@pytest.fixture
+def tool_session(planned):
+    return planned(("add", {"a": 2, "b": 40}))
 
 
 def chat(pilot) -> ChatScreen:
@@ -88,6 +98,15 @@ async def turn_over(pilot) -> None:
     await wait_until(pilot, lambda: not chat(pilot).session.streaming and not answer_of(pilot).streaming,
                      "the turn's end", 30)
     await pilot.pause()
+
+
+async def answered(pilot, key: str) -> AssistantMessage:
+    """Send the prompt, answer the tool call question with ``key``, and wait for the turn's end."""
+    await send(pilot)
+    await question(pilot)
+    await pilot.press(key)
+    await turn_over(pilot)
+    return answer_of(pilot)
 
 
 def steps(answer: AssistantMessage) -> list[str]:
@@ -130,11 +149,7 @@ async def test_a_call_waits_for_the_question_and_allow_once_runs_it(run_app, too
 @starts_servers
 async def test_deny_tells_the_model_and_the_line_says_denied(run_app, tool_session):
     async with run_app(tool_session) as pilot:
-        await send(pilot)
-        await question(pilot)
-        await pilot.press("n")
-        await turn_over(pilot)
-        answer = answer_of(pilot)
+        answer = await answered(pilot, "n")
         assert text_of(answer.calls[0].query_one(".tool-call-title")).endswith("· denied")
         result = answer.message.parts[2]
         assert isinstance(result, ToolResultPart) and result.denied
@@ -143,10 +158,7 @@ async def test_deny_tells_the_model_and_the_line_says_denied(run_app, tool_sessi
 @starts_servers
 async def test_always_allows_the_tool_for_the_rest_of_the_conversation(run_app, tool_session, ollama):
     async with run_app(tool_session) as pilot:
-        await send(pilot)
-        await question(pilot)
-        await pilot.press("a")
-        await turn_over(pilot)
+        await answered(pilot, "a")
         assert tool_session.conversation.settings["approved_tools"] == ["probe.add"]
         await send(pilot, "And again?")
         await wait_until(pilot, lambda: len(chat(pilot).query(AssistantMessage)) == 2, "the second answer")
@@ -156,9 +168,8 @@ async def test_always_allows_the_tool_for_the_rest_of_the_conversation(run_app, 
 
 
 @starts_servers
-async def test_escape_denies_and_a_second_escape_stops_the_turn(run_app, settings, store, ollama_provider, ollama):
-    plan(ollama, ("add", {"a": 1}), ("add", {"a": 2}))
-    session = ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
+async def test_escape_denies_and_a_second_escape_stops_the_turn(run_app, planned):
+    session = planned(("add", {"a": 1}), ("add", {"a": 2}))
     async with run_app(session) as pilot:
         await send(pilot)
         first = await question(pilot)
@@ -177,9 +188,8 @@ async def test_escape_denies_and_a_second_escape_stops_the_turn(run_app, setting
 
 
 @starts_servers
-async def test_escape_on_the_chat_after_a_denial_stops_the_turn(run_app, settings, store, ollama_provider, ollama):
-    plan(ollama, ("slow", {"seconds": 0.5}))
-    session = ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
+async def test_escape_on_the_chat_after_a_denial_stops_the_turn(run_app, planned, ollama):
+    session = planned(("slow", {"seconds": 0.5}))
     async with run_app(session) as pilot:
         await send(pilot)
         await question(pilot)
@@ -193,9 +203,8 @@ async def test_escape_on_the_chat_after_a_denial_stops_the_turn(run_app, setting
 
 
 @starts_servers
-async def test_stopping_while_a_call_runs_marks_it_interrupted(run_app, settings, store, ollama_provider, ollama):
-    plan(ollama, ("slow", {"seconds": 30}))
-    session = ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
+async def test_stopping_while_a_call_runs_marks_it_interrupted(run_app, planned):
+    session = planned(("slow", {"seconds": 30}))
     async with run_app(session) as pilot:
         await send(pilot)
         await question(pilot)
@@ -208,10 +217,9 @@ async def test_stopping_while_a_call_runs_marks_it_interrupted(run_app, settings
 
 
 @starts_servers
-async def test_the_arguments_are_data_and_long_ones_scroll(run_app, settings, store, ollama_provider, ollama):
+async def test_the_arguments_are_data_and_long_ones_scroll(run_app, planned):
     hostile = "[bold]x[/bold] [@click=app.quit]q[/] \x1b]52;c;cHduZWQ=\x07\x1b[31mred" + "\nline" * 200
-    plan(ollama, ("shout", {"text": hostile}))
-    session = ChatSession(settings, store, ollama_provider, model=TOOL_MODEL)
+    session = planned(("shout", {"text": hostile}))
     async with run_app(session, size=(80, 24)) as pilot:
         await send(pilot)
         screen = await question(pilot)
@@ -232,11 +240,7 @@ async def test_the_arguments_are_data_and_long_ones_scroll(run_app, settings, st
 @starts_servers
 async def test_a_call_unfolds_to_its_arguments_and_result(run_app, tool_session):
     async with run_app(tool_session) as pilot:
-        await send(pilot)
-        await question(pilot)
-        await pilot.press("y")
-        await turn_over(pilot)
-        call = answer_of(pilot).calls[0]
+        call = (await answered(pilot, "y")).calls[0]
         assert not call.expanded and not call.query_one(".tool-call-body").display
         await click_on(pilot, call.query_one(".tool-call-title"))
         await wait_until(pilot, lambda: call.expanded)
