@@ -109,6 +109,19 @@ async def answered(pilot, key: str) -> AssistantMessage:
     return answer_of(pilot)
 
 
+def stored_answer(store, parts: list) -> Message:
+    """A stored conversation whose one answer has these parts."""
+    answer = Message(Role.ASSISTANT, parts=parts, model=TOOL_MODEL, created_at=99.0, finished_at=110.0)
+    store.add_message(Conversation(title="tools"), Message(Role.USER, "Go"), answer=answer)
+    return answer
+
+
+async def reopened(pilot, answer: Message, **found) -> None:
+    """Open the answer's conversation (``found``: a search's message_id and words)."""
+    await chat(pilot).open_conversation(answer.conversation_id, **found)
+    await pilot.pause()
+
+
 def steps(answer: AssistantMessage) -> list[str]:
     return [type(step).__name__ for step in answer.steps.children]
 
@@ -252,9 +265,7 @@ async def test_a_call_unfolds_to_its_arguments_and_result(run_app, tool_session)
 
 
 async def test_a_reopened_answer_shows_its_segments_and_calls_in_order(run_app, settings, store, ollama_provider):
-    conversation = Conversation(title="tools")
-    user = Message(Role.USER, "What is 2 + 40?")
-    answer = Message(Role.ASSISTANT, parts=[
+    answer = stored_answer(store, [
         ReasoningPart("I should add them with the tool.", 100.0, 101.5, 9),
         ToolCallPart("call_1", "add", {"a": 2, "b": 40}, server="probe"),
         ToolResultPart("call_1", "add", "42", seconds=0.4),
@@ -264,12 +275,9 @@ async def test_a_reopened_answer_shows_its_segments_and_calls_in_order(run_app, 
         ToolCallPart("call_3", "slow", {"seconds": 30}, server="probe"),
         ToolResultPart("call_3", "slow", ABANDONED, is_error=True),
         TextPart("It is **42**."),
-    ], model=TOOL_MODEL, created_at=99.0, finished_at=110.0)
-    store.add_message(conversation, user, answer=answer)
-    session = ChatSession(settings, store, ollama_provider)
-    async with run_app(session) as pilot:
-        await chat(pilot).open_conversation(conversation.id)
-        await pilot.pause()
+    ])
+    async with run_app(ChatSession(settings, store, ollama_provider)) as pilot:
+        await reopened(pilot, answer)
         shown = answer_of(pilot)
         assert steps(shown) == ["Trace", "ToolCall", "Trace", "ToolCall", "ToolCall"]
         traces = [text_of(t.query_one(".trace-title")) for t in shown.traces]
@@ -363,21 +371,16 @@ async def test_without_the_sdk_the_tools_screen_gives_the_install_line(run_app, 
 
 
 async def test_a_search_hit_in_a_tool_result_unfolds_that_call(run_app, settings, store, ollama_provider):
-    conversation = Conversation(title="tools")
-    user = Message(Role.USER, "Look it up")
-    answer = Message(Role.ASSISTANT, parts=[
+    answer = stored_answer(store, [
         ReasoningPart("I will look it up.", 100.0, 101.0, 5),
         ToolCallPart("call_1", "lookup", {"q": "moon"}, server="probe"),
         ToolResultPart("call_1", "lookup", "The albedo of the moon is 0.12.", seconds=0.3),
         ToolCallPart("call_2", "lookup", {"q": "sun"}, server="probe"),
         ToolResultPart("call_2", "lookup", "Nothing about that.", seconds=0.2),
         TextPart("Found it."),
-    ], model=TOOL_MODEL, created_at=99.0, finished_at=103.0)
-    store.add_message(conversation, user, answer=answer)
-    session = ChatSession(settings, store, ollama_provider)
-    async with run_app(session) as pilot:
-        await chat(pilot).open_conversation(conversation.id, message_id=answer.id, words=("albedo",))
-        await pilot.pause()
+    ])
+    async with run_app(ChatSession(settings, store, ollama_provider)) as pilot:
+        await reopened(pilot, answer, message_id=answer.id, words=("albedo",))
         first, second = answer_of(pilot).calls
         assert first.expanded and not second.expanded
         body = first.query_one(".tool-call-body")
@@ -386,18 +389,13 @@ async def test_a_search_hit_in_a_tool_result_unfolds_that_call(run_app, settings
 
 
 async def test_a_tools_text_is_data_on_its_line_and_in_its_body(run_app, settings, store, ollama_provider):
-    conversation = Conversation(title="tools")
-    user = Message(Role.USER, "Go")
-    answer = Message(Role.ASSISTANT, parts=[
+    answer = stored_answer(store, [
         ToolCallPart("call_1", "[red]x[/red]", {"q": "[@click=app.quit]q[/] \x1b[31m"}, server="s\x1b]0;t\x07"),
         ToolResultPart("call_1", "x", "[bold]loud[/bold] \x1b]52;c;cHduZWQ=\x07\x1b[31mred \u202eevil", seconds=0.1),
         TextPart("Done."),
-    ], model=TOOL_MODEL, created_at=99.0, finished_at=100.0)
-    store.add_message(conversation, user, answer=answer)
-    session = ChatSession(settings, store, ollama_provider)
-    async with run_app(session) as pilot:
-        await chat(pilot).open_conversation(conversation.id)
-        await pilot.pause()
+    ])
+    async with run_app(ChatSession(settings, store, ollama_provider)) as pilot:
+        await reopened(pilot, answer)
         call = answer_of(pilot).calls[0]
         call.expanded = True
         await pilot.pause()
