@@ -405,3 +405,17 @@ async def test_a_tools_text_is_data_on_its_line_and_in_its_body(run_app, setting
         for text in (line, body, screen_text(pilot)):
             assert not any(c in text for c in "\x1b\x07\u202e")
         assert isinstance(pilot.app.screen, ChatScreen)  # no click action ran
+
+
+@starts_servers
+async def test_quitting_while_the_question_is_open_stores_the_turn_interrupted(run_app, tool_session):
+    async with run_app(tool_session) as pilot:
+        await send(pilot)
+        await question(pilot)
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: not tool_session.streaming, "the turn's end")
+    assert pilot.app.crash is None and pilot.app.return_code in (0, None)
+    stored = tool_session.store.load_conversation(tool_session.conversation.id).messages[-1]
+    assert stored.status is MessageStatus.INTERRUPTED
+    result = stored.parts[-1]
+    assert isinstance(result, ToolResultPart) and result.is_error and "did not run" in result.text
