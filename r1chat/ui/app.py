@@ -250,6 +250,14 @@ class R1ChatApp(App):
             picked = [ModelRef(model, session.provider.name)]  # the model in use, to compare with others
         self.push_screen(ComparePicker(session, picked), self.chat.compare_picked)
 
+    def action_tools(self) -> None:
+        from r1chat.ui.screens.tools import ToolsScreen
+
+        if isinstance(self.screen, ToolsScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(ToolsScreen(self.session), lambda _: self.chat.status.show_tools(self.session))
+
     def action_connect(self) -> None:
         from r1chat.ui.screens.connect import ConnectScreen
 

@@ -63,13 +63,22 @@ TITLES: dict[str, tuple[str, str]] = {
     "trace.toggle": ("Fold trace", "On a trace's title: fold or unfold that trace"),
     "conversation.show_hidden": ("Show hidden messages", "On an '↑ earlier messages' line: show them"),
     "help": ("Help", "Keys by area, where the config lives, warnings at start"),
+    "tools": ("Tools", "MCP servers, how each is doing, their tools with a switch each"),
+    "toggle_tools": ("Tools on/off", "Offer the MCP servers' tools to the model in this conversation, or not"),
+    "tool_call.toggle": ("Unfold tool call", "On a tool call's line: show its arguments and result, or fold them"),
+    "tools_screen.close": ("Close tools", "Back to the chat"),
+    "approval.once": ("Allow the tool call once", "Run this call; ask again next time"),
+    "approval.always": ("Always allow this tool", "Run it without asking again in this conversation"),
+    "approval.deny": ("Deny the tool call", "It does not run; the model is told it was denied"),
+    "approval.escape": ("Deny, or stop", "Deny the call; a second Esc in the same turn stops it"),
 }
 
 # The help screen's areas, in its order. A binding's area is the screen its id names
 # ("history.open"), or one given here; the rest is the chat's.
-AREAS = ("Chat", "Traces", "Models", "Compare", "History", "Settings", "Editing the prompt")
+AREAS = ("Chat", "Traces", "Tools", "Models", "Compare", "History", "Settings", "Editing the prompt")
 _AREA_OF = {
     "toggle_trace": "Traces", "toggle_layout": "Traces", "trace": "Traces",
+    "tools": "Tools", "toggle_tools": "Tools", "tool_call": "Tools", "tools_screen": "Tools", "approval": "Tools",
     "pick_model": "Models", "connect": "Models", "model_picker": "Models", "pull": "Models", "model_info": "Models",
     "confirm_delete": "Models",
     "compare": "Compare", "compare_picker": "Compare", "choose_column": "Compare",

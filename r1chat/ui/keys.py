@@ -51,10 +51,11 @@ class Scope:
 
 
 def scopes() -> list[Scope]:
-    from textual.widgets import Button, OptionList, Select
+    from textual.widgets import Button, Checkbox, OptionList, Select
 
     from r1chat.ui.app import R1ChatApp
     from r1chat.ui.file_picker import AttachQuestion, FilePicker
+    from r1chat.ui.screens.approval import ApprovalScreen
     from r1chat.ui.screens.compare_picker import ComparePicker
     from r1chat.ui.screens.connect import ConnectScreen
     from r1chat.ui.screens.conversation_settings import ConversationSettingsScreen
@@ -64,8 +65,10 @@ def scopes() -> list[Scope]:
     from r1chat.ui.screens.model_picker import ConfirmDelete, ModelInfoScreen, ModelPicker
     from r1chat.ui.screens.pull import PullScreen
     from r1chat.ui.screens.settings import ConfirmReplace, SettingsScreen
+    from r1chat.ui.screens.tools import ToolsScreen
     from r1chat.ui.widgets.conversation import HiddenMessages
     from r1chat.ui.widgets.prompt import Prompt
+    from r1chat.ui.widgets.tool_call import ToolCallTitle
     from r1chat.ui.widgets.trace import TraceTitle
     from r1chat.ui.window_offer import WindowOffer
 
@@ -73,7 +76,8 @@ def scopes() -> list[Scope]:
     ChatScreen = R1ChatApp.chat_screen_class()
     return [
         Scope("the chat screen", (R1ChatApp, ChatScreen),
-              ((Prompt, "the prompt"), (TraceTitle, "a trace's title"), (HiddenMessages, "the hidden-messages line"))),
+              ((Prompt, "the prompt"), (TraceTitle, "a trace's title"), (ToolCallTitle, "a tool call's line"),
+               (HiddenMessages, "the hidden-messages line"))),
         Scope("the model picker", (R1ChatApp, ModelPicker), (*field, (OptionList, "the list"))),
         Scope("the compare picker", (R1ChatApp, ComparePicker), (*field, (OptionList, "the list"))),
         Scope("the history screen", (R1ChatApp, HistoryScreen), (*field, (OptionList, "the list"))),
@@ -82,6 +86,8 @@ def scopes() -> list[Scope]:
               (*field, (TextArea, "the system prompt"), (Select, "a choice"), (Button, "a button"))),
         Scope("the conversation settings", (R1ChatApp, ConversationSettingsScreen), (*field, (TextArea, "the system prompt"))),
         Scope("the help screen", (R1ChatApp, HelpScreen), ()),
+        Scope("the tools screen", (R1ChatApp, ToolsScreen), ((Checkbox, "a tool's switch"),)),
+        Scope("the tool call question", (R1ChatApp, ApprovalScreen), ((Button, "a button"),)),
         *(Scope(name, (R1ChatApp, screen), (*field, (OptionList, "the list"), (Button, "a button")))
           for name, screen in (("the connect dialog", ConnectScreen), ("the rename dialog", RenameScreen),
                                ("the export dialog", ExportScreen), ("the link picker", LinkPicker),

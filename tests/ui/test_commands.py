@@ -43,10 +43,10 @@ async def test_every_key_of_the_chat_screen_is_in_the_palette_with_its_key(run_a
 
 
 async def test_a_remapped_key_shows_in_the_palette_as_bound(run_app, settings):
-    settings.keys = {"new_chat": "f9"}
+    settings.keys = {"new_chat": "f11"}
     async with run_app() as pilot:
         entries = await palette_entries(pilot)
-        assert "(f9)" in entries["New chat"]
+        assert "(f11)" in entries["New chat"]
 
 
 async def test_the_history_screen_offers_rename_delete_and_export_in_the_palette(run_app, store, settings):

@@ -94,11 +94,11 @@ async def test_the_help_closes_on_its_own_remapped_key(run_app, settings):
 
 
 async def test_the_help_shows_keys_as_remapped(run_app, settings):
-    settings.keys = {"toggle_layout": "f6", "history": "f9"}  # f6: the prompt's select-line
+    settings.keys = {"toggle_layout": "f6", "history": "f11"}  # f6: the prompt's select-line
     async with run_app(size=(160, 45)) as pilot:
         text = await open_help(pilot)
         history = next(line for line in text.splitlines() if "[history]" in line)
-        assert history.split()[0] == "f9"
+        assert history.split()[0] == "f11"
         layout = next(line for line in text.splitlines() if "[toggle_layout]" in line)
         assert layout.split()[0] == "ctrl+l"  # the clash was refused, so the key is still the default
 

@@ -61,7 +61,7 @@ async def test_each_bad_entry_is_named_with_file_line_and_id_and_the_good_ones_a
         'pick_model = "ctrl+shft+m"\n' # line 7: no such key
         'history = "ctrl+y,"\n'        # line 8: an empty key
         'retry = "ctrl+e"\n'           # line 9: the TextArea's end of line
-        'edit_last = "f9"\n'           # line 10: fine
+        'edit_last = "f11"\n'           # line 10: fine
     )
     async with run_app() as pilot:
         shown = problems_shown(pilot)
@@ -80,7 +80,7 @@ async def test_each_bad_entry_is_named_with_file_line_and_id_and_the_good_ones_a
             assert any(s.startswith(f"{path}, line {line}: {text}") for s in shown), (line, text, shown)
         # The one good entry applied; the refused ones left their actions on their default keys.
         screen: ChatScreen = pilot.app.screen
-        assert pilot.app._keymap == {"edit_last": "f9"}
+        assert pilot.app._keymap == {"edit_last": "f11"}
         conversation = screen.session.conversation
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: screen.session.conversation is not conversation, "a new conversation")
@@ -92,8 +92,8 @@ def test_clashes_are_found_on_every_screen_not_only_the_chat():
     assert problem == (
         "'keys.model_picker.pull' claims ctrl+d, which 'model_picker.delete' already has on the model picker; not applied"
     )
-    good, problems = check_keymap({"history.open": "ctrl+o", "model_picker.info": "f9"}, None)
-    assert (good, problems) == ({"history.open": "ctrl+o", "model_picker.info": "f9"}, [])
+    good, problems = check_keymap({"history.open": "ctrl+o", "model_picker.info": "f11"}, None)
+    assert (good, problems) == ({"history.open": "ctrl+o", "model_picker.info": "f11"}, [])
 
 
 def test_every_binding_has_an_id_that_can_be_remapped():

@@ -26,8 +26,21 @@ from r1chat.config import ConfigError
 from r1chat.conversation import AttachmentPart, Message
 from r1chat.refs import ModelRef
 from r1chat.sanitize import strip_controls
-from r1chat.session import Busy, ChatSession, NoModel, SessionEvent, TurnEnded, TurnStarted
+from r1chat.session import (
+    Busy,
+    ChatSession,
+    NoModel,
+    SessionEvent,
+    ToolCallEnded,
+    ToolNote,
+    ToolsChanged,
+    ToolsUnavailable,
+    TurnEnded,
+    TurnStarted,
+)
 from r1chat.store import StoreError
+from r1chat.tools import ApprovalRequest, Verdict
+from r1chat.turn import Turn
 from r1chat.ui.commands import chat_commands, copy_from_answer
 from r1chat.ui.file_picker import AttachQuestion, FilePicker
 from r1chat.ui.widgets.banner import Banner
@@ -76,6 +89,8 @@ class ChatScreen(Screen[None]):
         # ctrl+s: free in the prompt's TextArea (f5-f7 select there) and not captured by terminals
         # (Textual turns XON/XOFF off); shown in the palette and F1, the footer is full at 80 columns.
         Binding("ctrl+s", "app.settings", "Settings", show=False, id="settings"),
+        Binding("f5", "app.tools", "Tools", show=False, id="tools"),
+        Binding("f9", "toggle_tools", "Tools on/off", show=False, id="toggle_tools"),
     ]
 
     def __init__(self, session: ChatSession, *, reopen: int | None = None) -> None:
@@ -90,6 +105,8 @@ class ChatScreen(Screen[None]):
         self._recheck: Timer | None = None  # the next check of a server that could not be reached
         self.folder = Path.cwd()  # the @ picker lists the folder r1chat was started in
         self._images_asked: set[tuple[str, str]] = set()  # (provider, model) sent images on the user's word
+        # The turn in which a tool call was denied with Esc: Esc in its next question stops it.
+        self._escaped_turn: Turn | None = None
 
     def compose(self) -> ComposeResult:
         yield ConversationView(id="conversation", collapse=self.session.settings.ui.trace_collapse)
@@ -120,6 +137,7 @@ class ChatScreen(Screen[None]):
         self.view.session_conversation = lambda: self.session.conversation
         # The view draws the turns; this screen's own listener sees pieces pass, and ignores them.
         self._stop_hearing = (self.session.subscribe(self.view.hear), self.session.subscribe(self._hear))
+        self.session.approver = self.approve
         self._typed = self.prompt  # still readable while the screen unmounts (quitting), unlike a query
         self.banner.clear()
         self.status.show(self.session)
@@ -140,6 +158,8 @@ class ChatScreen(Screen[None]):
         self._store_draft()  # quitting: what is typed is kept for next time
         for stop in self._stop_hearing:
             stop()
+        if self.session.approver == self.approve:
+            self.session.approver = None
 
     # --- the draft -------------------------------------------------------------------------------
 
@@ -174,8 +194,14 @@ class ChatScreen(Screen[None]):
     def _hear(self, event: SessionEvent) -> None:
         if type(event) in PIECES:
             return
+        if type(event) is ToolCallEnded:
+            return
         self.status.hear(event)
         self.banner.hear(event)
+        if isinstance(event, ToolNote):
+            self.notify(event.text, title="Tools", severity="warning", timeout=6, markup=False)
+        elif isinstance(event, (ToolsUnavailable, ToolsChanged)):
+            self.status.show_tools(self.session)
         if isinstance(event, TurnStarted):
             collector.turn_started()
         elif isinstance(event, TurnEnded):
@@ -415,6 +441,48 @@ class ChatScreen(Screen[None]):
 
     def action_copy_answer(self) -> None:
         copy_from_answer(self, "answer", lambda message, shown: message.content or shown)
+
+    # --- tools -------------------------------------------------------------------------------
+
+    async def approve(self, request: ApprovalRequest) -> Verdict:
+        """The session's approver: ask with a modal, and wait for the answer."""
+        from r1chat.ui.screens.approval import ApprovalScreen
+
+        turn = self.session.turn
+        screen = ApprovalScreen(request, escape_stops=turn is not None and turn is self._escaped_turn)
+        answered: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        live = self.view.live
+        if live is not None:
+            live.call_asking(request.call_id, True)
+        self.app.push_screen(screen, lambda verdict: None if answered.done() else answered.set_result(verdict))
+        try:
+            verdict = await answered
+        except asyncio.CancelledError:  # the turn stopped (or the app is closing) while it asked
+            if self.app.screen is screen:
+                screen.dismiss(Verdict.DENY)
+            raise
+        finally:
+            if live is not None:
+                live.call_asking(request.call_id, False)
+        self._escaped_turn = turn if screen.escaped else None
+        return verdict
+
+    def action_toggle_tools(self) -> None:
+        session = self.session
+        on = not session.tools_on
+        try:
+            session.set_tools(on)
+        except StoreError as error:
+            self.notify(f"Used in this window, but not saved: {error}", severity="warning", markup=False)
+        self.status.show_tools(session)
+        if not session.settings.mcp_servers:
+            said = "no MCP server is configured (f5 shows how to add one)"
+        elif on and session.tools_off_reason:
+            said = session.tools_off_reason
+        else:
+            said = "the model may call tools from the next turn on" if on else "turns offer the model no tools"
+        self.notify(f"Tools {'on' if on else 'off'} in this conversation: {said}.", title="Tools", timeout=3,
+                    markup=False)
 
     def action_stop(self) -> None:
         comparing = self.view.live_compare is not None

@@ -24,7 +24,14 @@ from r1chat.compare_events import ColumnEvent, CompareEnded, CompareStarted, Wai
 from r1chat.conversation import Conversation, Exchange, Message, MessageStatus, Role
 from r1chat.grade import agree, final_answer
 from r1chat.refs import ModelRef
-from r1chat.session import ConversationReloaded, SessionEvent, TurnEnded, TurnStarted
+from r1chat.session import (
+    ConversationReloaded,
+    SessionEvent,
+    ToolCallEnded,
+    ToolCallStarted,
+    TurnEnded,
+    TurnStarted,
+)
 from r1chat.ui.widgets.compare import MIN_COLUMN, CompareAnswers
 from r1chat.ui.widgets.message import AssistantMessage, Footnote, UserMessage
 from r1chat.ui.widgets.one_pass import OnePass
@@ -266,6 +273,12 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
             return live.add_content(event.text) if live is not None else None  # type: ignore[union-attr]
         if isinstance(event, TurnStarted):
             return self._started(event)
+        if isinstance(event, ToolCallStarted):
+            return live.call_started(event.call) if live is not None else None
+        if isinstance(event, ToolCallEnded):
+            if live is not None:
+                live.call_ended(event.call_id, event.result)
+            return None
         if isinstance(event, TurnEnded):
             return self._ended(event)
         if kind is ColumnEvent:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -9,12 +11,21 @@ from textual.events import Click
 from textual.message import Message as TextualMessage
 
 from r1chat.attachments import attachments_of, describe, is_image
-from r1chat.conversation import APP_STOPPED, USER_STOPPED, Message, MessageStatus
+from r1chat.conversation import (
+    APP_STOPPED,
+    USER_STOPPED,
+    Message,
+    MessageStatus,
+    ReasoningPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from r1chat.latex import final_answer, math_to_text
 from r1chat.sanitize import ControlFilter, strip_controls
 from r1chat.search import term_spans
 from r1chat.ui.widgets.markdown import Lines, LiveText, found_style, rendered
 from r1chat.ui.widgets.one_pass import Block, OnePass
+from r1chat.ui.widgets.tool_call import ToolCall
 from r1chat.ui.widgets.trace import Trace
 
 # A prompt longer than this shows its start and how much more there is (a pasted log or file:
@@ -96,8 +107,16 @@ class Footnote(Block):
             self.post_message(self.Step(self.answer, 1))
 
 
+class Steps(OnePass, Vertical):
+    """What the model did before its answer, in order: trace segments and tool calls (trace 1 →
+    call → result → trace 2). Side by side, this is the column beside the answer."""
+
+
 class AssistantMessage(OnePass, Vertical):
     """The trace (when there is one) and the answer, inline or side by side (CSS decides).
+
+    An answer that called tools shows each trace segment (with its own timing) and each call in
+    the order they happened; one that did not shows its trace as one.
 
     ``version`` is (its number, how many) in its exchange, for the ``‹ 1/2 ›`` in the footnote.
     """
@@ -112,24 +131,20 @@ class AssistantMessage(OnePass, Vertical):
         self.streaming = message.status is MessageStatus.STREAMING
         self._filter = ControlFilter()
         self.answer_text = ""
-        # Kept, not queried: streaming asks for it on every token.
+        # Kept, not queried: streaming asks for it on every token. The latest trace segment.
         self.trace: Trace | None = None
+        self.steps = Steps(classes="steps")
         self._live: LiveText | None = None
+        self._called_since_trace = False  # a tool call came after the latest trace: a new segment next
         self.footnote = Footnote(self)
 
     def compose(self) -> ComposeResult:
         message = self.message
-        if message.reasoning and not self.streaming:
-            self.add_class("-has-trace")
-            self.trace = Trace(
-                message.reasoning,
-                collapsed=self.collapse != "never",
-                seconds=message.reasoning_seconds,
-                tokens=_trace_tokens(message),
-                cut_off=_cut_off(message),
-            )
-            self._follow_fold(self.trace)
-            yield self.trace
+        steps = [] if self.streaming else list(self._finished_steps(message))
+        self.steps.display = bool(steps)
+        self.set_class(bool(steps), "-has-trace")
+        with self.steps:
+            yield from steps
         if self.streaming:
             yield LiveText(classes="answer")
         else:
@@ -139,17 +154,65 @@ class AssistantMessage(OnePass, Vertical):
         self.footnote.show(self._footnote(), self.version)
         yield self.footnote
 
+    def _finished_steps(self, message: Message) -> Iterator[Trace | ToolCall]:
+        collapsed = self.collapse != "never"
+        if not any(isinstance(part, ToolCallPart) for part in message.parts):
+            if message.reasoning:
+                yield self._new_trace(Trace(
+                    message.reasoning,
+                    collapsed=collapsed,
+                    seconds=message.reasoning_seconds,
+                    tokens=_trace_tokens(message),
+                    cut_off=_cut_off(message),
+                ))
+            return
+        results = {part.call_id: part for part in message.parts if isinstance(part, ToolResultPart)}
+        shown = [part for part in message.parts if isinstance(part, ToolCallPart) or
+                 (isinstance(part, ReasoningPart) and part.text)]
+        for number, part in enumerate(shown, 1):
+            if isinstance(part, ToolCallPart):
+                yield self._new_call(ToolCall(part, results.get(part.id)))
+            elif isinstance(part, ReasoningPart):
+                yield self._new_trace(Trace(
+                    part.text,
+                    collapsed=collapsed,
+                    seconds=part.seconds(message.finished_at),
+                    tokens=part.tokens or 0,
+                    cut_off=number == len(shown) and _cut_off(message),
+                ))
+
+    def on_mount(self) -> None:
+        self._refold()
+
+    def _new_trace(self, trace: Trace) -> Trace:
+        self.trace = trace
+        self.watch(trace, "collapsed", self._refold, init=False)
+        self._called_since_trace = False
+        return trace
+
+    def _new_call(self, call: ToolCall) -> ToolCall:
+        self.watch(call, "expanded", self._refold, init=False)
+        self._called_since_trace = True
+        return call
+
     def mark(self, words: tuple[str, ...]) -> None:
         """Highlight a search's ``words`` in the answer and the trace; () for none."""
         for lines in self.query(".answer, .trace-body").results(Lines):
             lines.mark(words)
+        if calls := self.calls:
+            style = found_style(self.app)
+            for call in calls:
+                call.mark(words, style)
 
-    def _follow_fold(self, trace: Trace) -> None:
-        # Side by side, a folded trace is one line of title: the answer takes the width (chat.tcss).
-        self.watch(trace, "collapsed", self._trace_folded)
-
-    def _trace_folded(self, folded: bool) -> None:
-        self.set_class(folded, "-trace-folded")
+    def _refold(self, _: bool = False) -> None:
+        # Side by side, folded traces and calls are lines of title: over the answer, which takes
+        # the width (chat.tcss).
+        steps = self.steps.children
+        folded = all(
+            step.collapsed if isinstance(step, Trace) else not step.expanded
+            for step in steps if isinstance(step, (Trace, ToolCall))
+        )
+        self.set_class(folded and bool(steps), "-trace-folded")
 
     def set_version(self, version: tuple[int, int] | None) -> None:
         self.version = version
@@ -167,23 +230,34 @@ class AssistantMessage(OnePass, Vertical):
             said = Content.assemble(said, (" · ⚠ history cut to fit the window", "$warning"))
         return said
 
+    @property
+    def calls(self) -> list[ToolCall]:
+        return [step for step in self.steps.children if isinstance(step, ToolCall)]
+
+    @property
+    def traces(self) -> list[Trace]:
+        return [step for step in self.steps.children if isinstance(step, Trace)]
+
     # --- streaming ---------------------------------------------------------------------------
+
+    async def _show_step(self, step: Trace | ToolCall) -> None:
+        if not self.steps.display:
+            self.steps.display = True
+            self.add_class("-has-trace")
+        await self.steps.mount(step)
+        self._refold()
 
     async def add_reasoning(self, text: str) -> None:
         trace = self.trace
-        if trace is None:
-            trace = self.trace = Trace(live=True, collapsed=self.collapse == "always")
-            self.add_class("-has-trace")
-            self._follow_fold(trace)
-            await self.mount(trace, before=0)
+        if trace is None or self._called_since_trace:
+            trace = Trace(live=True, collapsed=self.collapse == "always")
+            await self._show_step(trace)
+            self._new_trace(trace)  # the latest trace once it is composed: others query it
         await trace.append(text)
 
     async def add_content(self, text: str) -> None:
-        trace = self.trace
-        if trace is not None and trace.live:
-            await self._settle_trace(cut_off=False)  # the answer began: the trace was whole
-            if self.collapse == "on-answer" and not trace.touched_by_user:
-                trace.collapsed = True
+        if self.trace is not None and self.trace.live:
+            await self._end_trace()  # the answer began: the trace was whole
         clean = self._filter.feed(text)
         if not clean:
             return
@@ -191,6 +265,37 @@ class AssistantMessage(OnePass, Vertical):
         if self._live is None:  # found once: a query per token cost a tenth of a fast stream
             self._live = self.query_one(".answer", LiveText)
         self._live.write(clean)
+
+    async def _end_trace(self) -> None:
+        trace = self.trace
+        if trace is None or not trace.live:
+            return
+        if self._called_since_trace or len(self.message.segments) > 1 or self.calls:
+            # A segment of several: its own time and count.
+            segment = self.message.segments[-1] if self.message.segments else None
+            await trace.settle(segment.seconds() if segment is not None else None, cut_off=False)
+        else:
+            await self._settle_trace(cut_off=False)
+        if self.collapse == "on-answer" and not trace.touched_by_user:
+            trace.collapsed = True
+
+    async def call_started(self, call: ToolCallPart) -> None:
+        """A tool call begins: the trace before it is over, the call shows as running."""
+        await self._end_trace()
+        step = ToolCall(call, live=True)
+        await self._show_step(step)
+        self._new_call(step)
+
+    def call_asking(self, call_id: str, asking: bool) -> None:
+        """Whether the user is being asked to allow the call ``call_id``."""
+        for call in self.calls:
+            if call.call_id == call_id and call.live:
+                call.ask(asking)
+
+    def call_ended(self, call_id: str, result: ToolResultPart | None) -> None:
+        for call in self.calls:
+            if call.call_id == call_id and call.live:
+                call.finish(result)
 
     async def _settle_trace(self, *, cut_off: bool) -> None:
         trace = self.trace
@@ -204,14 +309,29 @@ class AssistantMessage(OnePass, Vertical):
         """The turn ended (done, stopped or failed): settle everything, then draw it cheaply."""
         self.message = message
         self.streaming = False
+        results = {part.call_id: part for part in message.parts if isinstance(part, ToolResultPart)}
+        for call in self.calls:
+            if call.live:
+                call.finish(results.get(call.call_id))  # None: stopped while it ran
+        traces = self.traces
+        segments = [segment for segment in message.segments if segment.text]
+        if self.calls and len(traces) == len(segments):
+            for step, segment in zip(traces, segments, strict=True):
+                seconds = segment.seconds(message.finished_at)
+                if step.live:
+                    await step.settle(seconds, tokens=segment.tokens, cut_off=_cut_off(message))
+                elif segment.ended_at is not None:
+                    step.seconds, step.tokens = seconds, segment.tokens or step.tokens
+                    step.refresh_title()
         await self._settle_trace(cut_off=_cut_off(message))
         trace = self.trace
-        if trace is not None and message.stats.reasoning_was_answer:
+        if trace is not None and message.stats.reasoning_was_answer and not self.calls:
             # What streamed as a guessed trace was the answer: show it as one.
             await trace.remove()
             self.trace = None
+            self.steps.display = False
             self.remove_class("-has-trace", "-trace-folded")
-        elif trace is not None:
+        elif trace is not None and not self.calls:
             trace.cut_off = _cut_off(message)
             trace.tokens = message.stats.reasoning_tokens or trace.tokens
             trace.seconds = message.reasoning_seconds

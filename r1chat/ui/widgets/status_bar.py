@@ -68,6 +68,8 @@ class StatusBar(Static):
     unsaved: reactive[bool] = reactive(False)  # answers are kept in memory, not in the database
     # The models the next prompts go to side by side (model@provider, ...); "" when not comparing.
     compare: reactive[str] = reactive("")
+    # "" (no MCP server configured), "on", "off" (switched off here) or why the model goes without.
+    tools: reactive[str] = reactive("")
 
     def on_mount(self) -> None:
         pulls = getattr(self.app, "pulls", None)
@@ -136,7 +138,17 @@ class StatusBar(Static):
         self.provider, self.url, self.model = session.provider.name, session.url, model
         self.compare = ", ".join(str(ref) for ref in session.compare_refs or ())
         self.preset, self.effort = session.preset or "", session.effort or ""
+        self.show_tools(session)
         self.check_effort(session)
+
+    def show_tools(self, session: ChatSession) -> None:
+        """Whether this conversation's turns offer tools, when MCP servers are configured."""
+        if not session.settings.mcp_servers or not session.tools.configured:
+            self.tools = ""
+        elif not session.tools_on:
+            self.tools = "off"
+        else:
+            self.tools = session.tools_off_reason or "on"
 
     @work(group="effort_check", exclusive=True, exit_on_error=False)
     async def check_effort(self, session: ChatSession) -> None:
@@ -178,6 +190,12 @@ class StatusBar(Static):
             parts.append(Content.styled("● connected" if worded else "●", "$success"))
         if self.unsaved:
             parts.append(Content.styled("⚠ not saved", "$error"))
+        if self.tools == "on":
+            parts.append(Content.styled("⚙ tools", "$accent"))
+        elif self.tools == "off":
+            parts.append(Content.styled("⚙ tools off", "$foreground-muted"))
+        elif self.tools:
+            parts.append(Content.styled(strip_controls(self.tools), "$warning"))
         if self.preset:
             parts.append(Content.styled(f"preset {strip_controls(self.preset)}", "$accent"))
         if self.effort and self.effort_sent:

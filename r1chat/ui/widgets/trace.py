@@ -35,10 +35,9 @@ def trace_title(*, live: bool, seconds: float | None, tokens: int, cut_off: bool
     return Content.assemble((arrow + " ", "bold"), words)
 
 
-class TraceTitle(Block, can_focus=True):
-    """Focusable: Enter (or a click) folds and unfolds the trace."""
-
-    BINDINGS = [Binding("enter,space", "fold", "Fold trace", id="trace.toggle")]
+class FoldTitle(Block, can_focus=True):
+    """A title line that folds what is under it: focusable, and Enter (or a click) says it was
+    pressed; its owner folds or unfolds. A trace's title, a tool call's line."""
 
     class Pressed(Message):
         pass
@@ -48,6 +47,10 @@ class TraceTitle(Block, can_focus=True):
 
     def on_click(self) -> None:
         self.post_message(self.Pressed())
+
+
+class TraceTitle(FoldTitle):
+    BINDINGS = [Binding("enter,space", "fold", "Fold trace", id="trace.toggle")]
 
 
 class Trace(OnePass, Vertical):
