@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-from tests.benchmarks import install_size, open_conversation, startup, streaming
+from tests.benchmarks import install_size, live, long_runs, open_conversation, startup, streaming, year
 from tests.benchmarks.figures import Figure, table
 from tests.benchmarks.plan import Plan
 
@@ -27,6 +27,9 @@ BENCHMARKS = {
     "streaming": streaming,
     "open_conversation": open_conversation,
     "install_size": install_size,
+    "live": live,
+    "year": year,
+    "long_runs": long_runs,
 }
 
 
