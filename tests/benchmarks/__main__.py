@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these benchmarks")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--profile", metavar="DIR", help="one more run of each app figure under cProfile (not "
-                        "counted), writing DIR/start.prof, stream.prof, paced.prof and open.prof")
+                        "counted), writing DIR/start.prof, stream.prof, paced.prof, paced_ollama.prof, paced_chars.prof and "
+                        "open.prof")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     plan = Plan.quick(args.runs) if args.short else Plan.full(args.runs)

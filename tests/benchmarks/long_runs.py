@@ -17,8 +17,10 @@ timed from the key written until the frame after it has been drawn.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import traceback
 
 from tests.benchmarks.corpus import r1_text
 from tests.benchmarks.figures import Figure, Target, median
@@ -96,11 +98,14 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                self.samples.append((self._server.sent, self._app.cpu_seconds(), self._app.memory_mb()["VmRSS"]))
-            except (OSError, ValueError):
-                return
+            self.sample()
             self._stop.wait(self._period)
+
+    def sample(self) -> None:
+        try:
+            self.samples.append((self._server.sent, self._app.cpu_seconds(), self._app.memory_mb()["VmRSS"]))
+        except (OSError, ValueError, KeyError):  # the app is gone
+            pass
 
     def __enter__(self) -> Sampler:
         self._thread.start()
@@ -112,7 +117,11 @@ class Sampler:
 
     def cpu_at(self, sent: int) -> float:
         """CPU seconds when ``sent`` lines had gone out (the first sample at or past it)."""
-        return next(cpu for n, cpu, _ in self.samples if n >= sent)
+        found = next((cpu for n, cpu, _ in self.samples if n >= sent), None)
+        if found is None:
+            last = self.samples[-1] if self.samples else None
+            raise RuntimeError(f"no sample at {sent} lines sent ({len(self.samples)} samples, the last {last})")
+        return found
 
 
 def long_trace(plan: Plan) -> list[Figure]:
@@ -136,6 +145,7 @@ def long_trace(plan: Plan) -> list[Figure]:
                 if not server.stream_ended.wait(120 + 2 * tokens / plan.long_trace_rate):
                     raise TimeoutError("the long turn did not end")
                 finished = log.wait("finished", 1, 120, app)[0]
+                sampler.sample()  # once the whole stream is in
             sent = server.sent
             rate = sent / (server.ended_at - server.started_at)
             folds = []
@@ -170,4 +180,13 @@ def long_trace(plan: Plan) -> list[Figure]:
 
 
 def measure(plan: Plan) -> list[Figure]:
-    return [*session(plan), *long_trace(plan)]
+    figures: list[Figure] = []
+    # Each part on its own: a long session that fails leaves the long trace's figures measured.
+    for part, targets in ((session, [SESSION_RSS, SESSION_LATENCY]), (long_trace, [TRACE_CPU, TRACE_RSS, TRACE_FOLD])):
+        try:
+            figures += part(plan)
+        except Exception as exc:  # noqa: BLE001 - reported in the table, and in full on stderr
+            traceback.print_exc(file=sys.stderr)
+            figures += [target.failed(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+                        for target in targets]
+    return figures

@@ -135,6 +135,9 @@ def paced_chars(plan: Plan, target: Target, server_class: type[TimedOpenAI] | ty
     tokens = len(chunked(reasoning, OLLAMA_CHARS)) + len(chunked(answer, OLLAMA_CHARS))
     with server_class(reasoning, answer, delay=1 / plan.paced_rate, chars=OLLAMA_CHARS) as server:
         runs = [paced_once(server, tokens) for _ in range(plan.runs)]
+        if plan.profile:  # the same stream through the probe, profiled (not counted)
+            name = "paced_ollama" if server_class is TimedOllama else "paced_chars"
+            _stream_once(server, tokens, plan.profile_env(name))
     rate = median([r for _, r in runs])
     return target.measured(
         median([c for c, _ in runs]),
