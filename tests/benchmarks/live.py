@@ -20,7 +20,7 @@ from tests.benchmarks.corpus import long_turn
 from tests.benchmarks.figures import Figure, Target, median
 from tests.benchmarks.plan import PROMPT_MARKER, Plan, probe_command
 from tests.benchmarks.pty_app import PtyApp, TempHome, isolated_env
-from tests.benchmarks.streaming import type_prompt
+from tests.benchmarks.streaming import start_turn
 from tests.benchmarks.timed_server import TimedOllama
 
 ECHO = Target("keystroke to echo while streaming 100 tok/s, p99 (pty)", 50.0, "ms")
@@ -71,12 +71,7 @@ def _echo_once(server: TimedOllama, keys: int) -> list[float]:
     with TempHome() as home:
         log = Log(home / "log.jsonl")
         with PtyApp(probe_command("log", str(log.path), "--", *server.app_args()), isolated_env(home)) as app:
-            app.wait_for(PROMPT_MARKER, timeout=60)
-            time.sleep(0.5)  # let the start-up's connection check finish
-            server.reset()
-            type_prompt(app)
-            if not server.stream_started.wait(30):
-                raise TimeoutError(f"the prompt was not sent; last output:\n{app.text[-1500:]}")
+            start_turn(app, server)
             time.sleep(1.0)  # into the stream
             written = []
             text = (TYPED * (keys // len(TYPED) + 1))[:keys]

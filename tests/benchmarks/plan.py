@@ -44,7 +44,7 @@ class Plan:
     def quick(cls, runs: int | None = None) -> Plan:
         return cls(short=True, runs=runs or 1, turn_tokens=2_000, paced_tokens=300,
                    conversation_messages=200, fresh_venv=False, echo_keys=20, three_tokens=200,
-                   session_turns=12, long_trace_tokens=3_000, long_answer_tokens=500, long_trace_rate=1000.0,
+                   session_turns=10, long_trace_tokens=3_000, long_answer_tokens=500, long_trace_rate=1000.0,
                    window_tokens=1_000, year=False)
 
 

@@ -99,15 +99,20 @@ def throughput(plan: Plan) -> list[Figure]:
     ]
 
 
+def start_turn(app: PtyApp, server: TimedOpenAI | TimedOllama) -> None:
+    """Once the app is up and idle, type the prompt and send it; returns when the stream began."""
+    app.wait_for(PROMPT_MARKER, timeout=60)
+    time.sleep(0.5)  # let the start-up's connection check finish
+    server.reset()
+    type_prompt(app)
+    if not server.stream_started.wait(30):
+        raise TimeoutError(f"the prompt was not sent; last output:\n{app.text[-1500:]}")
+
+
 def paced_once(server: TimedOpenAI | TimedOllama, tokens: int) -> tuple[float, float]:
     """(CPU percent of one core over the stream, chunks a second actually sent)."""
     with TempHome() as home, PtyApp([*r1chat_command(), *server.app_args()], isolated_env(home)) as app:
-        app.wait_for(PROMPT_MARKER, timeout=60)
-        time.sleep(0.5)  # let the start-up's connection check finish
-        server.reset()
-        type_prompt(app)
-        if not server.stream_started.wait(30):
-            raise TimeoutError(f"the prompt was not sent; last output:\n{app.text[-1500:]}")
+        start_turn(app, server)
         cpu, wall = app.cpu_seconds(), time.perf_counter()
         if not server.stream_ended.wait(60 + 2 * tokens / 100):
             raise TimeoutError("the paced stream did not end")

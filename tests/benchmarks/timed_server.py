@@ -33,7 +33,7 @@ class _Timing:
     def _init_timing(self) -> None:
         self.stream_started = threading.Event()
         self.stream_ended = threading.Event()
-        self.started_at = self.ended_at = 0.0
+        self.started_at = self.ended_at = self.requested_at = 0.0
         self.sent = 0  # chunks written in the current stream
         self.streams = 0  # streams begun since the server started
 
@@ -98,6 +98,10 @@ class TimedOllama(_Timing, FakeOllama):
 
     def app_args(self) -> list[str]:
         return ["--host", self.url, "--model", OLLAMA_MODEL]
+
+    def _chat(self, ex) -> None:
+        self.requested_at = time.perf_counter()  # before the server's own work on the history
+        super()._chat(ex)
 
     def _stream_chat(self, ex, turn, fault) -> None:
         thinking, content = ("".join(part[n] for part in turn.parts) for n in (0, 1))

@@ -1116,12 +1116,16 @@ async def test_a_long_session_keeps_only_a_window_mounted_the_rest_behind_the_ma
     monkeypatch.setattr(ConversationView, "TRIM", 2)
     async with run_app() as pilot:
         view = chat(pilot).view
+        session = view.screen.session
+
+        def answered(turns: int) -> bool:
+            done = len(session.conversation.current_messages()) == 2 * turns
+            return done and not session.streaming and not answers(pilot)[-1].streaming
+
         for n in range(6):
             # Not ask(): it counts the answers mounted, and the oldest go.
             await send(pilot, f"question {n}")
-            session = chat(pilot).session
-            await wait_until(pilot, lambda n=n: not session.streaming and len(session.conversation.current_messages())
-                             == 2 * (n + 1) and not answers(pilot)[-1].streaming, f"answer {n}")
+            await wait_until(pilot, lambda n=n: answered(n + 1), f"answer {n}")
         await pilot.pause()
         mounted = shown(pilot)
         assert 6 <= len(mounted) < 6 + 2, mounted

@@ -349,3 +349,17 @@ def test_a_cancelled_search_stops_and_leaves_the_store_usable(store):
     assert len(store.search("kettle", cancel=threading.Event())) == 30
     chat(store, "after", "p", "a kettle again")
     assert len(store.search("kettle")) == 31
+
+
+def test_a_very_common_word_ranks_only_its_newest_matches(store, monkeypatch):
+    if not store._full_text:
+        pytest.skip("without FTS5 there is no relevance, only recency")
+    from r1chat import search as search_module
+
+    best = chat(store, "a", "p", "kettle kettle kettle and a kettle", when=1000.0)
+    newer = chat(store, "b", "p", "kettle " + "other words " * 30, when=2000.0)
+    newest = chat(store, "c", "p", "a kettle " + "other words " * 30, when=3000.0)
+    assert [h.conversation_id for h in store.search("kettle")][0] == best.id
+    # Matched by more messages than are ranked: the newest are, best first, and the older wait.
+    monkeypatch.setattr(search_module, "RANK_WINDOW", 2)
+    assert {h.conversation_id for h in store.search("kettle")} == {newer.id, newest.id}

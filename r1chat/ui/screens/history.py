@@ -29,6 +29,7 @@ from r1chat.ui.confirm import Confirm
 from r1chat.units import human_date
 
 PAGE = 200  # conversations listed at once; the search reaches every one
+FIRST_ROWS = 30  # of them in the first frame (a screenful at 160x45), the rest right after
 SEARCH_LIMIT = 100
 # Seconds of quiet typing before a search runs. A newer key cancels a search that runs, so a short
 # pause is enough (at 80 ms, more than the whole search of a year of traces took).
@@ -130,6 +131,7 @@ class HistoryScreen(Screen[Visit]):
         self.hits: dict[str, SearchHit] = {}
         self.shown_query = ""  # what the rows on screen are the answer to ("": the history)
         self._had_choice = False  # whether the footer's keys were last refreshed with a row chosen
+        self._fills = 0  # rows put in the list so far: rows to add to older ones are dropped
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history"):
@@ -182,14 +184,32 @@ class HistoryScreen(Screen[Visit]):
         self.shown_query = ""
         self.conversations = {s.id: s for s in summaries}
         self.hits = {}
-        self._fill([Option(conversation_row(s, now), id=str(s.id)) for s in summaries], keep)
+        # A screenful first, the rest once it is drawn (all 200 rows made and laid out before the
+        # first frame were most of the time the screen took to open); all at once to keep a row
+        # highlighted further down.
+        split = FIRST_ROWS if keep not in {str(s.id) for s in summaries[FIRST_ROWS:]} else len(summaries)
+        self._fill([Option(conversation_row(s, now), id=str(s.id)) for s in summaries[:split]], keep)
+        if split < len(summaries):
+            fills = self._fills
+            self.call_after_refresh(lambda: self._more_rows(summaries[split:], now, fills))
         if not summaries:
             self._set_status("No conversations yet: the ones you have will be listed here.")
         else:
             more = f" (the newest {PAGE}; search finds the others)" if len(summaries) == PAGE else ""
             self._set_status(f"{len(summaries)} conversation{'s' if len(summaries) != 1 else ''}{more}")
 
+    def _more_rows(self, summaries: list[ConversationSummary], now: float, fills: int) -> None:
+        """The rest of the history below the rows drawn first, unless other rows replaced them."""
+        if fills != self._fills:
+            return
+        spaced: list[Option | None] = []
+        for summary in summaries:
+            option = Option(conversation_row(summary, now), id=str(summary.id))
+            spaced += [option] if self.has_class("-short") else [None, option]
+        self.rows.add_options(spaced)
+
     def _fill(self, options: list[Option], keep: str | None) -> None:
+        self._fills += 1
         rows = self.rows
         ids = [option.id for option in options]
         spaced: list[Option | None] = []
