@@ -219,8 +219,7 @@ class HistoryScreen(Screen[Visit]):
         rows.set_options(spaced if self.has_class("-short") else spaced[:-1])
         if ids:
             rows.highlighted = ids.index(keep) if keep in ids else 0
-        self._had_choice = self._chosen() is not None
-        self.refresh_bindings()
+        self._moved()  # an empty list highlights nothing, and says nothing of it
 
     @on(Input.Changed, "#search")
     def _typed(self) -> None:
