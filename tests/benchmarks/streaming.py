@@ -120,21 +120,6 @@ def paced_once(server: TimedOpenAI | TimedOllama, tokens: int) -> tuple[float, f
     return 100 * cpu / wall, server.sent / (server.ended_at - server.started_at)
 
 
-def paced_cpu(plan: Plan) -> Figure:
-    reasoning, answer = long_turn(plan.paced_tokens)
-    with TimedOpenAI(reasoning, answer, delay=1 / plan.paced_rate) as server:
-        runs = [paced_once(server, plan.paced_tokens) for _ in range(plan.runs)]
-        if plan.profile:  # the same stream through the probe, profiled (not counted)
-            _stream_once(server, plan.paced_tokens, plan.profile_env("paced"))
-    rate = median([r for _, r in runs])
-    cpu = median([c for c, _ in runs])
-    return PACED_CPU.measured(
-        cpu,
-        f"{plan.paced_tokens:,} word-sized tokens sent at {rate:.0f} tok/s{_scaled(cpu, rate, plan)}; /proc CPU over "
-        f"the stream; median of {len(runs)}",
-    )
-
-
 def _scaled(cpu: float, rate: float, plan: Plan) -> str:
     """A busy machine's server sends slower than asked: what the CPU would be at the rate asked,
     scaled in proportion (an upper bound: the frames' cost does not grow with the tokens)."""
@@ -143,24 +128,33 @@ def _scaled(cpu: float, rate: float, plan: Plan) -> str:
     return f" ({cpu * plan.paced_rate / rate:.1f} % scaled to {plan.paced_rate:.0f}/s)"
 
 
-def paced_chars(plan: Plan, target: Target, server_class: type[TimedOpenAI] | type[TimedOllama]) -> Figure:
-    """The same turn cut into tokens of four characters, one a chunk, as Ollama streams R1."""
-    reasoning, answer = long_turn(plan.paced_tokens * 4 // 5)  # about paced_tokens chunks of 4 characters
-    tokens = len(chunked(reasoning, OLLAMA_CHARS)) + len(chunked(answer, OLLAMA_CHARS))
-    with server_class(reasoning, answer, delay=1 / plan.paced_rate, chars=OLLAMA_CHARS) as server:
+def paced(plan: Plan, target: Target, server_class: type[TimedOpenAI] | type[TimedOllama],
+          chars: int | None, profile: str) -> Figure:
+    """CPU over a turn streamed at ``paced_rate``: the fake's word-sized tokens, or (``chars``)
+    the same kind of turn cut into tokens of that many characters, one a chunk, as Ollama streams R1."""
+    if chars is None:
+        reasoning, answer = long_turn(plan.paced_tokens)
+        tokens, kind = plan.paced_tokens, "word-sized tokens"
+    else:
+        reasoning, answer = long_turn(plan.paced_tokens * 4 // 5)  # about paced_tokens chunks of 4 characters
+        tokens, kind = len(chunked(reasoning, chars)) + len(chunked(answer, chars)), f"tokens of {chars} characters"
+    with server_class(reasoning, answer, delay=1 / plan.paced_rate, chars=chars) as server:
         runs = [paced_once(server, tokens) for _ in range(plan.runs)]
         if plan.profile:  # the same stream through the probe, profiled (not counted)
-            name = "paced_ollama" if server_class is TimedOllama else "paced_chars"
-            _stream_once(server, tokens, plan.profile_env(name))
+            _stream_once(server, tokens, plan.profile_env(profile))
     rate = median([r for _, r in runs])
     cpu = median([c for c, _ in runs])
     return target.measured(
         cpu,
-        f"{tokens:,} tokens of {OLLAMA_CHARS} characters, trace first, sent at {rate:.0f}/s{_scaled(cpu, rate, plan)}; "
-        f"/proc CPU over the stream; median of {len(runs)}",
+        f"{tokens:,} {kind}, trace first, sent at {rate:.0f}/s{_scaled(cpu, rate, plan)}; /proc CPU over the "
+        f"stream; median of {len(runs)}",
     )
 
 
 def measure(plan: Plan) -> list[Figure]:
-    return [*throughput(plan), paced_cpu(plan), paced_chars(plan, PACED_OLLAMA, TimedOllama),
-            paced_chars(plan, PACED_OPENAI_CHARS, TimedOpenAI)]
+    return [
+        *throughput(plan),
+        paced(plan, PACED_CPU, TimedOpenAI, None, "paced"),
+        paced(plan, PACED_OLLAMA, TimedOllama, OLLAMA_CHARS, "paced_ollama"),
+        paced(plan, PACED_OPENAI_CHARS, TimedOpenAI, OLLAMA_CHARS, "paced_chars"),
+    ]

@@ -89,11 +89,11 @@ class TimedOpenAI(_Timing, FakeOpenAI):
 class TimedOllama(_Timing, FakeOllama):
     """The fake Ollama with one model, ``OLLAMA_MODEL``, answering every prompt with this turn."""
 
-    def __init__(self, reasoning: str, answer: str, *, delay: float = 0.0, chars: int = OLLAMA_CHARS) -> None:
+    def __init__(self, reasoning: str, answer: str, *, delay: float = 0.0, chars: int | None = OLLAMA_CHARS) -> None:
         model = FakeModel(OLLAMA_MODEL, family="qwen3", reasoning=reasoning, answer=answer)
         super().__init__(delay=delay, models={OLLAMA_MODEL: model})
         self.turn_text = (reasoning, answer)
-        self.chars = chars
+        self.chars = chars or OLLAMA_CHARS
         self._init_timing()
 
     def app_args(self) -> list[str]:
