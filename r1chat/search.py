@@ -130,18 +130,41 @@ def _turns(db: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
     return {r[0]: max(r[1], 1) for r in rows}
 
 
-def search_index(db: sqlite3.Connection, match: str, limit: int, per: int | None, width: int) -> list[SearchHit]:
+# Below this many characters typed, matches are listed newest first without ranking: "t*" matches
+# nearly every message of a year of traces, and ranking them all took seconds.
+RANKED_FROM = 3
+# Unranked, the newest this many matching rows (of titles, and of messages) per hit asked for.
+_NEWEST_PER_HIT = 20
+# Ranked, the newest this many matching messages (and titles) are ranked: all of them for any but
+# the commonest words. bm25 reads every match's positions, and a word in half of a year's
+# messages (100,000) took seconds; read newest first, FTS5 stops at the limit.
+RANK_WINDOW = 5_000
+
+
+def ranked(text: str) -> bool:
+    """Whether a search for ``text`` is ranked by relevance (else: newest matches first)."""
+    return sum(len(word) for word in search_terms(text)) >= RANKED_FROM
+
+
+def search_index(
+    db: sqlite3.Connection, match: str, limit: int, per: int | None, width: int, *, rank: bool = True
+) -> list[SearchHit]:
     """``match`` (from ``fts_query``) over the FTS5 index, ranked by bm25: a title counts twice,
-    a prompt or an answer twice a trace."""
+    a prompt or an answer twice a trace; the newest ``RANK_WINDOW`` matches are ranked. Without
+    ``rank``, the newest few matches, unranked. Either way a conversation's count of matches
+    counts among those read."""
+    # FTS5 walks its rowids backwards and stops at the LIMIT: the newest rows are read first.
+    title_score, message_score = ("2.0 * bm25(search_titles)", "bm25(search_messages, 2.0, 1.0, 1.0)") if rank else ("0.0", "0.0")
     rows = db.execute(
         "WITH hits AS ("
-        " SELECT rowid AS conversation_id, NULL AS message_id, NULL AS role, 2.0 * bm25(search_titles) AS score"
-        " FROM search_titles WHERE search_titles MATCH :match"
+        " SELECT * FROM (SELECT rowid AS conversation_id, NULL AS message_id, NULL AS role,"
+        f" {title_score} AS score FROM search_titles WHERE search_titles MATCH :match"
+        " ORDER BY rowid DESC LIMIT :newest)"
         " UNION ALL"
-        " SELECT m.conversation_id, m.id, m.role, bm25(search_messages, 2.0, 1.0, 1.0)"
-        " FROM search_messages JOIN messages m ON m.id = search_messages.rowid"
-        " WHERE search_messages MATCH :match)" + _RANKED,
-        {"match": match, "per": per, "limit": limit},
+        " SELECT m.conversation_id, m.id, m.role, found.score FROM (SELECT rowid,"
+        f" {message_score} AS score FROM search_messages WHERE search_messages MATCH :match"
+        " ORDER BY rowid DESC LIMIT :newest) AS found JOIN messages m ON m.id = found.rowid)" + _RANKED,
+        {"match": match, "per": per, "limit": limit, "newest": RANK_WINDOW if rank else limit * _NEWEST_PER_HIT},
     ).fetchall()
     # Marked text for the hits returned only: marking reads the row's text (a whole trace).
     titles = _highlights(db, "search_titles", 0, match, [r["conversation_id"] for r in rows if r["message_id"] is None])

@@ -40,7 +40,7 @@ from r1chat.conversation import (
     part_to_dict,
     title_from_prompt,
 )
-from r1chat.search import SearchHit, fts_query, search_index, search_like, search_terms
+from r1chat.search import SearchHit, fts_query, ranked, search_index, search_like, search_terms
 
 DB_NAME = "r1chat.db"
 
@@ -262,6 +262,10 @@ _WRITE_HINT = " Is the disk full, or the folder read-only? Free some space (or f
 
 class StoreError(Exception):
     """The database cannot be used (unwritable directory, full disk, ...)."""
+
+
+class SearchCancelled(Exception):
+    """A search was stopped by its ``cancel`` event (a newer one replaced it)."""
 
 
 class DamagedStore(StoreError):
@@ -716,7 +720,13 @@ class Store:
     # --- search ------------------------------------------------------------------------------
 
     def search(
-        self, query: str, limit: int = 50, *, per_conversation: int | None = 1, snippet_chars: int = 100
+        self,
+        query: str,
+        limit: int = 50,
+        *,
+        per_conversation: int | None = 1,
+        snippet_chars: int = 100,
+        cancel: threading.Event | None = None,
     ) -> list[SearchHit]:
         """Conversations whose title, prompts, answers or traces hold every word of ``query``.
 
@@ -724,21 +734,32 @@ class Store:
         plain text) and the last word matches as a prefix. Best match first (bm25; answers and
         prompts weigh twice a trace), then the most recently updated. At most ``per_conversation``
         hits per conversation (None: all). A message is searchable once it stops streaming.
+        Fewer than ``search.RANKED_FROM`` characters typed: the newest matches, unranked.
+
+        ``cancel``, once set (from another thread: a newer keystroke), stops the query within a
+        few milliseconds; the search then raises ``SearchCancelled`` and frees the database.
         """
         match = fts_query(query)
         if match is None or limit <= 0:
             return []
         with self._lock:
+            if cancel is not None:
+                # Asked every few thousand steps of SQLite's virtual machine: non-zero stops it.
+                self._db.set_progress_handler(cancel.is_set, 2_000)
             self._db.execute("BEGIN")  # one snapshot for the ranking and the snippets
             try:
                 if self._full_text:
-                    return search_index(self._db, match, limit, per_conversation, snippet_chars)
+                    return search_index(self._db, match, limit, per_conversation, snippet_chars, rank=ranked(query))
                 return search_like(self._db, search_terms(query), limit, per_conversation, snippet_chars)
             except sqlite3.OperationalError as exc:
+                if cancel is not None and cancel.is_set():
+                    raise SearchCancelled(query) from exc
                 raise StoreError(f"Cannot search {self.path}: {exc}") from exc
             except sqlite3.DatabaseError as exc:
                 raise DamagedStore(self.path, exc) from exc
             finally:
+                if cancel is not None:
+                    self._db.set_progress_handler(None, 0)
                 # A read: nothing to keep; after a damaged page SQLite may refuse the COMMIT.
                 with contextlib.suppress(sqlite3.DatabaseError):
                     self._db.execute("COMMIT")

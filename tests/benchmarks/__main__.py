@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-from tests.benchmarks import install_size, open_conversation, startup, streaming
+from tests.benchmarks import install_size, live, long_runs, open_conversation, startup, streaming, year
 from tests.benchmarks.figures import Figure, table
 from tests.benchmarks.plan import Plan
 
@@ -27,6 +27,9 @@ BENCHMARKS = {
     "streaming": streaming,
     "open_conversation": open_conversation,
     "install_size": install_size,
+    "live": live,
+    "year": year,
+    "long_runs": long_runs,
 }
 
 
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these benchmarks")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--profile", metavar="DIR", help="one more run of each app figure under cProfile (not "
-                        "counted), writing DIR/start.prof, stream.prof, paced.prof and open.prof")
+                        "counted), writing DIR/start.prof, stream.prof, paced.prof, paced_ollama.prof, paced_chars.prof and "
+                        "open.prof")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     plan = Plan.quick(args.runs) if args.short else Plan.full(args.runs)

@@ -126,3 +126,16 @@ def long_turn(tokens: int, reasoning_share: float = 0.6, seed: int = 8) -> tuple
     reasoning = _exactly(_trace_paragraphs(rng), reasoning_tokens)
     answer = _exactly(_answer_blocks(rng), tokens - reasoning_tokens)
     return reasoning, answer
+
+
+def r1_text(chars: int, *, answer: bool = False, seed: int = 8) -> str:
+    """About ``chars`` characters of trace (or of Markdown answer), cut at the end of a word."""
+    rng = random.Random(seed)
+    blocks = _answer_blocks(rng) if answer else _trace_paragraphs(rng)
+    parts, size = [], 0
+    while size < chars:
+        block = next(blocks)
+        parts.append(block)
+        size += len(block) + 2
+    text = "\n\n".join(parts)[:chars]
+    return text[: text.rfind(" ")] if " " in text else text

@@ -17,6 +17,14 @@ class Plan:
     paced_tokens: int = 3_000  # streamed at paced_rate for the CPU figure
     paced_rate: float = 100.0
     conversation_messages: int = 1_000
+    echo_keys: int = 200  # keys typed while a turn streams
+    three_tokens: int = 2_000  # each of the three streams at once
+    session_turns: int = 300  # turns in one running app
+    long_trace_tokens: int = 100_000  # one turn's trace, then long_answer_tokens of answer
+    long_answer_tokens: int = 5_000
+    long_trace_rate: float = 300.0
+    window_tokens: int = 10_000  # the first and last stretch whose CPU per token is compared
+    year: bool = True  # the database of a year of use (built once, cached)
     fresh_venv: bool = True  # installed size from a new venv (False: from the running one)
     profile: str | None = None  # a directory: probe runs also write cProfile stats there
 
@@ -35,7 +43,9 @@ class Plan:
     @classmethod
     def quick(cls, runs: int | None = None) -> Plan:
         return cls(short=True, runs=runs or 1, turn_tokens=2_000, paced_tokens=300,
-                   conversation_messages=200, fresh_venv=False)
+                   conversation_messages=200, fresh_venv=False, echo_keys=20, three_tokens=200,
+                   session_turns=10, long_trace_tokens=3_000, long_answer_tokens=500, long_trace_rate=1000.0,
+                   window_tokens=1_000, year=False)
 
 
 def r1chat_command() -> list[str]:

@@ -16,6 +16,17 @@ also run under cProfile and its stats written to FILE (``python -m pstats FILE``
         screen does (``ChatScreen.open_conversation``) and notes when the
         screen has been drawn with its end, when the rest of the window has gone in above it, how
         late the loop ran meanwhile, and the process's memory.
+    python -m tests.benchmarks.probe log REPORT -- [r1chat options]
+        Runs the app as it is (the benchmark types into it) and appends a JSON line to REPORT for
+        each of: the prompt box drawn after an edit (its length), an answer's first token drawn,
+        a finished answer drawn (with the process's memory), a trace folded or unfolded by
+        ctrl+t and drawn, the history screen's list drawn (and for which search), and its
+        highlight moved by a key and drawn. The times are ``time.perf_counter()``, the clock the benchmark reads
+        too, so that a key it writes can be matched with the frame that shows it.
+    python -m tests.benchmarks.probe three REPORT STREAMS -- [r1chat options]
+        Once the chat screen is up and idle, asks the server for STREAMS answers at once through
+        the session's backend and streams each into an answer of its own in the one conversation
+        view (a harness until there is a compare view), then notes CPU and wall time over them.
 """
 
 from __future__ import annotations
@@ -227,6 +238,125 @@ def probe_open(report_path: str, conversation_id: int) -> None:
     _after_mount(R1ChatApp, lambda app: (lag.start(), _start_task(app, open_conversation(app))))
 
 
+class EventLog:
+    """JSON lines appended to a file as things happen, each with its ``perf_counter`` time and the
+    process's CPU time then (on a busy machine, a figure's CPU says what its wall time cannot)."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the app's life
+
+    def __call__(self, event: str, **fields) -> None:
+        now = {"t": time.perf_counter(), "cpu": time.process_time()}
+        self._file.write(json.dumps({"event": event, **now, **fields}) + "\n")
+        self._file.flush()
+
+
+def probe_log(report_path: str) -> None:
+    from r1chat.ui.app import R1ChatApp
+    from r1chat.ui.screens.chat import ChatScreen
+    from r1chat.ui.widgets.message import AssistantMessage
+    from r1chat.ui.widgets.prompt import Prompt
+
+    log = EventLog(report_path)
+    edit, add_reasoning, add_content, finish, toggle = (
+        Prompt.edit, AssistantMessage.add_reasoning, AssistantMessage.add_content, AssistantMessage.finish,
+        ChatScreen.action_toggle_trace)
+
+    def edited(self, *args, **kwargs):
+        result = edit(self, *args, **kwargs)
+        length = len(self.text)
+        self.app.call_after_refresh(lambda: log("prompt", length=length))
+        return result
+
+    def first_token(self) -> None:
+        if not getattr(self, "_probe_seen", False):
+            self._probe_seen = True
+            started = time.perf_counter()
+            self.app.call_after_refresh(lambda: log("first_token", received=started))
+
+    async def reasoning(self, text: str) -> None:
+        first_token(self)
+        await add_reasoning(self, text)
+
+    async def content(self, text: str) -> None:
+        first_token(self)
+        await add_content(self, text)
+
+    async def finished(self, message) -> None:
+        await finish(self, message)
+        self.app.call_after_refresh(lambda: log("finished", status=str(message.status), **memory_mb()))
+
+    def toggled(self) -> None:
+        started = time.perf_counter()
+        toggle(self)
+        self.app.call_after_refresh(lambda: log("toggled", started=started))
+
+    from r1chat.ui.screens.history import HistoryScreen
+
+    fill, move = HistoryScreen._fill, HistoryScreen.action_list
+
+    def filled(self, options, keep) -> None:
+        fill(self, options, keep)
+        # Called by the search before it notes what the rows answer: read it once drawn.
+        self.app.call_after_refresh(lambda: log("filled", query=self.shown_query, rows=len(options)))
+
+    def moved(self, action: str) -> None:
+        move(self, action)
+        self.app.call_after_refresh(lambda: log("moved", highlighted=self.rows.highlighted))
+
+    HistoryScreen._fill, HistoryScreen.action_list = filled, moved
+    Prompt.edit = edited
+    AssistantMessage.add_reasoning, AssistantMessage.add_content = reasoning, content
+    AssistantMessage.finish = finished
+    ChatScreen.action_toggle_trace = toggled
+    _after_mount(R1ChatApp, lambda app: log("mounted", **memory_mb()))
+
+
+def probe_three(report_path: str, streams: int) -> None:
+    from r1chat.backends.base import ChatOptions, Content, Done, Reasoning
+    from r1chat.conversation import History, Message, MessageStatus, Role
+    from r1chat.ui.app import R1ChatApp
+
+    async def one(screen, backend, model: str, n: int) -> int:
+        prompt = Message(Role.USER, f"Stream {n + 1}: tell me about caches")
+        answer = Message(Role.ASSISTANT, status=MessageStatus.STREAMING, model=model)
+        await screen.view.add(prompt)
+        widget = await screen.view.add(answer)
+        tokens = 0
+        async for event in backend.chat(model, History("", (prompt,)), ChatOptions()):
+            if isinstance(event, Reasoning):
+                answer.reasoning += event.text
+                await widget.add_reasoning(event.text)
+            elif isinstance(event, Content):
+                answer.content += event.text
+                await widget.add_content(event.text)
+            elif isinstance(event, Done):
+                break
+            tokens += 1
+        answer.status = MessageStatus.DONE
+        await widget.finish(answer)
+        return tokens
+
+    async def run(app) -> None:
+        screen = await chat_screen_drawn(app)
+        while screen.status.connection == "connecting":
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        session = screen.session
+        model = await session.resolve_model()
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            counts = await asyncio.gather(*(one(screen, session.backend, model, n) for n in range(streams)))
+        except Exception as exc:
+            _finish(app, report_path, {"error": f"{type(exc).__name__}: {exc}"})
+            raise
+        drawn = await after_refresh(app)
+        _finish(app, report_path, {"tokens": counts, "seconds": drawn - started,
+                                   "cpu_seconds": time.process_time() - cpu, "memory": memory_mb()})
+
+    _after_mount(R1ChatApp, lambda app: _start_task(app, run(app)))
+
+
 def _start_task(app, coroutine) -> None:
     app._benchmark_probe = asyncio.get_running_loop().create_task(coroutine)
 
@@ -254,6 +384,10 @@ def main(argv: list[str]) -> int:
         probe_stream(report_path)
     elif mode == "open":
         probe_open(report_path, int(rest[0]))
+    elif mode == "log":
+        probe_log(report_path)
+    elif mode == "three":
+        probe_three(report_path, int(rest[0]))
     else:
         raise SystemExit(f"unknown probe {mode!r}")
     from r1chat.cli import main as r1chat_main

@@ -18,16 +18,18 @@ from tests.benchmarks.corpus import long_turn
 from tests.benchmarks.figures import Figure, Target, median
 from tests.benchmarks.plan import PROMPT_MARKER, Plan, probe_command, r1chat_command
 from tests.benchmarks.pty_app import PtyApp, TempHome, isolated_env
-from tests.benchmarks.timed_server import MODEL, TimedOpenAI, raw_rate
+from tests.benchmarks.timed_server import OLLAMA_CHARS, TimedOllama, TimedOpenAI, chunked, raw_rate
 
 THROUGHPUT = Target("render throughput, long turn", 3000.0, "tok/s", at_most=False)
 STALL = Target("p99 event-loop stall while streaming", 50.0, "ms")
 PACED_CPU = Target("CPU while streaming at 100 tok/s (pty)", 15.0, "%")
-TARGETS = [THROUGHPUT, STALL, PACED_CPU]
+PACED_OLLAMA = Target("CPU, Ollama /api/chat, 4-char tokens at 100/s (pty)", 15.0, "%")
+PACED_OPENAI_CHARS = Target("CPU, OpenAI-compatible, 4-char tokens at 100/s (pty)", 15.0, "%")
+TARGETS = [THROUGHPUT, STALL, PACED_CPU, PACED_OLLAMA, PACED_OPENAI_CHARS]
 
 
 def _app_args(server: TimedOpenAI) -> list[str]:
-    return ["--base-url", server.base_url, "--model", MODEL]
+    return server.app_args()
 
 
 PROMPT = "Tell me about caches"
@@ -97,34 +99,62 @@ def throughput(plan: Plan) -> list[Figure]:
     ]
 
 
-def _paced_once(server: TimedOpenAI, tokens: int) -> tuple[float, float]:
-    """(CPU percent of one core over the stream, tokens a second actually sent)."""
-    with TempHome() as home, PtyApp([*r1chat_command(), *_app_args(server)], isolated_env(home)) as app:
-        app.wait_for(PROMPT_MARKER, timeout=60)
-        time.sleep(0.5)  # let the start-up's connection check finish
-        server.reset()
-        type_prompt(app)
-        if not server.stream_started.wait(30):
-            raise TimeoutError(f"the prompt was not sent; last output:\n{app.text[-1500:]}")
+def start_turn(app: PtyApp, server: TimedOpenAI | TimedOllama) -> None:
+    """Once the app is up and idle, type the prompt and send it; returns when the stream began."""
+    app.wait_for(PROMPT_MARKER, timeout=60)
+    time.sleep(0.5)  # let the start-up's connection check finish
+    server.reset()
+    type_prompt(app)
+    if not server.stream_started.wait(30):
+        raise TimeoutError(f"the prompt was not sent; last output:\n{app.text[-1500:]}")
+
+
+def paced_once(server: TimedOpenAI | TimedOllama, tokens: int) -> tuple[float, float]:
+    """(CPU percent of one core over the stream, chunks a second actually sent)."""
+    with TempHome() as home, PtyApp([*r1chat_command(), *server.app_args()], isolated_env(home)) as app:
+        start_turn(app, server)
         cpu, wall = app.cpu_seconds(), time.perf_counter()
         if not server.stream_ended.wait(60 + 2 * tokens / 100):
             raise TimeoutError("the paced stream did not end")
         cpu, wall = app.cpu_seconds() - cpu, time.perf_counter() - wall
-    return 100 * cpu / wall, tokens / (server.ended_at - server.started_at)
+    return 100 * cpu / wall, server.sent / (server.ended_at - server.started_at)
 
 
-def paced_cpu(plan: Plan) -> Figure:
-    reasoning, answer = long_turn(plan.paced_tokens)
-    with TimedOpenAI(reasoning, answer, delay=1 / plan.paced_rate) as server:
-        runs = [_paced_once(server, plan.paced_tokens) for _ in range(plan.runs)]
+def _scaled(cpu: float, rate: float, plan: Plan) -> str:
+    """A busy machine's server sends slower than asked: what the CPU would be at the rate asked,
+    scaled in proportion (an upper bound: the frames' cost does not grow with the tokens)."""
+    if rate >= plan.paced_rate * 0.95:
+        return ""
+    return f" ({cpu * plan.paced_rate / rate:.1f} % scaled to {plan.paced_rate:.0f}/s)"
+
+
+def paced(plan: Plan, target: Target, server_class: type[TimedOpenAI] | type[TimedOllama],
+          chars: int | None, profile: str) -> Figure:
+    """CPU over a turn streamed at ``paced_rate``: the fake's word-sized tokens, or (``chars``)
+    the same kind of turn cut into tokens of that many characters, one a chunk, as Ollama streams R1."""
+    if chars is None:
+        reasoning, answer = long_turn(plan.paced_tokens)
+        tokens, kind = plan.paced_tokens, "word-sized tokens"
+    else:
+        reasoning, answer = long_turn(plan.paced_tokens * 4 // 5)  # about paced_tokens chunks of 4 characters
+        tokens, kind = len(chunked(reasoning, chars)) + len(chunked(answer, chars)), f"tokens of {chars} characters"
+    with server_class(reasoning, answer, delay=1 / plan.paced_rate, chars=chars) as server:
+        runs = [paced_once(server, tokens) for _ in range(plan.runs)]
         if plan.profile:  # the same stream through the probe, profiled (not counted)
-            _stream_once(server, plan.paced_tokens, plan.profile_env("paced"))
+            _stream_once(server, tokens, plan.profile_env(profile))
     rate = median([r for _, r in runs])
-    return PACED_CPU.measured(
-        median([c for c, _ in runs]),
-        f"{plan.paced_tokens:,} tokens sent at {rate:.0f} tok/s; /proc CPU over the stream; median of {len(runs)}",
+    cpu = median([c for c, _ in runs])
+    return target.measured(
+        cpu,
+        f"{tokens:,} {kind}, trace first, sent at {rate:.0f}/s{_scaled(cpu, rate, plan)}; /proc CPU over the "
+        f"stream; median of {len(runs)}",
     )
 
 
 def measure(plan: Plan) -> list[Figure]:
-    return [*throughput(plan), paced_cpu(plan)]
+    return [
+        *throughput(plan),
+        paced(plan, PACED_CPU, TimedOpenAI, None, "paced"),
+        paced(plan, PACED_OLLAMA, TimedOllama, OLLAMA_CHARS, "paced_ollama"),
+        paced(plan, PACED_OPENAI_CHARS, TimedOpenAI, OLLAMA_CHARS, "paced_chars"),
+    ]

@@ -1110,6 +1110,36 @@ async def test_opening_another_conversation_while_the_window_fills_shows_only_th
         assert [(m.later, m.count) for m in chat(pilot).query(HiddenMessages)] == [(False, 131), (True, 129)]
 
 
+async def test_a_long_session_keeps_only_a_window_mounted_the_rest_behind_the_marker(run_app, monkeypatch):
+    # A small window, so a few turns show what 300 do: the oldest go under the marker.
+    monkeypatch.setattr(ConversationView, "WINDOW", 6)
+    monkeypatch.setattr(ConversationView, "TRIM", 2)
+    async with run_app() as pilot:
+        view = chat(pilot).view
+        session = view.screen.session
+
+        def answered(turns: int) -> bool:
+            done = len(session.conversation.current_messages()) == 2 * turns
+            return done and not session.streaming and not answers(pilot)[-1].streaming
+
+        for n in range(6):
+            # Not ask(): it counts the answers mounted, and the oldest go.
+            await send(pilot, f"question {n}")
+            await wait_until(pilot, lambda n=n: answered(n + 1), f"answer {n}")
+        await pilot.pause()
+        mounted = shown(pilot)
+        assert 6 <= len(mounted) < 6 + 2, mounted
+        assert mounted[-2:] == ["question 5", ANSWER]  # the end, whole
+        [marker] = chat(pilot).query(HiddenMessages)
+        assert not marker.later and marker.count == 12 - len(mounted)
+        assert view.is_anchored  # still following the end
+        view.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.click(HiddenMessages)
+        await wait_until(pilot, lambda: len(shown(pilot)) == 12, "all messages")
+        assert shown(pilot)[0::2] == [f"question {n}" for n in range(6)]
+
+
 async def test_clicking_earlier_messages_mounts_them(run_app, long_conversation):
     async with run_app(long_conversation(50)) as pilot:
         await window_filled(pilot)

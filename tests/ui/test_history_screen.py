@@ -573,3 +573,21 @@ async def test_by_default_the_title_is_the_prompts_and_costs_no_request(run_app,
         await pilot.pause(0.3)
         assert len(chats(ollama)) == 1
         assert store.list_conversations()[0].title == "Why is the sky blue?"
+
+
+async def test_a_long_history_shows_a_screenful_first_and_the_rest_right_after(run_app, store):
+    from r1chat.ui.screens.history import FIRST_ROWS
+
+    count = FIRST_ROWS + 12
+    for n in range(count):
+        seed(store, (f"question {n}", "t", "a"))
+    async with run_app() as pilot:
+        screen = await open_history(pilot)
+        await wait_until(pilot, lambda: len(rows(screen)) == count, "the rest of the rows")
+        assert [r.split()[:2] for r in rows(screen)] == [["question", str(n)] for n in reversed(range(count))]
+        assert highlighted(screen).startswith(f"question {count - 1}")
+        assert status(screen).startswith(f"{count} conversations")
+        for _ in range(FIRST_ROWS + 5):  # into the rows that came after the first frame
+            await pilot.press("down")
+        await pilot.pause()
+        assert highlighted(screen).startswith(f"question {count - 1 - FIRST_ROWS - 5}")

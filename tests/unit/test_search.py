@@ -320,3 +320,46 @@ def test_term_spans_match_words_as_the_query_does_whole_words_and_the_last_as_a_
     assert found("in") == ["in"]  # a word's start, not inside "thinking"
     assert found("(b)", "rot") == ["rotate", "(b)"]  # what looks like syntax is plain text
     assert term_spans(text, ()) == [] and term_spans("", ["the"]) == []
+
+
+def test_a_search_of_one_or_two_letters_lists_the_newest_matches_first(store):
+    often = chat(store, "a", "p", "kettle kettle kettle and a kettle", when=1000.0)
+    newest = chat(store, "b", "p", "kettle " + "other words " * 30, when=3000.0)
+    # Ranked from three characters typed: the better match first.
+    if store._full_text:
+        assert [h.conversation_id for h in store.search("ket")] == [often.id, newest.id]
+    # Below that nearly everything matches: no ranking, the newest first, and still marked.
+    hits = store.search("ke")
+    assert [h.conversation_id for h in hits] == [newest.id, often.id]
+    assert all(h.snippet[slice(*h.matches[0])].lower().startswith("ke") for h in hits)
+
+
+def test_a_cancelled_search_stops_and_leaves_the_store_usable(store):
+    import threading
+
+    from r1chat.store import SearchCancelled
+
+    for n in range(30):
+        chat(store, f"t{n}", "about a kettle", "the kettle boils " * 50, trace="kettle physics " * 200)
+    cancel = threading.Event()
+    cancel.set()  # already replaced by a newer search: it stops at SQLite's first check
+    with pytest.raises(SearchCancelled):
+        store.search("kettle", cancel=cancel)
+    # Nothing of the cancelled search is left behind: the next one, and a write, work.
+    assert len(store.search("kettle", cancel=threading.Event())) == 30
+    chat(store, "after", "p", "a kettle again")
+    assert len(store.search("kettle")) == 31
+
+
+def test_a_very_common_word_ranks_only_its_newest_matches(store, monkeypatch):
+    if not store._full_text:
+        pytest.skip("without FTS5 there is no relevance, only recency")
+    from r1chat import search as search_module
+
+    best = chat(store, "a", "p", "kettle kettle kettle and a kettle", when=1000.0)
+    newer = chat(store, "b", "p", "kettle " + "other words " * 30, when=2000.0)
+    newest = chat(store, "c", "p", "a kettle " + "other words " * 30, when=3000.0)
+    assert [h.conversation_id for h in store.search("kettle")][0] == best.id
+    # Matched by more messages than are ranked: the newest are, best first, and the older wait.
+    monkeypatch.setattr(search_module, "RANK_WINDOW", 2)
+    assert {h.conversation_id for h in store.search("kettle")} == {newer.id, newest.id}

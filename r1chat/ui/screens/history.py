@@ -4,6 +4,7 @@ traces; open, rename, delete or export the one under the cursor."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +23,18 @@ from r1chat.conversation import Conversation
 from r1chat.export import ExportError, export_dir, file_name, render, save, write
 from r1chat.sanitize import strip_controls
 from r1chat.search import SearchHit, search_terms
-from r1chat.store import ConversationSummary, Store, StoreError
+from r1chat.store import ConversationSummary, SearchCancelled, Store, StoreError
 from r1chat.ui.cells import clip, column
 from r1chat.ui.confirm import Confirm
 from r1chat.ui.widgets.footer import KeysFooter
 from r1chat.units import human_date
 
 PAGE = 200  # conversations listed at once; the search reaches every one
+FIRST_ROWS = 30  # of them in the first frame (a screenful at 160x45), the rest right after
 SEARCH_LIMIT = 100
-SEARCH_DELAY = 0.08  # seconds of quiet typing before a search runs
+# Seconds of quiet typing before a search runs. A newer key cancels a search that runs, so a short
+# pause is enough (at 80 ms, more than the whole search of a year of traces took).
+SEARCH_DELAY = 0.03
 SHORT = 30  # rows: below this the screen drops its blank lines and the rules between rows
 TITLE_WIDTH = 48
 COUNT_WIDTH = 11  # "999 matches"
@@ -127,6 +131,8 @@ class HistoryScreen(Screen[Visit]):
         self.conversations: dict[int, ConversationSummary] = {}
         self.hits: dict[str, SearchHit] = {}
         self.shown_query = ""  # what the rows on screen are the answer to ("": the history)
+        self._had_choice = False  # whether the footer's keys were last refreshed with a row chosen
+        self._fills = 0  # rows put in the list so far: rows to add to older ones are dropped
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history"):
@@ -179,14 +185,32 @@ class HistoryScreen(Screen[Visit]):
         self.shown_query = ""
         self.conversations = {s.id: s for s in summaries}
         self.hits = {}
-        self._fill([Option(conversation_row(s, now), id=str(s.id)) for s in summaries], keep)
+        # A screenful first, the rest once it is drawn (all 200 rows made and laid out before the
+        # first frame were most of the time the screen took to open); all at once to keep a row
+        # highlighted further down.
+        split = FIRST_ROWS if keep not in {str(s.id) for s in summaries[FIRST_ROWS:]} else len(summaries)
+        self._fill([Option(conversation_row(s, now), id=str(s.id)) for s in summaries[:split]], keep)
+        if split < len(summaries):
+            fills = self._fills
+            self.call_after_refresh(lambda: self._more_rows(summaries[split:], now, fills))
         if not summaries:
             self._set_status("No conversations yet: the ones you have will be listed here.")
         else:
             more = f" (the newest {PAGE}; search finds the others)" if len(summaries) == PAGE else ""
             self._set_status(f"{len(summaries)} conversation{'s' if len(summaries) != 1 else ''}{more}")
 
+    def _more_rows(self, summaries: list[ConversationSummary], now: float, fills: int) -> None:
+        """The rest of the history below the rows drawn first, unless other rows replaced them."""
+        if fills != self._fills:
+            return
+        spaced: list[Option | None] = []
+        for summary in summaries:
+            option = Option(conversation_row(summary, now), id=str(summary.id))
+            spaced += [option] if self.has_class("-short") else [None, option]
+        self.rows.add_options(spaced)
+
     def _fill(self, options: list[Option], keep: str | None) -> None:
+        self._fills += 1
         rows = self.rows
         ids = [option.id for option in options]
         spaced: list[Option | None] = []
@@ -196,6 +220,7 @@ class HistoryScreen(Screen[Visit]):
         rows.set_options(spaced if self.has_class("-short") else spaced[:-1])
         if ids:
             rows.highlighted = ids.index(keep) if keep in ids else 0
+        self._moved()  # an empty list highlights nothing, and says nothing of it
 
     @on(Input.Changed, "#search")
     def _typed(self) -> None:
@@ -205,11 +230,18 @@ class HistoryScreen(Screen[Visit]):
     async def search(self, text: str, keep: str | None = None) -> None:
         await asyncio.sleep(SEARCH_DELAY)  # a newer keystroke cancels this one first
         width = self._row_width()
+        cancel = threading.Event()
         try:
             # One row per conversation: its best match, and how many places match.
             hits = await asyncio.to_thread(
-                self.store.search, text, SEARCH_LIMIT, per_conversation=1, snippet_chars=max(width - 20, 20)
+                self.store.search, text, SEARCH_LIMIT, per_conversation=1, snippet_chars=max(width - 20, 20),
+                cancel=cancel,
             )
+        except asyncio.CancelledError:
+            cancel.set()  # a newer keystroke: the query stops now and frees the database for its own
+            raise
+        except SearchCancelled:
+            return
         except StoreError as error:
             self._set_status(str(error), problem=True)
             return
@@ -277,7 +309,12 @@ class HistoryScreen(Screen[Visit]):
 
     @on(OptionList.OptionHighlighted, "#rows")
     def _moved(self) -> None:
-        self.refresh_bindings()
+        # The keys shown depend only on whether a row is chosen: refreshing them rebuilds the
+        # footer, which on every move of a held key left the list seconds behind.
+        chosen = self._chosen() is not None
+        if chosen != self._had_choice:
+            self._had_choice = chosen
+            self.refresh_bindings()
 
     def action_open(self) -> None:
         chosen = self._chosen()

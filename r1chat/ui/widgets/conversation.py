@@ -92,6 +92,9 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
     # so keys typed meanwhile are not held up. Anchored at the bottom, nothing on screen moves.)
     FIRST = 12
     FILL = 6
+    # As a session goes on, the oldest are unmounted this many at a time once the window is
+    # longer than WINDOW: a layout pass for a few turns, not one for each.
+    TRIM = 10
 
     def __init__(self, *, collapse: str = "on-answer", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -248,7 +251,29 @@ class ConversationView(OnePass, VerticalScroll, can_focus=False):
         await self.query(EmptyConversation).remove()
         await self.mount(widget)
         self.anchor()
+        await self._trim()
         return widget
+
+    async def _trim(self) -> None:
+        """Keep the window about ``WINDOW`` messages as turns go on, the oldest going under the
+        marker above: in a session of 300 turns every answer stayed mounted, and each turn's
+        layout passes, frames and memory grew with them (1 s of CPU a turn by turn 150).
+        ``add`` follows the end, so what goes is above the screen."""
+        excess = self._end - self._start - self.WINDOW
+        if excess < self.TRIM or any(w.node is self and w.group == "fill" and w.is_running for w in self.workers):
+            return
+        gone = [m for m in self._messages[self._start:self._start + excess] if m.role is not Role.SYSTEM]
+        widgets = [w for w in self._message_widgets()[:len(gone)] if w is not self.live]
+        if self.marked in widgets:
+            self.marked = None
+        self._start += excess
+        markers = self.query_children("HiddenMessages.earlier")
+        with self.app.batch_update():
+            if markers:
+                markers.first(HiddenMessages).set_count(self._start)
+            else:
+                await self.mount(HiddenMessages(self._start), before=0)
+            await self.remove_children(widgets)
 
     def latest_assistant(self) -> AssistantMessage | None:
         """The last answer shown (of a compare turn, the column the conversation goes on with)."""

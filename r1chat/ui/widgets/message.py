@@ -130,13 +130,20 @@ class AssistantMessage(OnePass, Vertical):
         self.version = version
         self.streaming = message.status is MessageStatus.STREAMING
         self._filter = ControlFilter()
-        self.answer_text = ""
+        self._answer = [""]  # pieces, joined when read (as the trace's)
         # Kept, not queried: streaming asks for it on every token. The latest trace segment.
         self.trace: Trace | None = None
         self.steps = Steps(classes="steps")
         self._live: LiveText | None = None
         self._called_since_trace = False  # a tool call came after the latest trace: a new segment next
         self.footnote = Footnote(self)
+
+    @property
+    def answer_text(self) -> str:
+        """The answer streamed so far, control sequences removed."""
+        if len(self._answer) > 1:
+            self._answer[:] = ["".join(self._answer)]
+        return self._answer[0]
 
     def compose(self) -> ComposeResult:
         message = self.message
@@ -261,7 +268,7 @@ class AssistantMessage(OnePass, Vertical):
         clean = self._filter.feed(text)
         if not clean:
             return
-        self.answer_text += clean
+        self._answer.append(clean)
         if self._live is None:  # found once: a query per token cost a tenth of a fast stream
             self._live = self.query_one(".answer", LiveText)
         self._live.write(clean)

@@ -76,7 +76,7 @@ class Trace(OnePass, Vertical):
         super().__init__(classes="-collapsed" if collapsed else "")
         self.set_reactive(Trace.collapsed, collapsed)
         self.live = live
-        self.text = text
+        self._text = [text]  # pieces, joined when read: += on a 400 kB trace copied it per token
         self.seconds = seconds
         self.tokens = tokens
         self.cut_off = cut_off
@@ -86,6 +86,13 @@ class Trace(OnePass, Vertical):
         self._filter = ControlFilter()
         self._body: LiveText | None = None
         self._drawn = True  # a finished trace's text is in its body
+
+    @property
+    def text(self) -> str:
+        """The trace so far, control sequences removed."""
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0]
 
     def compose(self) -> ComposeResult:
         yield TraceTitle(self._title(), classes="trace-title")
@@ -133,7 +140,7 @@ class Trace(OnePass, Vertical):
         clean = self._filter.feed(text)
         if not clean:
             return
-        self.text += clean
+        self._text.append(clean)
         if self._body is None:  # found once: a query per token cost a tenth of a fast stream
             self._body = self.query_one(".trace-body", LiveText)
         self._body.write(clean)
