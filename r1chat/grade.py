@@ -60,9 +60,14 @@ _ANSWER_LABEL = re.compile(
 )
 
 
+# A Markdown list item's marker: an answer ending in a list ends in its last item, not "- two".
+# A sign needs no space after it ("-3"), so it is never taken for a marker.
+_LIST_MARK = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+")
+
+
 def final_answer(text: str) -> str | None:
-    r"""The answer's final answer: its last ``\boxed{}``, else its last non-blank line (without an
-    "Answer:" label or Markdown bold, and only what follows its last ``=``: ``6 * 7 = 42`` is
+    r"""The answer's final answer: its last ``\boxed{}``, else its last non-blank line (without a
+    list marker, an "Answer:" label or Markdown bold, and only what follows its last ``=``: ``6 * 7 = 42`` is
     42); None when there is no text."""
     inside = boxed(text)
     if inside is not None:
@@ -71,7 +76,7 @@ def final_answer(text: str) -> str | None:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return None
-    line = _ANSWER_LABEL.sub("", lines[-1].replace("**", "")).strip()
+    line = _ANSWER_LABEL.sub("", _LIST_MARK.sub("", lines[-1]).replace("**", "")).strip()
     if "=" in line and not re.search(r"[<>!]=|=[<>]", line):
         line = line.rsplit("=", 1)[1].strip()
     return line or None
