@@ -32,6 +32,7 @@ def test_wheel_ships_every_theme_inside_the_package(wheel):
             "r1chat/themes/r1-amber.toml"} <= names
 
 
+@pytest.mark.process
 def test_wheel_ships_every_module_of_the_source_tree(wheel):
     names = set(wheel.namelist())
     for module in (REPO / "r1chat").rglob("*.py"):

@@ -143,6 +143,7 @@ def test_ask_saves_the_whole_answer_once_space_returns_mid_answer(ollama, tmp_pa
     assert not (home / "state").exists()
 
 
+@pytest.mark.process
 @pytest.mark.hostile(1, "cli")
 def test_ctrl_c_on_a_full_disk_names_the_recovery_file_and_does_not_claim_a_save(ollama, tmp_path):
     ollama.find("deepseek-r1:8b")[1].reasoning = "a long thought " * 20_000
