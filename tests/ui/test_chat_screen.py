@@ -920,7 +920,8 @@ async def test_a_bad_api_key_shows_the_auth_message_without_the_key(run_app, set
     provider.api_key = "sk-wrong-secret-key-4242"
     async with run_app(ChatSession(settings, store, provider)) as pilot:
         await send(pilot)
-        await wait_until(pilot, lambda: banner_text(pilot), "the banner")
+        # The connection check has shown a banner already: the failed answer is what is awaited.
+        await wait_until(pilot, lambda: answers(pilot) and "rejected" in footnote(answers(pilot)[-1]), "the failed answer")
         said_once(pilot, "rejected", then="Set the key")
         assert "API key" in footnote(answers(pilot)[-1])
         assert provider.api_key not in screen_text(pilot)
