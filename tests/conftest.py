@@ -110,6 +110,30 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+
+def _share_the_default_ssl_context() -> None:
+    """Every backend opens an httpx client, and each client loads the whole CA bundle into an SSL
+    context of its own: about 20 ms of CPU, hundreds of times a run. The tests' servers speak plain
+    HTTP (a test that points https:// at one fails its handshake with any context), so the clients
+    of one test process share a single default context, as httpx allows; any other ``verify`` or
+    ``cert`` still builds its own."""
+    from httpx._transports import default
+
+    build = default.create_ssl_context
+    shared: list = []
+
+    def create_ssl_context(verify=True, cert=None, trust_env=True):
+        if verify is not True or cert is not None or not trust_env:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        if not shared:
+            shared.append(build(verify=verify, cert=cert, trust_env=trust_env))
+        return shared[0]
+
+    default.create_ssl_context = create_ssl_context
+
+
+_share_the_default_ssl_context()
+
 _VARIABLES = (
     "OLLAMA_HOST",
     "OLLAMA_API_KEY",

@@ -41,7 +41,10 @@ async def test_r1chat_starts_in_a_tiny_terminal_and_answers_once_it_grows(run_ap
 async def test_resizing_down_to_1x1_and_back_while_an_answer_streams(run_app, stored_session, ollama):
     ollama.delay = 0.03
     ollama.find("deepseek-r1:8b")[1].reasoning = LONG_TRACE
-    sweep = [(width, height) for width in (1, 2, 3, 4, 6, 8, 12, 20) for height in (1, 2, 3, 4, 6)]
+    # Widths: 1 and 2 (a cut line is its ellipsis alone), 4 and 5 (the prompt's margins and border
+    # leave it no cell, then one), 12; heights: 1 to 4 (the prompt's three rows and the status bar
+    # leave the conversation none), 6.
+    sweep = [(width, height) for width in (1, 2, 4, 5, 12) for height in (1, 2, 3, 4, 6)]
     async with run_app(stored_session, size=(80, 24)) as pilot:
         await pilot.press(*"think long")
         await pilot.press("enter")
@@ -49,6 +52,7 @@ async def test_resizing_down_to_1x1_and_back_while_an_answer_streams(run_app, st
         for size in [*sweep, (80, 24), (1, 1), (160, 45), *sweep[::-1]]:
             await pilot.resize_terminal(*size)
             await pilot.pause(0.02)
+        ollama.delay = 0  # the rest of the trace at once: what is tested is the sweep above
         await pilot.resize_terminal(120, 40)
         await wait_until(pilot, lambda: "✓ " in screen_text(pilot), "the answer", timeout=30)
         # Each screen r1chat has, at 1x1: open, drawn, closed.

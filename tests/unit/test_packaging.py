@@ -32,12 +32,14 @@ def test_wheel_ships_every_theme_inside_the_package(wheel):
             "r1chat/themes/r1-amber.toml"} <= names
 
 
+@pytest.mark.process
 def test_wheel_ships_every_module_of_the_source_tree(wheel):
     names = set(wheel.namelist())
     for module in (REPO / "r1chat").rglob("*.py"):
         assert module.relative_to(REPO).as_posix() in names
 
 
+@pytest.mark.process
 def test_wheel_declares_the_console_script_and_only_the_six_runtime_dependencies(wheel):
     [entry_points] = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
     assert "r1chat = r1chat.cli:main" in wheel.read(entry_points).decode()

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from itertools import pairwise
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from r1chat.backends.base import BackendError, ChatOptions
@@ -113,7 +115,8 @@ def test_cleaned_ndjson_holds_each_object_on_a_line_of_its_own_for_the_ollama_cl
 
 
 class Garbage(FakeHTTPServer):
-    """Answers every chat with the bytes it is given, in the chunks it is given."""
+    """Answers every chat with the bytes it is given, in the chunks it is given (set ``chunks`` anew
+    for each request: one server serves every example of a property)."""
 
     def __init__(self, content_type: str) -> None:
         super().__init__()
@@ -137,23 +140,33 @@ async def drain(backend) -> None:
         await backend.aclose()
 
 
-SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@SLOW
-@given(GARBAGE, st.lists(st.integers(0, 1000), max_size=5))
-def test_the_ollama_backend_raises_only_backend_errors_on_garbage(garbage, cuts):
+@pytest.fixture(scope="module")
+def ndjson_server() -> Iterator[Garbage]:
     with Garbage("application/x-ndjson") as server:
-        server.chunks = split_at(garbage, cuts)
-        run(drain(OllamaBackend(server.url, read_timeout=5)))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sse_server() -> Iterator[Garbage]:
+    with Garbage("text/event-stream") as server:
+        yield server
+
+
+SLOW = settings(max_examples=40, deadline=None)
 
 
 @SLOW
 @given(GARBAGE, st.lists(st.integers(0, 1000), max_size=5))
-def test_the_openai_backend_raises_only_backend_errors_on_garbage(garbage, cuts):
-    with Garbage("text/event-stream") as server:
-        server.chunks = split_at(garbage, cuts)
-        run(drain(OpenAIBackend(server.url, "sk-key", read_timeout=5)))
+def test_the_ollama_backend_raises_only_backend_errors_on_garbage(ndjson_server, garbage, cuts):
+    ndjson_server.chunks = split_at(garbage, cuts)
+    run(drain(OllamaBackend(ndjson_server.url, read_timeout=5)))
+
+
+@SLOW
+@given(GARBAGE, st.lists(st.integers(0, 1000), max_size=5))
+def test_the_openai_backend_raises_only_backend_errors_on_garbage(sse_server, garbage, cuts):
+    sse_server.chunks = split_at(garbage, cuts)
+    run(drain(OpenAIBackend(sse_server.url, "sk-key", read_timeout=5)))
 
 
 JSON_VALUES = st.recursive(
@@ -167,16 +180,12 @@ JSON_VALUES = st.recursive(
 
 @SLOW
 @given(st.lists(JSON_VALUES, max_size=6))
-def test_unexpected_json_shapes_never_crash_either_backend(values):
+def test_unexpected_json_shapes_never_crash_either_backend(ndjson_server, sse_server, values):
     """Missing fields, wrong types, extra fields: a documented error or a turn, never a crash."""
-    lines = b"".join(json.dumps(v).encode() + b"\n" for v in values)
-    events = b"".join(b"data: " + json.dumps(v).encode() + b"\n\n" for v in values)
-    with Garbage("application/x-ndjson") as server:
-        server.chunks = [lines]
-        run(drain(OllamaBackend(server.url, read_timeout=5)))
-    with Garbage("text/event-stream") as server:
-        server.chunks = [events]
-        run(drain(OpenAIBackend(server.url, "sk-key", read_timeout=5)))
+    ndjson_server.chunks = [b"".join(json.dumps(v).encode() + b"\n" for v in values)]
+    run(drain(OllamaBackend(ndjson_server.url, read_timeout=5)))
+    sse_server.chunks = [b"".join(b"data: " + json.dumps(v).encode() + b"\n\n" for v in values)]
+    run(drain(OpenAIBackend(sse_server.url, "sk-key", read_timeout=5)))
 
 
 # --- characters str.splitlines takes for line breaks ---------------------------------------------
