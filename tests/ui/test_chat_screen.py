@@ -854,7 +854,8 @@ async def test_a_missing_model_banner_names_it_and_how_to_pull_it(run_app, setti
     async with run_app(ChatSession(settings, store, ollama_provider, model="nope:1b")) as pilot:
         await send(pilot)
         # The footnote names the model while the answer streams; the finished failure is what is awaited.
-        await wait_until(pilot, lambda: finished(pilot, 1) and "pull" in footnote(answers(pilot)[-1]), "the failed answer")
+        await wait_until(pilot, lambda: finished(pilot, 1) and "pull" in footnote(answers(pilot)[-1])
+                         and "ctrl+r pulls" in banner_text(pilot), "the failed answer and its banner")
         said_once(pilot, "r1chat pull nope:1b", then="ctrl+r pulls nope:1b")
 
 
@@ -922,7 +923,8 @@ async def test_a_bad_api_key_shows_the_auth_message_without_the_key(run_app, set
     async with run_app(ChatSession(settings, store, provider)) as pilot:
         await send(pilot)
         # The connection check has shown a banner already: the failed answer is what is awaited.
-        await wait_until(pilot, lambda: finished(pilot, 1) and "rejected" in footnote(answers(pilot)[-1]), "the failed answer")
+        await wait_until(pilot, lambda: finished(pilot, 1) and "rejected" in footnote(answers(pilot)[-1])
+                         and "Set the key" in banner_text(pilot), "the failed answer and its banner")
         said_once(pilot, "rejected", then="Set the key")
         assert "API key" in footnote(answers(pilot)[-1])
         assert provider.api_key not in screen_text(pilot)
