@@ -27,11 +27,21 @@ def start_up_done() -> None:
 # streams, never (the passes over young objects go on as usual).
 _NO_FULL_PASS = 1_000_000
 _usual_full_pass = gc.get_threshold()[2]
-_streaming = 0  # turns started and not ended (a turn can start before the last one's end is due)
+_streaming = 0  # turns started and not ended
+_owed = 0  # turns ended since the last full collection
+# Turns that may end without a full collection after them, at most: when the next prompt is
+# always sent within the moment after an answer (a script typing, a fast typist), the collection
+# after the answer never finds the app idle, and the garbage frozen at each turn's start (the
+# message widgets a long session removes) piled up: 0.7 MB a turn.
+OWED_AT_MOST = 5
 
 
 def turn_started() -> None:
     global _streaming
+    if _owed >= OWED_AT_MOST and not _streaming:
+        # Before the turn's own objects exist, while its request waits for the server's first
+        # token (a local model reads the prompt first).
+        _collect()
     _streaming += 1
     gc.freeze()
     young, middle, _ = gc.get_threshold()
@@ -39,12 +49,23 @@ def turn_started() -> None:
 
 
 def turn_ended() -> None:
-    """While nobody waits: collect what any object left (the turn's, and the older ones frozen
-    while it streamed), then freeze the rest again. Not while another turn streams."""
-    global _streaming
+    """A turn's end, when it is heard: the collection after it is owed from now on."""
+    global _streaming, _owed
     _streaming = max(0, _streaming - 1)
-    if _streaming:
-        return
+    _owed += 1
+
+
+def collect_if_idle() -> None:
+    """Once the answer is on screen and while nobody waits (no turn streams): collect what any
+    object left (the turn's, and the older ones frozen while it streamed), then freeze the rest
+    again. With a turn streaming, it stays owed (``turn_started``)."""
+    if _owed and not _streaming:
+        _collect()
+
+
+def _collect() -> None:
+    global _owed
+    _owed = 0
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, _usual_full_pass)
     gc.unfreeze()

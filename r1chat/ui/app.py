@@ -18,6 +18,7 @@ from r1chat.config import describe_setting
 from r1chat.pulls import Pull, Pulls, PullState
 from r1chat.sanitize import pasted_text, strip_controls
 from r1chat.session import ChatSession
+from r1chat.ui import textual_fixes
 from r1chat.ui.commands import Commands
 from r1chat.ui.crash import Crash
 
@@ -62,6 +63,7 @@ class R1ChatApp(App):
         self, session: ChatSession, *, notice: str | None = None, info: str | None = None, reopen: int | None = None
     ) -> None:
         super().__init__(driver_class=_driver_class())
+        textual_fixes.apply()
         self.crash: Crash | None = None  # what ended the app unexpectedly
         self.stopping = False  # a signal or a closed terminal is ending the app
         self.css_parsed = False

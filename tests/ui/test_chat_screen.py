@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import socket
 import time
+import weakref
 
 import pytest
 from textual import events
@@ -1085,6 +1087,23 @@ async def test_a_long_conversation_mounts_only_the_newest_40_messages_and_a_mark
         assert shown(pilot) == [f"message {n}" for n in range(10, 50)]
         marker = chat(pilot).query_one(HiddenMessages)
         assert "10 earlier messages" in text_of(marker)
+
+
+async def test_the_messages_of_a_conversation_left_are_freed_with_what_they_drew(run_app, long_conversation):
+    # Textual 8.2's StylesCache.get_inner_outer cache held every removed widget's drawn lines
+    # (r1chat.ui.textual_fixes): a long session kept a thousand removed messages' lines.
+    async with run_app(long_conversation(50)) as pilot:
+        await window_filled(pilot)
+        widgets = list(chat(pilot).view.query(".user-message, .assistant-message, Lines"))
+        drawn = [weakref.ref(widget._styles_cache) for widget in widgets]  # each widget's drawn lines
+        assert len(drawn) >= 40
+        del widgets
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: not chat(pilot).view.query(".user-message"), "the new conversation")
+        await pilot.pause()
+        gc.unfreeze()  # what the app's collections do (r1chat.collector): the app froze them
+        gc.collect()
+        assert [ref for ref in drawn if ref() is not None] == []
 
 
 async def test_an_opened_conversation_shows_its_end_first_and_the_rest_of_the_window_after(run_app, long_conversation):

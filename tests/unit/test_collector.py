@@ -10,8 +10,10 @@ import textwrap
 
 import pytest
 
+from r1chat import collector
+
 SCRIPT = textwrap.dedent("""
-    import gc, json
+    import gc, json, weakref
     from r1chat import collector
 
     full_passes = []
@@ -28,21 +30,43 @@ SCRIPT = textwrap.dedent("""
     during = drawn_text()
     while_streaming = len(full_passes)
     collector.turn_ended()
+    collector.collect_if_idle()  # once its answer is on screen
     when_it_ends = len(full_passes)
     after = gc.get_threshold()
 
     # A turn that starts before the last one's end is due: the end leaves it alone.
     full_passes.clear()
     collector.turn_started()
-    collector.turn_started()
     collector.turn_ended()
+    collector.turn_started()
+    collector.collect_if_idle()  # the first one's, due while the second streams
     more = drawn_text()
     while_the_second_streams = len(full_passes)
     collector.turn_ended()
+    collector.collect_if_idle()
+    when_both_ended, after_both = len(full_passes), gc.get_threshold()
+
+    # Each next turn starts before the last one's collection is due (a script sending prompts):
+    # what each left as garbage (a cycle, frozen at the next start) is still freed, a few turns on.
+    class Node:
+        pass
+
+    left = Node()
+    left.me = left
+    gone = weakref.ref(left)
+    del left
+    collector.turn_started()  # frozen with everything else
+    collector.turn_ended()
+    starts = 0
+    while gone() is not None and starts < 50:  # and collect_if_idle never finds the app idle
+        collector.turn_started()
+        collector.turn_ended()
+        starts += 1
     print(json.dumps({
+        "freed_by_start": starts if gone() is None else None,
         "without_a_turn": without_a_turn, "while_streaming": while_streaming, "when_it_ends": when_it_ends,
         "usual": usual, "after": after, "while_the_second_streams": while_the_second_streams,
-        "when_both_ended": len(full_passes), "after_both": gc.get_threshold(),
+        "when_both_ended": when_both_ended, "after_both": after_both,
     }))
 """)
 
@@ -66,3 +90,10 @@ def test_the_end_of_a_turn_leaves_a_turn_that_started_meanwhile_alone():
     assert seen["while_the_second_streams"] == 0
     assert seen["when_both_ended"] == 1
     assert seen["after_both"] == seen["usual"]
+
+
+@pytest.mark.process
+def test_garbage_is_freed_when_every_prompt_is_sent_before_the_last_collection_was_due():
+    run = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["freed_by_start"] == collector.OWED_AT_MOST

@@ -205,7 +205,8 @@ class ChatScreen(Screen[None]):
         if isinstance(event, TurnStarted):
             collector.turn_started()
         elif isinstance(event, TurnEnded):
-            self.set_timer(0.2, collector.turn_ended)  # once the answer is on screen
+            collector.turn_ended()
+            self.set_timer(0.2, collector.collect_if_idle)  # once the answer is on screen
             self._after_turn(event)
             if self.status.connection in ("unreachable", "failed"):
                 self.check_connection(quiet=True)  # did the server die, or only the turn?
