@@ -31,4 +31,4 @@ def apply() -> None:
     current = StylesCache.__dict__.get("get_inner_outer")
     if current is not None and hasattr(current, "cache_info"):
         current.cache_clear()
-        StylesCache.get_inner_outer = _get_inner_outer  # type: ignore[method-assign]
+        StylesCache.get_inner_outer = _get_inner_outer  # type: ignore[method-assign, assignment]
