@@ -97,3 +97,39 @@ def test_garbage_is_freed_when_every_prompt_is_sent_before_the_last_collection_w
     run = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["freed_by_start"] == collector.OWED_AT_MOST
+
+
+STREAMING = textwrap.dedent("""
+    import gc, json, weakref
+    from r1chat import collector
+
+    class Node:
+        pass
+
+    def cycle():
+        node = Node()
+        node.me = node
+        for _ in range(3_000):  # and enough more to age it past the young passes
+            [[]]
+        return weakref.ref(node)
+
+    collector.turn_started()
+    left = [cycle() for _ in range(300)]  # what a long turn's frames leave behind
+    for _ in range(200_000):
+        [[]]
+    before_the_pass = sum(ref() is not None for ref in left)
+    collector.while_streaming()
+    after_the_pass = sum(ref() is not None for ref in left)
+    collector.turn_ended()
+    print(json.dumps({"before": before_the_pass, "after": after_the_pass, "streaming": collector.streaming()}))
+""")
+
+
+@pytest.mark.process
+def test_a_long_turn_frees_the_cycles_its_frames_leave_while_it_streams():
+    run = subprocess.run([sys.executable, "-c", STREAMING], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["before"] > 0  # no full pass while it streams: the young passes left some
+    assert seen["after"] == 0
+    assert seen["streaming"] is False

@@ -100,6 +100,7 @@ class ChatScreen(Screen[None]):
         self.layout_choice = session.settings.ui.trace_layout
         self.editing = False  # Enter sends the prompt as a new version of the last one (f2)
         self._draft_due: Timer | None = None  # set while a change to the prompt is not stored
+        self._stream_pass: Timer | None = None  # while turns stream: collect what they made (collector)
         self._marked_over = ""  # the prompt's text when a search's words were highlighted
         self._draft_failed = False
         self._recheck: Timer | None = None  # the next check of a server that could not be reached
@@ -204,8 +205,13 @@ class ChatScreen(Screen[None]):
             self.status.show_tools(self.session)
         if isinstance(event, TurnStarted):
             collector.turn_started()
+            if self._stream_pass is None:
+                self._stream_pass = self.set_interval(collector.STREAM_PASS, collector.while_streaming)
         elif isinstance(event, TurnEnded):
             collector.turn_ended()
+            if self._stream_pass is not None and not collector.streaming():
+                self._stream_pass.stop()
+                self._stream_pass = None
             self.set_timer(0.2, collector.collect_if_idle)  # once the answer is on screen
             self._after_turn(event)
             if self.status.connection in ("unreachable", "failed"):
