@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.color import Color
 
-from r1chat.ui.widgets.markdown import Lines, LiveText, rendered, whole_blocks
+from r1chat.ui.widgets.markdown import Archive, Lines, LiveText, rendered, whole_blocks
 from tests.ui.conftest import lines_of, screen_text, text_of, wait_until
 
 PARAGRAPHS = [f"Paragraph {n:03d} says something about caches and memory, then stops." for n in range(400)]
@@ -27,6 +27,12 @@ class LiveApp(App):
 
 def live(pilot) -> LiveText:
     return pilot.app.query_one("#live", LiveText)
+
+
+def pieces(text: LiveText) -> int:
+    """The pieces the text was drawn in: those in its archive and those still widgets of their own."""
+    archives = text.query(Archive)
+    return sum(a.parts for a in archives) + len(text.query(".live-piece")) - len(archives)
 
 
 def pieces_text(text: LiveText) -> str:
@@ -53,7 +59,8 @@ async def test_a_backlog_is_drawn_over_several_frames_and_all_of_it_arrives():
         shown = pieces_text(text)
         assert [p for p in PARAGRAPHS if p in shown] == PARAGRAPHS  # all, once each, in order
         assert shown.count("Paragraph") == len(PARAGRAPHS)
-        assert len(text.query(".live-piece")) >= len(TEXT) // (LiveText.PIECE + LiveText.BUDGET)
+        assert pieces(text) >= len(TEXT) // (LiveText.PIECE + LiveText.BUDGET)
+        assert len(text.query(".live-piece")) <= LiveText.LOOSE + 1  # the older ones in one archive
         await text.finish()
         await pilot.pause()
         assert pieces_text(text).count("Paragraph") == len(PARAGRAPHS)
@@ -70,7 +77,7 @@ async def test_finishing_with_a_backlog_draws_all_of_it_before_it_returns():
         assert [p for p in PARAGRAPHS if p in shown] == PARAGRAPHS
         assert shown.rstrip().endswith("The last words, unfinished")
         # In pieces of about the usual size, not one widget of 28 KB.
-        assert len(text.query(".live-piece")) >= len(TEXT) // (LiveText.PIECE + LiveText.BUDGET)
+        assert pieces(text) >= len(TEXT) // (LiveText.PIECE + LiveText.BUDGET)
 
 
 async def test_pieces_wrap_again_when_the_width_changes():
@@ -181,8 +188,13 @@ async def test_blocks_drawn_as_separate_pieces_are_spaced_as_in_the_whole_text(m
             text._flush()
         await text.finish()
         await pilot.pause()
-        assert len(text.query(".live-piece")) == len(blocks)
+        assert pieces(text) == len(blocks)
+        assert len(text.query(Archive)) == 1  # the first five are in it, drawn as they were
         assert shown(text) == shown(pilot.app.query_one("#whole"))
+        wide = shown(text)
+        await pilot.resize_terminal(14, 80)  # the archive's lines are drawn again for the width
+        await pilot.pause()
+        assert shown(text) == shown(pilot.app.query_one("#whole")) != wide
 
 
 async def test_markdown_takes_its_colours_from_the_theme_light_or_dark():

@@ -226,23 +226,26 @@ class Lines(OnePass, Widget):
 
     def _lines_for(self, width: int, style: Style | None = None) -> list[Strip]:
         if width != self._width:
-            console = self.app.console
-            options = console.options.update_width(width)
-            style = self.rich_style if style is None else style
-            rich_theme, code_theme = _styles(self.app)
-            markdown = self._renderable.markdown if isinstance(self._renderable, _AfterPiece) else self._renderable
-            if hasattr(markdown, "code_theme"):  # read when its code blocks are drawn
-                markdown.code_theme = code_theme
-            with console.use_theme(rich_theme):
-                lines = console.render_lines(self._renderable, options, style=style)
-            if self.marked:
-                # On the drawn lines, not the Markdown: the words as they read (no ``**``), and
-                # the text is never parsed again with anything of the search in it.
-                found = Style.parse(found_style(self.app))
-                lines = [_highlighted(line, term_spans("".join(s.text for s in line), self.marked), found) for line in lines]
-            self._lines = [Strip(line, width) for line in lines]
+            self._lines = self._draw_lines(self._renderable, width, style)
             self._width = width
         return self._lines
+
+    def _draw_lines(self, renderable, width: int, style: Style | None = None) -> list[Strip]:
+        console = self.app.console
+        options = console.options.update_width(width)
+        style = self.rich_style if style is None else style
+        rich_theme, code_theme = _styles(self.app)
+        markdown = renderable.markdown if isinstance(renderable, _AfterPiece) else renderable
+        if hasattr(markdown, "code_theme"):  # read when its code blocks are drawn
+            markdown.code_theme = code_theme
+        with console.use_theme(rich_theme):
+            lines = console.render_lines(renderable, options, style=style)
+        if self.marked:
+            # On the drawn lines, not the Markdown: the words as they read (no ``**``), and
+            # the text is never parsed again with anything of the search in it.
+            found = Style.parse(found_style(self.app))
+            lines = [_highlighted(line, term_spans("".join(s.text for s in line), self.marked), found) for line in lines]
+        return [Strip(line, width) for line in lines]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -265,6 +268,39 @@ class Lines(OnePass, Widget):
         return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
 
 
+class Archive(Lines):
+    """The whole pieces of a long streaming text, as one widget: they keep the lines they were
+    drawn with. Each widget costs every layout pass of the screen some work, and a pass comes
+    every few lines of text: with a widget per piece, a 100,000-token trace (200 pieces) made each
+    pass, and each ctrl+t that folds it, slower as it grew."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._parts: list = []  # the pieces' renderables, in order
+        self._drawn: list[list[Strip]] = []  # their lines at ``_width``
+
+    @property
+    def parts(self) -> int:
+        return len(self._parts)
+
+    def take(self, piece: Lines, width: int | None) -> None:
+        """Add ``piece`` below the rest, with the lines it has when they are for ``width``."""
+        self._parts.append(piece._renderable)
+        if width is not None and width == self._width == piece._width and piece.marked == self.marked:
+            self._drawn.append(piece._lines)
+            self._lines = self._lines + piece._lines
+        else:
+            self._width = None  # all drawn again, for the width it is shown at
+        self.refresh(layout=True)
+
+    def _lines_for(self, width: int, style: Style | None = None) -> list[Strip]:
+        if width != self._width:
+            self._drawn = [self._draw_lines(part, width, style) for part in self._parts]
+            self._lines = [line for lines in self._drawn for line in lines]
+            self._width = width
+        return self._lines
+
+
 class LiveText(OnePass, Vertical):
     """Markdown that streams in at any speed and costs about the same at every length.
 
@@ -285,6 +321,8 @@ class LiveText(OnePass, Vertical):
     # Whole blocks drawn in one frame, at most (about): a fast stream that fell behind catches
     # up over a few frames, each a few tens of milliseconds, instead of in one long one.
     BUDGET = 2000
+    # Pieces kept as widgets of their own, at most: the ones above go into one ``Archive``.
+    LOOSE = 4
 
     def __init__(self, text: str = "", *, on_frame: Callable[[], None] | None = None, **kwargs) -> None:
         """``on_frame`` is called on each of this text's frames while it streams, so that what
@@ -307,6 +345,7 @@ class LiveText(OnePass, Vertical):
         self._pending: list[str] = []
         self._open = ""  # readable text not yet in a piece: the block being written
         self._pieces: list[Lines] = []  # whole blocks go into the last
+        self._archive: Archive | None = None  # the pieces above the last few, as one widget
         self._piece_text = ""
         self._piece_full = False
         self._stale = False  # text arrived that is not drawn yet
@@ -391,6 +430,8 @@ class LiveText(OnePass, Vertical):
         # tail into a piece) changes no height outside this widget. A layout pass that scrolls
         # the conversation (and repaints the whole screen) comes once every few lines.
         above = sum(piece.height_at(width) for piece in self._pieces)
+        if self._archive is not None:
+            above += self._archive.height_at(width)
         step = min(max(self.ROOM[0], self.screen.size.height // 5), self.ROOM[1])
         if self.has_class("trace-body") and self.screen.has_class("-side"):
             # Side by side (chat.tcss), a trace streams beside an answer not begun: its room
@@ -417,6 +458,8 @@ class LiveText(OnePass, Vertical):
         self._piece_full = any(fence_marker(line) for line in text.splitlines())
         drawn = _spaced(_markdown(self._piece_text), after_piece=len(self._pieces) > int(not new))
         if new:
+            if len(self._pieces) >= self.LOOSE:
+                self._archive_oldest(width)
             piece = Lines(classes="live-piece")
             self._pieces.append(piece)
             self.mount(piece, before=self.query_one(".live-tail"))
@@ -425,6 +468,15 @@ class LiveText(OnePass, Vertical):
             piece.show_later(drawn)
         else:
             piece.show(drawn, width, self.rich_style)
+
+    def _archive_oldest(self, width: int | None) -> None:
+        """Move the oldest piece into the archive (no piece but the last ever changes)."""
+        piece = self._pieces.pop(0)
+        if self._archive is None:
+            self._archive = Archive(classes="live-piece")
+            self.mount(self._archive, before=piece)
+        self._archive.take(piece, width)
+        piece.remove()
 
     def _draw_tail(self, tail: Lines, fence_at: int | None, width: int) -> int:
         """Draw the text not yet in a piece; returns its number of lines."""
@@ -450,7 +502,7 @@ class LiveText(OnePass, Vertical):
             self._timer = None
         self._finishing = True
         if text is not None and (text := strip_controls(text)) != self.text:
-            for piece in self._pieces:
+            for piece in [*self._pieces, *([self._archive] if self._archive else [])]:
                 piece.remove()
             self._start()
             self.write(text)
