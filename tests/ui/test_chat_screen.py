@@ -1106,6 +1106,41 @@ async def test_the_messages_of_a_conversation_left_are_freed_with_what_they_drew
         assert [ref for ref in drawn if ref() is not None] == []
 
 
+async def test_folding_and_unfolding_a_long_trace_draws_none_of_its_markdown_again(run_app, ollama, monkeypatch):
+    paragraphs = [f"Paragraph {n:03d} weighs one more case of the problem, then stops." for n in range(300)]
+    for model in ollama.models.values():
+        model.reasoning = "\n\n".join(paragraphs)
+    drawn: list[int] = []
+    draw = Lines._draw_lines
+
+    def counted(self, renderable, width, style=None):
+        drawn.append(width)
+        return draw(self, renderable, width, style)
+
+    monkeypatch.setattr(Lines, "_draw_lines", counted)
+    async with run_app() as pilot:
+        answer = await ask(pilot)
+        trace = answer.trace
+        assert len(trace.query(Lines)) <= LiveText.LOOSE + 2  # the older pieces are in one archive
+        drawn.clear()
+        for _ in range(4):  # folded after its answer or not (the collapse setting), and back
+            folded = not trace.collapsed
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: trace.collapsed is folded, "ctrl+t")  # noqa: B023
+            await pilot.pause()
+        if trace.collapsed:
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: not trace.collapsed, "the trace unfolded")
+            await pilot.pause()
+        assert "Paragraph 299" in text_of(trace.query_one(".trace-body"))
+        assert drawn == []  # its lines as they were drawn
+        pilot.app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        text_of(trace.query_one(".trace-body"))
+        assert drawn  # another theme: drawn again, in its colours
+
+
 async def test_an_opened_conversation_shows_its_end_first_and_the_rest_of_the_window_after(run_app, long_conversation):
     async with run_app() as pilot:
         view = chat(pilot).view

@@ -222,3 +222,4 @@ async def test_markdown_takes_its_colours_from_the_theme_light_or_dark():
         assert min(light["x"].bgcolor.get_truecolor()) > 200
         assert max(dark["x"].bgcolor.get_truecolor()) < 60
         assert dark["make"].bgcolor == Color.parse(pilot.app.theme_variables["panel"]).rich_color != panel
+

@@ -187,6 +187,7 @@ class Lines(OnePass, Widget):
         self._lines: list[Strip] = []
         self._width: int | None = None  # what the lines were rendered for
         self.marked: tuple[str, ...] = ()  # a search's words, highlighted where they show
+        self._drawn_with: tuple[str, Style] | None = None  # the theme and style the lines have
 
     def mark(self, words: tuple[str, ...]) -> None:
         """Highlight ``words`` where the drawn text has them (``term_spans``); () for none."""
@@ -230,7 +231,9 @@ class Lines(OnePass, Widget):
             self._width = width
         return self._lines
 
+
     def _draw_lines(self, renderable, width: int, style: Style | None = None) -> list[Strip]:
+        self._drawn_with = self._style_key(style)
         console = self.app.console
         options = console.options.update_width(width)
         style = self.rich_style if style is None else style
@@ -249,7 +252,13 @@ class Lines(OnePass, Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._width = None  # another theme: other colours
+        # Another theme, other colours: drawn again. Not when only other rules changed (a folded
+        # trace's class): unfolding a 100,000-token trace drew all of its Markdown again.
+        if self._width is not None and self._drawn_with != self._style_key():
+            self._width = None
+
+    def _style_key(self, style: Style | None = None) -> tuple[str, Style]:
+        return self.app.theme, self.rich_style if style is None else style
 
     def show_later(self, renderable) -> None:
         """Draw ``renderable``, rendered by the layout pass that measures it."""
