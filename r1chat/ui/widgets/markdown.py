@@ -231,7 +231,6 @@ class Lines(OnePass, Widget):
             self._width = width
         return self._lines
 
-
     def _draw_lines(self, renderable, width: int, style: Style | None = None) -> list[Strip]:
         self._drawn_with = self._style_key(style)
         console = self.app.console
