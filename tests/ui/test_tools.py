@@ -29,20 +29,13 @@ from r1chat.ui.widgets.message import AssistantMessage
 from tests.servers import OllamaFault
 from tests.servers.ollama_models import FakeModel
 from tests.ui.conftest import click_on, paste, screen_text, text_of, wait_until
+from tests.unit.test_tool_loop_ollama import probe_server
 
 pytest.importorskip("mcp")
 
 TOOL_MODEL = "qwen3-tools:8b"
 # The tests that call a tool or open the Tools screen start the FastMCP test server (a process).
 starts_servers = pytest.mark.process
-PROBE = [sys.executable, "-m", "tests.servers.mcp_tools"]
-
-
-def probe_server(**overrides) -> MCPServerConfig:
-    config = MCPServerConfig("probe", command=PROBE[0], args=PROBE[1:], cwd=None)
-    for key, value in overrides.items():
-        setattr(config, key, value)
-    return config
 
 
 @pytest.fixture
