@@ -285,7 +285,6 @@ class Archive(Lines):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._parts: list = []  # the pieces' renderables, in order
-        self._drawn: list[list[Strip]] = []  # their lines at ``_width``
 
     @property
     def parts(self) -> int:
@@ -295,7 +294,6 @@ class Archive(Lines):
         """Add ``piece`` below the rest, with the lines it has when they are for ``width``."""
         self._parts.append(piece._renderable)
         if width is not None and width == self._width == piece._width and piece.marked == self.marked:
-            self._drawn.append(piece._lines)
             self._lines = self._lines + piece._lines
         else:
             self._width = None  # all drawn again, for the width it is shown at
@@ -303,8 +301,7 @@ class Archive(Lines):
 
     def _lines_for(self, width: int, style: Style | None = None) -> list[Strip]:
         if width != self._width:
-            self._drawn = [self._draw_lines(part, width, style) for part in self._parts]
-            self._lines = [line for lines in self._drawn for line in lines]
+            self._lines = [line for part in self._parts for line in self._draw_lines(part, width, style)]
             self._width = width
         return self._lines
 
