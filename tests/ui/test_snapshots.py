@@ -289,7 +289,7 @@ def test_markup_and_escape_sequences_show_literally(snap_compare, server, make_a
 
 
 # The picker's title shows the server's URL, so its snapshot needs a fake on a known port.
-PICKER_PORT = 47311
+PICKER_PORT = 17311  # below the ephemeral ports (32768-60999): no other socket takes it
 
 
 def pin_memory(monkeypatch) -> None:

@@ -41,7 +41,7 @@ def test_chat_screen_in_theme(snap_compare, server, make_app, theme):
 
 
 # The settings screen names the file and the host in use: both pinned.
-SETTINGS_PORT = 47312
+SETTINGS_PORT = 17312  # below the ephemeral ports (32768-60999): no other socket takes it
 CONFIG = Path("/home/someone/.config/r1chat/config.toml")
 
 
