@@ -80,7 +80,9 @@ def test_two_processes_streaming_into_one_database_lose_nothing(tmp_path):
         assert len(written[name]) >= 2, f"{name} wrote too little to test anything"
 
     store = reader or Store(path)
-    assert reads > 10
+    # Only that the reader really ran alongside the writers: how many reads fit in the writers'
+    # three seconds depends on the machine's load (8 on a busy 2-core CI worker, 60 when idle).
+    assert reads >= 3
     summaries = {s.id: s for s in store.list_conversations(limit=10_000)}
     assert len(summaries) == sum(len(w) for w in written.values())
     for name, conversations in written.items():
