@@ -41,13 +41,15 @@ def test_chat_screen_in_theme(snap_compare, server, make_app, theme):
 
 
 # The settings screen names the file and the host in use: both pinned.
-SETTINGS_PORT = 17312  # below the ephemeral ports (32768-60999): no other socket takes it
+# Below the ephemeral ports (32768-60999): no other socket takes them. One per size: parallel
+# workers run the two sizes at once.
+SETTINGS_PORTS = {(80, 24): 17312, (120, 40): 17313}
 CONFIG = Path("/home/someone/.config/r1chat/config.toml")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_settings_screen(snap_compare, make_app, size):
-    fake = FakeOllama(port=SETTINGS_PORT)
+    fake = FakeOllama(port=SETTINGS_PORTS[size])
 
     async def steps(pilot: Pilot) -> None:
         await chat_screen(pilot)

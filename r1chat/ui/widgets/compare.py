@@ -28,7 +28,7 @@ from r1chat.sanitize import strip_controls
 from r1chat.turn import Turn
 from r1chat.ui.widgets import trace
 from r1chat.ui.widgets.message import AssistantMessage
-from r1chat.ui.widgets.one_pass import Block, OnePass
+from r1chat.ui.widgets.one_pass import Block, Holder
 from r1chat.units import human_duration
 
 # Columns side by side need this many cells each; fewer and they stack, one under the other
@@ -77,7 +77,7 @@ class ColumnNote(Block):
     on the same host, or why it failed."""
 
 
-class CompareColumn(OnePass, Vertical):
+class CompareColumn(Holder, Vertical):
     """One model's answer in a frame: ``1 model@provider`` on the top edge, figures on the bottom."""
 
     class Chosen(TextualMessage):
@@ -204,7 +204,7 @@ class CompareSummary(Block):
         self.update(line)
 
 
-class CompareAnswers(OnePass, Vertical):
+class CompareAnswers(Holder, Vertical):
     """The answers of one compare turn (``answers[i]`` by ``refs[i]``); ``chosen`` marks the
     column the conversation goes on with, if one was chosen."""
 

@@ -34,7 +34,7 @@ from r1chat.session import (
 )
 from r1chat.ui.widgets.compare import MIN_COLUMN, CompareAnswers
 from r1chat.ui.widgets.message import AssistantMessage, Footnote, UserMessage
-from r1chat.ui.widgets.one_pass import OnePass
+from r1chat.ui.widgets.one_pass import Holder
 from r1chat.ui.widgets.trace import Trace
 
 
@@ -70,7 +70,7 @@ class EmptyConversation(Static):
         super().__init__(hint, classes="empty")
 
 
-class ConversationView(OnePass, VerticalScroll, can_focus=False):
+class ConversationView(Holder, VerticalScroll, can_focus=False):
     class VersionWanted(TextualMessage):
         """The reader asked for version ``index`` of ``exchange`` (a key, or a click on an arrow)."""
 

@@ -23,7 +23,7 @@ from r1chat.latex import ReadableStream, readable
 from r1chat.markdown_parts import closes_fence, fence_marker
 from r1chat.sanitize import strip_controls
 from r1chat.search import term_spans
-from r1chat.ui.widgets.one_pass import OnePass
+from r1chat.ui.widgets.one_pass import Holder, OnePass
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
@@ -306,7 +306,7 @@ class Archive(Lines):
         return self._lines
 
 
-class LiveText(OnePass, Vertical):
+class LiveText(Holder, Vertical):
     """Markdown that streams in at any speed and costs about the same at every length.
 
     Textual's own Markdown widget makes every block a widget, and each frame with a layout

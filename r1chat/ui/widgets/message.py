@@ -24,7 +24,7 @@ from r1chat.latex import final_answer, math_to_text
 from r1chat.sanitize import ControlFilter, strip_controls
 from r1chat.search import term_spans
 from r1chat.ui.widgets.markdown import Lines, LiveText, found_style, rendered
-from r1chat.ui.widgets.one_pass import Block, OnePass
+from r1chat.ui.widgets.one_pass import Block, Holder
 from r1chat.ui.widgets.tool_call import ToolCall
 from r1chat.ui.widgets.trace import Trace
 
@@ -107,12 +107,12 @@ class Footnote(Block):
             self.post_message(self.Step(self.answer, 1))
 
 
-class Steps(OnePass, Vertical):
+class Steps(Holder, Vertical):
     """What the model did before its answer, in order: trace segments and tool calls (trace 1 →
     call → result → trace 2). Side by side, this is the column beside the answer."""
 
 
-class AssistantMessage(OnePass, Vertical):
+class AssistantMessage(Holder, Vertical):
     """The trace (when there is one) and the answer, inline or side by side (CSS decides).
 
     An answer that called tools shows each trace segment (with its own timing) and each call in

@@ -1,4 +1,5 @@
-"""One layout pass per change for the widgets a streaming answer grows."""
+"""One layout pass per change for the widgets a streaming answer grows, and no lines drawn again
+for the containers it grows."""
 
 from __future__ import annotations
 
@@ -19,6 +20,35 @@ class OnePass:
     """
 
     virtual_size = Reactive(Size(0, 0))
+
+
+class Holder(OnePass):
+    """Mixin for a container that draws nothing of its own but its background and edges: when
+    only its height changes, the lines it drew stay (all but the bottom edge's).
+
+    Textual draws a widget's every line again when its size changes. A streaming answer sits in
+    five such containers (the conversation, the message, its steps, the trace, the text), each
+    a screen high, so each time the text grew a line and scrolled the conversation, those five
+    drew 170 lines of background anew: most of a 25 to 45 ms frame, and a key typed meanwhile
+    waited for it. A change of width, of style (a theme, a class) or of anything else still
+    draws them all again; so does a change of the scrollable size, which no line of a
+    background depends on, no longer.
+    """
+
+    virtual_size = Reactive(Size(0, 0), repaint=False)
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        old = self._size  # type: ignore[attr-defined]
+        if old.width != size.width or not old.height or old.height == size.height:
+            return super()._size_updated(size, virtual_size, container_size, layout)  # type: ignore[misc]
+        cache = self._styles_cache  # type: ignore[attr-defined]
+        drawn = dict(cache._cache)
+        resized = super()._size_updated(size, virtual_size, container_size, layout)  # type: ignore[misc]
+        # Lines above the bottom edge (padding and border) are the same at any height.
+        same = min(old.height, size.height) - self.styles.gutter.bottom  # type: ignore[attr-defined]
+        cache._cache.update((y, strip) for y, strip in drawn.items() if y < same)
+        cache._dirty_lines.difference_update(range(same))
+        return resized
 
 
 class Block(OnePass, Static):

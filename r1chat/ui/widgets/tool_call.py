@@ -24,7 +24,7 @@ from r1chat.sanitize import strip_controls, to_json
 from r1chat.search import term_spans
 from r1chat.tools.runner import ABANDONED, NOT_RUN
 from r1chat.ui.widgets import trace
-from r1chat.ui.widgets.one_pass import Block, OnePass
+from r1chat.ui.widgets.one_pass import Block, Holder
 from r1chat.ui.widgets.trace import FoldTitle
 
 # The line shows the arguments in short: each value cut to this many characters, the whole list
@@ -119,7 +119,7 @@ class ToolCallTitle(FoldTitle):
     BINDINGS = [Binding("enter,space", "fold", "Unfold tool call", id="tool_call.toggle")]
 
 
-class ToolCall(OnePass, Vertical):
+class ToolCall(Holder, Vertical):
     """One call and its result (None while it runs, or when the turn stopped before it ended)."""
 
     expanded: reactive[bool] = reactive(False, init=False)

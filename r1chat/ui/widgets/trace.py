@@ -14,7 +14,7 @@ from textual.reactive import reactive
 
 from r1chat.sanitize import ControlFilter
 from r1chat.ui.widgets.markdown import Lines, LiveText, rendered
-from r1chat.ui.widgets.one_pass import Block, OnePass
+from r1chat.ui.widgets.one_pass import Block, Holder
 
 # What the live title's seconds are counted on; snapshot tests replace it to freeze them.
 clock = time.monotonic
@@ -53,7 +53,7 @@ class TraceTitle(FoldTitle):
     BINDINGS = [Binding("enter,space", "fold", "Fold trace", id="trace.toggle")]
 
 
-class Trace(OnePass, Vertical):
+class Trace(Holder, Vertical):
     """A trace, streaming or finished. ``collapsed`` folds the body away (display: none)."""
 
     collapsed: reactive[bool] = reactive(False, init=False)
