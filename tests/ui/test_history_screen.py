@@ -576,18 +576,41 @@ async def test_by_default_the_title_is_the_prompts_and_costs_no_request(run_app,
 
 
 async def test_a_long_history_shows_a_screenful_first_and_the_rest_right_after(run_app, store):
-    from r1chat.ui.screens.history import FIRST_ROWS
-
-    count = FIRST_ROWS + 12
-    for n in range(count):
-        seed(store, (f"question {n}", "t", "a"))
     async with run_app() as pilot:
+        first = pilot.app.size.height // 3 + 2  # the screen's screenful
+        count = first + 12
+        for n in range(count):
+            seed(store, (f"question {n}", "t", "a"))
         screen = await open_history(pilot)
+        assert screen._screenful() == first
         await wait_until(pilot, lambda: len(rows(screen)) == count, "the rest of the rows")
         assert [r.split()[:2] for r in rows(screen)] == [["question", str(n)] for n in reversed(range(count))]
         assert highlighted(screen).startswith(f"question {count - 1}")
         assert status(screen).startswith(f"{count} conversations")
-        for _ in range(FIRST_ROWS + 5):  # into the rows that came after the first frame
+        for _ in range(first + 5):  # into the rows that came after the first frame
             await pilot.press("down")
         await pilot.pause()
-        assert highlighted(screen).startswith(f"question {count - 1 - FIRST_ROWS - 5}")
+        assert highlighted(screen).startswith(f"question {count - 1 - first - 5}")
+
+
+async def test_a_search_with_many_hits_shows_a_screenful_then_the_rest_when_the_typing_pauses(run_app, store, monkeypatch):
+    from r1chat.ui.screens import history
+
+    monkeypatch.setattr(history, "MORE_DELAY", 0.5)
+    async with run_app() as pilot:
+        first = pilot.app.size.height // 3 + 2
+        count = first + 12
+        for n in range(count):
+            seed(store, (f"question {n} about lenses", "t", f"answer {n}"))
+        screen = await open_history(pilot)
+        screen.query_one("#search", Input).value = "lenses"
+        await wait_until(pilot, lambda: screen.shown_query == "lenses", "the first hits")
+        assert len(rows(screen)) == first  # a screenful, while more are looked for
+        assert "looking for more" in status(screen)
+        # A key typed meanwhile: the rows end up all of the newer search's hits, in its order.
+        screen.query_one("#search", Input).value = "lenses quest"
+        await wait_until(pilot, lambda: screen.shown_query == "lenses quest", "the next search's hits")
+        await wait_until(pilot, lambda: len(rows(screen)) == count, "the rest of the hits")
+        expected = [hit.conversation_id for hit in store.search("lenses quest", 100)]
+        assert [int(o.id) for o in screen.rows.options if o.id is not None] == expected
+        assert status(screen).startswith(f"{count} conversations match")

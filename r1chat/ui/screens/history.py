@@ -30,11 +30,11 @@ from r1chat.ui.widgets.footer import KeysFooter
 from r1chat.units import human_date
 
 PAGE = 200  # conversations listed at once; the search reaches every one
-FIRST_ROWS = 30  # of them in the first frame (a screenful at 160x45), the rest right after
 SEARCH_LIMIT = 100
 # Seconds of quiet typing before a search runs. A newer key cancels a search that runs, so a short
 # pause is enough (at 80 ms, more than the whole search of a year of traces took).
-SEARCH_DELAY = 0.03
+SEARCH_DELAY = 0.01
+MORE_DELAY = 0.3  # seconds of quiet typing before the hits below the first screenful are listed
 SHORT = 30  # rows: below this the screen drops its blank lines and the rules between rows
 TITLE_WIDTH = 48
 COUNT_WIDTH = 11  # "999 matches"
@@ -188,7 +188,8 @@ class HistoryScreen(Screen[Visit]):
         # A screenful first, the rest once it is drawn (all 200 rows made and laid out before the
         # first frame were most of the time the screen took to open); all at once to keep a row
         # highlighted further down.
-        split = FIRST_ROWS if keep not in {str(s.id) for s in summaries[FIRST_ROWS:]} else len(summaries)
+        first = self._screenful()
+        split = first if keep not in {str(s.id) for s in summaries[first:]} else len(summaries)
         self._fill([Option(conversation_row(s, now), id=str(s.id)) for s in summaries[:split]], keep)
         if split < len(summaries):
             fills = self._fills
@@ -228,35 +229,70 @@ class HistoryScreen(Screen[Visit]):
 
     @work(group="search", exclusive=True, exit_on_error=False)
     async def search(self, text: str, keep: str | None = None) -> None:
+        """The hits for ``text``: a screenful first, then the rest below them. Over a year of
+        traces, the hundred hits' snippets and rows took three times as long as a screenful's."""
         await asyncio.sleep(SEARCH_DELAY)  # a newer keystroke cancels this one first
         width = self._row_width()
+        first = self._screenful()
+        hits = await self._hits(text, first, width)
+        if hits is None:
+            return
+        # A new search starts at its best match; the same one again (after a rename) stays put.
+        now = time.time()
+        self._fill([self._hit_option(hit, now, width) for hit in self._note_hits(hits)],
+                   keep if text == self.shown_query else None)
+        self.shown_query = text
+        if len(hits) < first:
+            self._say_found(text, hits)
+            return
+        self._set_status("Best match first · Enter opens at the best match · looking for more…")
+        fills = self._fills
+        # The rest once the typing pauses: making their rows held up the next key's screenful.
+        await asyncio.sleep(MORE_DELAY)
+        more = await self._hits(text, SEARCH_LIMIT, width)
+        if more is None or fills != self._fills:
+            return
+        if [hit.conversation_id for hit in more[: len(hits)]] == [hit.conversation_id for hit in hits]:
+            options: list[Option | None] = []
+            for hit in self._note_hits(more[len(hits):], keep=True):
+                option = self._hit_option(hit, now, width)
+                options += [option] if self.has_class("-short") else [None, option]
+            self.rows.add_options(options)
+        else:  # the index changed meanwhile (another window saved): all of them, the row kept
+            highlighted = self.rows.highlighted_option
+            self._fill([self._hit_option(hit, now, width) for hit in self._note_hits(more)],
+                       highlighted.id if highlighted else None)
+        self._say_found(text, more)
+
+    async def _hits(self, text: str, limit: int, width: int) -> list[SearchHit] | None:
+        """The best ``limit`` conversations for ``text``, each with its best match and how many
+        places match; None when a newer keystroke came first or the search failed (said)."""
         cancel = threading.Event()
         try:
-            # One row per conversation: its best match, and how many places match.
             hits = await asyncio.to_thread(
-                self.store.search, text, SEARCH_LIMIT, per_conversation=1, snippet_chars=max(width - 20, 20),
-                cancel=cancel,
+                self.store.search, text, limit, per_conversation=1, snippet_chars=max(width - 20, 20), cancel=cancel,
             )
         except asyncio.CancelledError:
             cancel.set()  # a newer keystroke: the query stops now and frees the database for its own
             raise
         except SearchCancelled:
-            return
+            return None
         except StoreError as error:
             self._set_status(str(error), problem=True)
-            return
-        if text != self.query_text:
-            return
-        now = time.time()
-        self.hits = {}
-        options = []
-        for hit in hits:
-            key = str(hit.conversation_id)
-            self.hits[key] = hit
-            options.append(Option(hit_row(hit, now, width), id=key))
-        # A new search starts at its best match; the same one again (after a rename) stays put.
-        self._fill(options, keep if text == self.shown_query else None)
-        self.shown_query = text
+            return None
+        return hits if text == self.query_text else None
+
+    def _note_hits(self, hits: list[SearchHit], keep: bool = False) -> list[SearchHit]:
+        if not keep:
+            self.hits = {}
+        self.hits.update((str(hit.conversation_id), hit) for hit in hits)
+        return hits
+
+    @staticmethod
+    def _hit_option(hit: SearchHit, now: float, width: int) -> Option:
+        return Option(hit_row(hit, now, width), id=str(hit.conversation_id))
+
+    def _say_found(self, text: str, hits: list[SearchHit]) -> None:
         if not hits:
             self._set_status(f"Nothing matches '{text}'.")
         else:
@@ -265,6 +301,10 @@ class HistoryScreen(Screen[Visit]):
                 f"{count} conversation{'s' if count != 1 else ''} match{'' if count != 1 else 'es'}, best match first"
                 " · Enter opens at the best match"
             )
+
+    def _screenful(self) -> int:
+        """Rows that fit on the screen (a row takes three lines at most), and two more."""
+        return self.app.size.height // 3 + 2
 
     def _row_width(self) -> int:
         """Cells a row has for its text: the list's width less its border, padding and scroll bar."""
