@@ -1,4 +1,4 @@
-"""Work-arounds for Textual faults that r1chat's long sessions run into (Textual is pinned to 8.2.x).
+"""Work-arounds for Textual faults that r1chat runs into (Textual is pinned to 8.2.x).
 
 ``StylesCache.get_inner_outer`` is an instance method under ``functools.lru_cache(1024)``: the
 cache's keys hold the widget's whole ``StylesCache``, with every line it has drawn. A widget that
@@ -6,15 +6,26 @@ is removed stays in memory through it until 1,024 newer keys push it out. r1chat
 all the time (a long session keeps about 40 mounted), so a 300-turn session kept the drawn lines
 of about a thousand removed widgets: 100 kB more memory per turn, and every full collection of
 the garbage walking over them. The two styles depend on the two colours only: cache on those.
+
+``Timer._run``, for a timer that skips the ticks it missed (every screen's update timer, 60 a
+second), skipped one too many: after a tick that took longer than the interval it waited for the
+third tick after the late one's start, not the next. A frame that took 20 ms while an answer
+streamed put the next frame 50 ms after it, not 33: the screen drew 20 frames a second, and a
+key typed meanwhile waited up to 50 ms to show. Here the timer ticks at the first of its times
+still to come.
 """
 
 from __future__ import annotations
 
+from asyncio import Event
 from functools import lru_cache
+from typing import cast
 
+from textual import _time
 from textual._styles_cache import StylesCache
 from textual.color import Color
 from textual.style import Style
+from textual.timer import EventTargetGone, Timer
 
 
 @lru_cache(1024)
@@ -26,9 +37,37 @@ def _get_inner_outer(self: StylesCache, base_background: Color, background: Colo
     return _inner_outer(base_background, background)
 
 
+async def _run(self: Timer) -> None:
+    """Textual's timer loop, ticking at start + n * interval; a late tick skips only the times
+    already gone."""
+    active = cast(Event, self._active)  # Textual's own cached_property reads as no type at all
+    await active.wait()
+    start = _time.get_time()
+    count = 0
+    while self._repeat is None or count <= self._repeat:
+        due = start + (count + 1) * self._interval
+        now = _time.get_time()
+        if self._skip and due < now:
+            count = int((now - start) / self._interval)  # the next time due is the first to come
+            continue
+        await _time.sleep(max(0.0, due - now))
+        count += 1
+        await active.wait()
+        if self._reset:
+            start, count, self._reset = _time.get_time(), 0, False
+            continue
+        try:
+            await self._tick(next_timer=due, count=count)
+        except EventTargetGone:
+            break
+
+
 def apply() -> None:
-    """Replace the method where it is still the per-instance cache (a fixed Textual keeps its own)."""
+    """Replace the method where it is still the per-instance cache (a fixed Textual keeps its own),
+    and Textual's timer loop (once)."""
     current = StylesCache.__dict__.get("get_inner_outer")
     if current is not None and hasattr(current, "cache_info"):
         current.cache_clear()
         StylesCache.get_inner_outer = _get_inner_outer  # type: ignore[method-assign, assignment]
+    if Timer._run.__module__ == "textual.timer":
+        Timer._run = _run  # type: ignore[method-assign]
