@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual._styles_cache import StylesCache
 from textual.app import App, ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from r1chat.ui.widgets.one_pass import Holder
@@ -77,3 +77,26 @@ async def test_growing_draws_the_new_lines_and_the_bottom_edge_only(monkeypatch)
         assert box.region.height == height + 10
         # The old bottom padding and border, and the ten new lines; not the eight above them.
         assert sorted(drawn_lines) == list(range(height - 2, height + 10)), drawn_lines
+
+
+class Scrolled(App):
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="scroll"):
+            with Box(id="box"):
+                yield Static("", id="text")
+
+    def on_mount(self) -> None:
+        self.query_one("#scroll", VerticalScroll).anchor()
+
+
+async def test_a_container_that_grows_far_past_the_screen_keeps_a_screenful_of_lines_not_all():
+    app = Scrolled()
+    async with app.run_test(size=(40, 30)) as pilot:
+        box = app.query_one(Box)
+        for lines in range(10, 310, 10):  # text streaming in, the view kept at its end
+            app.query_one("#text", Static).update(Page.text(lines))
+            await pilot.pause()
+        assert box.region.height > 300
+        assert len(box._styles_cache._cache) <= 2 * 30
+        rows = ["".join(text for text, _ in row) for row in drawn(app)]
+        assert any("line 299" in row for row in rows[-4:]), rows[-4:]  # and it shows the end
