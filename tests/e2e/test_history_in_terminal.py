@@ -125,9 +125,9 @@ def test_a_corrupt_database_is_moved_aside_and_the_app_says_where(ollama, terms)
     assert [m.status for m in stored_messages()] == [MessageStatus.DONE, MessageStatus.DONE]
 
 
-def test_two_windows_chatting_for_a_minute_lose_nothing(ollama, terms):
+def test_two_windows_chatting_back_to_back_lose_nothing(ollama, terms):
     """Two r1chat processes on one database, each sending its next prompt as soon as its answer
-    is in, for a whole minute; this process reads the store throughout, as a third window would."""
+    is in, for 25 seconds; this process reads the store throughout, as a third window would."""
     ollama.delay = 0.004
     trace = " ".join(f"step{n}" for n in range(120))  # a second or so of streaming: saves mid-answer
     for model in ollama.models.values():
@@ -148,7 +148,7 @@ def test_two_windows_chatting_for_a_minute_lose_nothing(ollama, terms):
         return sum(m.role.value == "assistant" and m.status is MessageStatus.DONE for m in messages)
 
     sent = [0, 0]
-    end = time.monotonic() + 60
+    end = time.monotonic() + 25  # a dozen turns or more in all, their saves crossing (a minute was a fifth of the serial round)
     try:
         while time.monotonic() < end:
             stored = conversations()
@@ -167,7 +167,7 @@ def test_two_windows_chatting_for_a_minute_lose_nothing(ollama, terms):
         stored = conversations()
     finally:
         store.close()
-    assert min(sent) >= 10, sent  # each window really chatted all along
+    assert min(sent) >= 4, sent  # each window really chatted all along
     for n, messages in stored.items():
         prompts = [m.content for m in messages if m.role.value == "user"]
         assert prompts == [f"window {n} question {k}" for k in range(sent[n])]

@@ -365,6 +365,8 @@ async def test_trace_toggled_by_hand_while_streaming_stays_as_the_user_left_it(
 ):
     settings.ui.trace_collapse = policy
     ollama.delay = 0.1  # slow reasoning while the user toggles; released below
+    for model in ollama.models.values():  # long enough to be still streaming after the toggles
+        model.reasoning = " ".join(f"step{n}" for n in range(300))
     async with run_app() as pilot:
         await send(pilot)
         await wait_until(pilot, lambda: chat(pilot).query(TraceTitle), "the trace")
