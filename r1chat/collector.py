@@ -71,6 +71,16 @@ def turn_ended() -> None:
     _owed += 1
 
 
+def hold() -> None:
+    """A screen whose typing makes objects at every key opens (the history's search): what exists
+    now is frozen, so the full passes its keys set off walk only what it makes. Over a year of
+    history a full pass there took 20 to 56 ms, three times a query typed, each a key's delay.
+    The collection that frees what was frozen is owed from now on (``collect_if_idle``)."""
+    global _owed
+    gc.freeze()
+    _owed += 1
+
+
 def collect_if_idle() -> None:
     """Once the answer is on screen and while nobody waits (no turn streams): collect what any
     object left (the turn's, and the older ones frozen while it streamed), then freeze the rest

@@ -133,3 +133,41 @@ def test_a_long_turn_frees_the_cycles_its_frames_leave_while_it_streams():
     assert seen["before"] > 0  # no full pass while it streams: the young passes left some
     assert seen["after"] == 0
     assert seen["streaming"] is False
+
+
+HOLDING = textwrap.dedent("""
+    import gc, json, weakref
+    from r1chat import collector
+
+    class Node:
+        pass
+
+    def cycle():
+        node = Node()
+        node.me = node
+        return node
+
+    alive = [cycle() for _ in range(300)]  # objects of the app's, in cycles
+    older = [weakref.ref(node) for node in alive]
+    kept = [[n] for n in range(300_000)]  # and what lives on (the chat screen's objects)
+    collector.hold()  # the history screen opens
+    frozen = gc.get_freeze_count()
+    del alive  # the app lets go of them while the screen is open
+    gc.collect(2)  # a full pass while the user types there
+    after_a_pass = sum(ref() is not None for ref in older)
+    collector.collect_if_idle()  # back on the chat screen
+    print(json.dumps({"frozen": frozen, "after_a_pass": after_a_pass,
+                      "after_the_collection": sum(ref() is not None for ref in older),
+                      "frozen_after": gc.get_freeze_count(), "kept": len(kept)}))
+""")
+
+
+@pytest.mark.process
+def test_a_screen_held_leaves_what_existed_to_the_collection_after_it():
+    run = subprocess.run([sys.executable, "-c", HOLDING], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["frozen"] > 300_000  # the passes while the screen is open do not walk them
+    assert seen["after_a_pass"] == 300  # so their cycles wait...
+    assert seen["after_the_collection"] == 0  # ...for the collection once the screen is left
+    assert seen["frozen_after"] >= 300_000  # and what lives on is frozen again

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
+from r1chat import collector
 from r1chat.conversation import Conversation
 from r1chat.export import ExportError, export_dir, file_name, render, save, write
 from r1chat.sanitize import strip_controls
@@ -151,6 +152,7 @@ class HistoryScreen(Screen[Visit]):
         return self.query_one("#search", Input).value.strip()
 
     def on_mount(self) -> None:
+        collector.hold()
         self.set_class(self.app.size.height < SHORT, "-short")
         self.refresh_rows()
 
@@ -339,6 +341,10 @@ class HistoryScreen(Screen[Visit]):
 
     def action_close(self) -> None:
         self._leave(None)
+
+    def on_unmount(self) -> None:
+        # Back on the chat screen, once it is drawn: what was held while this screen was open.
+        self.app.call_after_refresh(collector.collect_if_idle)
 
     def _leave(self, opened: Opened | None) -> None:
         self.dismiss(Visit(opened, frozenset(self.deleted), dict(self.renamed)))
