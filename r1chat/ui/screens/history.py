@@ -206,9 +206,12 @@ class HistoryScreen(Screen[Visit]):
         """The rest of the history below the rows drawn first, unless other rows replaced them."""
         if fills != self._fills:
             return
+        self._add_rows([Option(conversation_row(summary, now), id=str(summary.id)) for summary in summaries])
+
+    def _add_rows(self, options: list[Option]) -> None:
+        """``options`` below the rows shown, each after a rule where there is room (as ``_fill``)."""
         spaced: list[Option | None] = []
-        for summary in summaries:
-            option = Option(conversation_row(summary, now), id=str(summary.id))
+        for option in options:
             spaced += [option] if self.has_class("-short") else [None, option]
         self.rows.add_options(spaced)
 
@@ -255,11 +258,7 @@ class HistoryScreen(Screen[Visit]):
         if more is None or fills != self._fills:
             return
         if [hit.conversation_id for hit in more[: len(hits)]] == [hit.conversation_id for hit in hits]:
-            options: list[Option | None] = []
-            for hit in self._note_hits(more[len(hits):], keep=True):
-                option = self._hit_option(hit, now, width)
-                options += [option] if self.has_class("-short") else [None, option]
-            self.rows.add_options(options)
+            self._add_rows([self._hit_option(hit, now, width) for hit in self._note_hits(more[len(hits):], keep=True)])
         else:  # the index changed meanwhile (another window saved): all of them, the row kept
             highlighted = self.rows.highlighted_option
             self._fill([self._hit_option(hit, now, width) for hit in self._note_hits(more)],
