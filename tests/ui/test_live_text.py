@@ -13,7 +13,11 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.color import Color
 
+from r1chat.conversation import ToolCallPart
+from r1chat.ui.widgets import tool_call
 from r1chat.ui.widgets.markdown import Archive, Lines, LiveText, rendered, whole_blocks
+from r1chat.ui.widgets.tool_call import ToolCall, ToolCallTitle
+from r1chat.ui.widgets.trace import Trace, TraceTitle
 from tests.ui.conftest import lines_of, screen_text, text_of, wait_until
 
 PARAGRAPHS = [f"Paragraph {n:03d} says something about caches and memory, then stops." for n in range(400)]
@@ -223,3 +227,37 @@ async def test_markdown_takes_its_colours_from_the_theme_light_or_dark():
         assert max(dark["x"].bgcolor.get_truecolor()) < 60
         assert dark["make"].bgcolor == Color.parse(pilot.app.theme_variables["panel"]).rich_color != panel
 
+
+
+class TraceApp(App):
+    def compose(self) -> ComposeResult:
+        yield Trace(live=True)
+
+
+async def test_a_live_traces_frame_after_its_title_is_gone_draws_and_does_not_crash():
+    # Quitting mid-answer takes the trace down child by child: its title went first, and a frame
+    # of its body that came between crashed the app (seen on a loaded machine).
+    async with TraceApp().run_test(size=(100, 30)) as pilot:
+        trace = pilot.app.query_one(Trace)
+        await trace.query_one(TraceTitle).remove()
+        await trace.append("A thought that arrives after the title was taken down.")
+        body = trace.query_one(LiveText)
+        await wait_until(pilot, lambda: body.drawn and "title was taken down" in text_of(body), "the text")
+        await pilot.pause(2.5 / LiveText.FPS)  # the body's clock ticks, which ticks the trace's
+        assert pilot.app._exception is None
+        assert pilot.app.is_running
+
+
+class ToolCallApp(App):
+    def compose(self) -> ComposeResult:
+        yield ToolCall(ToolCallPart(id="call-1", name="search", arguments={"q": "caches"}), live=True)
+
+
+async def test_a_running_tool_calls_clock_after_its_title_is_gone_does_not_crash(monkeypatch):
+    monkeypatch.setattr(tool_call, "TICK", 0.05)
+    async with ToolCallApp().run_test(size=(100, 30)) as pilot:
+        call = pilot.app.query_one(ToolCall)
+        await call.query_one(ToolCallTitle).remove()
+        await pilot.pause(2.5 * tool_call.TICK)  # its clock ticks twice
+        assert pilot.app._exception is None
+        assert pilot.app.is_running

@@ -164,8 +164,11 @@ class ToolCall(Holder, Vertical):
         self._redraw()
 
     def _tick(self) -> None:
-        if self.live:
-            self.query_one(ToolCallTitle).update(self._line(), layout=False)
+        # The clock can tick while the call is taken down (quitting mid-call removes the title
+        # first): there is no title left to tick then.
+        for title in self.query_children(ToolCallTitle):
+            if self.live:
+                title.update(self._line(), layout=False)
 
     def _body(self) -> Content:
         body = call_body(self.call, self.result, running=self.live)

@@ -113,7 +113,10 @@ class Trace(Holder, Vertical):
 
     def refresh_title(self) -> None:
         # One line whatever it says: no layout pass (the live clock ticks with every frame).
-        self.query_one(TraceTitle).update(self._title(), layout=False)
+        # A frame of the body can still come while the trace is taken down (quitting mid-answer
+        # removes the title first); it has no title left to tick.
+        for title in self.query_children(TraceTitle):
+            title.update(self._title(), layout=False)
 
     def _tick(self) -> None:
         if self.live:
