@@ -25,11 +25,14 @@ pytest_plugins = ("pytester",)  # tests/unit/test_tiers.py runs the tier rules o
 #                ``@pytest.mark.process``), a signal sent to it, a script standing in for a tool
 #   serial       times something (deadlines, signals to a process): runs alone, after the others.
 #                integration, terminal and benchmark tests are serial too.
+#   slow         starts no process but costs seconds of CPU under Pilot (a sweep through sizes, a
+#                long form opened several times): runs with the parallel round, not the fast tier.
 # The fast tier is every test with none of these marks: core and UI-under-Pilot tests that start
 # no process (`bash tests/run.sh --fast`). A fast-tier test that starts a process fails (see
 # _started below), so none can sit there unnoticed.
 DIRECTORY_TIERS = {"integration": "integration", "e2e": "terminal", "benchmarks": "benchmark"}
-SLOW_MARKS = ("integration", "terminal", "benchmark", "process", "serial")
+PROCESS_MARKS = ("integration", "terminal", "benchmark", "process", "serial")  # may start a process
+SLOW_MARKS = (*PROCESS_MARKS, "slow")
 SERIAL_MARKS = ("integration", "terminal", "benchmark", "serial")
 PROCESS_FIXTURES = ("run_cli",)
 
@@ -95,7 +98,7 @@ def pytest_runtest_setup(item: pytest.Item):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     result = yield
-    if _started and not in_any(item, SLOW_MARKS):
+    if _started and not in_any(item, PROCESS_MARKS):
         started, _started[:] = list(_started), []
         pytest.fail(
             "this test starts a process, so it cannot sit in the fast tier: mark it @pytest.mark.process "
@@ -133,6 +136,31 @@ def _share_the_default_ssl_context() -> None:
 
 
 _share_the_default_ssl_context()
+
+
+def _share_parsed_css() -> None:
+    """Each app parses every widget's CSS and the app's own anew: about 30 ms of CPU at each of
+    the hundreds of app starts in a run. Textual keeps what it parsed in the stylesheet, for that
+    app only; here the apps of one test process share it. The parse of a text depends only on the
+    text, where it was read from, its defaults flag, tie-breaker and scope (Textual's own key) and
+    on the theme's variables, which are added to the key. The rules are read, never changed, after
+    the parse; a text with errors is kept with its errors and fails again as it did."""
+    from textual.css.stylesheet import Stylesheet
+
+    parse_rules = Stylesheet._parse_rules
+    shared: dict[tuple, list] = {}
+
+    def _parse_rules(self, css, read_from, is_default_rules=False, tie_breaker=0, scope=""):
+        key = (css, read_from, is_default_rules, tie_breaker, scope, tuple(sorted(self._variables.items())))
+        rules = shared.get(key)
+        if rules is None:
+            rules = shared[key] = parse_rules(self, css, read_from, is_default_rules, tie_breaker, scope)
+        return rules
+
+    Stylesheet._parse_rules = _parse_rules  # type: ignore[method-assign]
+
+
+_share_parsed_css()
 
 _VARIABLES = (
     "OLLAMA_HOST",

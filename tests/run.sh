@@ -7,9 +7,15 @@
 # without the guards: the command to run on every change. Set-up happens only when .venv lacks it.
 #
 # The tests run in two rounds: first every test that may share the machine, in parallel
-# (pytest-xdist, one worker per core; R1CHAT_TEST_WORKERS=N sets the count, 0 runs them in one
-# process), then, one at a time, the tests that time things (terminals under tmux, signals,
-# benchmarks, the integration tier). The exit status is the first failing round's.
+# (pytest-xdist, three workers per core, each taking the next test as it is free; a UI test under
+# Pilot spends about half its time waiting for the app to go idle, so one worker per core left the
+# cores half idle; R1CHAT_TEST_WORKERS=N sets the count, 0 runs them in one process), then, one at
+# a time, the tests that time things (terminals under tmux, signals, benchmarks, the integration
+# tier). The exit status is the first failing round's.
+#
+# PYTHONDONTWRITEBYTECODE is unset for the tests: with it set, pytest rewrote the asserts of every
+# test module anew in every worker (7 s of CPU each), and the r1chat processes the tests start
+# compiled the package each time.
 #
 # The integration tier (tests/integration: a real llama.cpp server with a tiny real model) is set
 # up and run by default. It needs a C++ toolchain and cmake (installed with apt-get when missing),
@@ -26,7 +32,9 @@ if [ "${1:-}" = --fast ]; then
     fast=1
     shift
 fi
-workers="${R1CHAT_TEST_WORKERS:-auto}"
+cores="$(nproc 2>/dev/null || echo 2)"
+workers="${R1CHAT_TEST_WORKERS:-$((cores * 3))}"
+unset PYTHONDONTWRITEBYTECODE
 
 if [ "$fast" = 1 ]; then
     if [ -x .venv/bin/python ] && .venv/bin/python -c 'import r1chat, pytest, xdist, pytest_asyncio, hypothesis' 2>/dev/null; then
@@ -36,7 +44,7 @@ if [ "$fast" = 1 ]; then
         .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
     fi
     unset R1CHAT_INTEGRATION
-    exec .venv/bin/python -m pytest --tier fast -n "$workers" "$@"
+    exec .venv/bin/python -m pytest --tier fast -n "$workers" --dist worksteal "$@"
 fi
 
 integration=1
@@ -88,7 +96,7 @@ fi
 # Round one in parallel, round two alone. A round that selects nothing (exit 5: e.g. `-k` named
 # only tests of the other round) is no failure unless neither selects anything.
 status=0
-.venv/bin/python -m pytest --tier parallel -n "$workers" "$@" || status=$?
+.venv/bin/python -m pytest --tier parallel -n "$workers" --dist worksteal "$@" || status=$?
 for arg in "$@"; do
     case "$arg" in
         -x | --exitfirst | --maxfail*)

@@ -870,7 +870,10 @@ async def test_ctrl_r_pulls_exactly_the_missing_model_then_sends_the_prompt_agai
     session = ChatSession(settings, store, ollama_provider, model=missing)
     async with run_app(session) as pilot:
         await send(pilot)
-        await wait_until(pilot, lambda: "ctrl+r pulls deepseek-r1:14b" in banner_text(pilot), "the offer to pull")
+        # The check at start already found the model missing and offers the pull: what is awaited
+        # is the failed turn, which says it again.
+        await wait_until(pilot, lambda: finished(pilot, 1) and "ctrl+r pulls deepseek-r1:14b" in banner_text(pilot),
+                         "the failed answer and the offer to pull")
         assert [m.status for m in stored(session)] == [MessageStatus.DONE, MessageStatus.ERROR]
         before_pull = len(ollama.requests)
 

@@ -266,6 +266,7 @@ async def test_escape_stops_every_column_and_keeps_what_they_wrote(make_session,
         assert exchange.columns()[0].reasoning  # what streamed before Esc is kept
 
 
+@pytest.mark.slow  # a compare turn, then a turn more
 async def test_choosing_a_column_goes_on_with_its_model(make_session, servers):
     ollama, router = servers
     app = R1ChatApp(make_session())

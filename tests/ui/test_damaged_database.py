@@ -70,6 +70,7 @@ async def test_searching_over_a_damaged_page_says_so(damaged_app):
 
 
 @pytest.mark.hostile(9, "tui")
+@pytest.mark.slow  # a database large enough to damage one page of it
 async def test_opening_a_conversation_on_a_damaged_page_says_so_and_the_app_goes_on(damaged_app, ollama):
     async with damaged_app() as (pilot, path):
         before = on_disk(path.parent, log=True)

@@ -4,6 +4,7 @@ a real store file. The fake servers over real HTTP reject levels as the real one
 
 from __future__ import annotations
 
+import pytest
 from textual.command import CommandList, CommandPalette
 
 from r1chat.conversation import Conversation
@@ -45,6 +46,7 @@ def last_prompt(server) -> str:
     return chats(server)[-1].json["messages"][-1]["content"]
 
 
+@pytest.mark.slow  # turns, the palette and a restart
 async def test_a_level_chosen_from_the_palette_is_sent_shown_and_kept_with_the_conversation(
     run_app, settings, ollama_provider, ollama, tmp_path
 ):
@@ -124,6 +126,7 @@ async def test_deepseek_offers_its_three_levels_and_gets_the_chosen_one(run_app,
     assert chats(server)[-1].json["thinking"] == {"type": "enabled"}
 
 
+@pytest.mark.slow  # three conversations, each with turns
 async def test_each_conversation_keeps_its_own_preset(run_app, store, ollama, tmp_path):
     async with run_app() as pilot:
         await run_command(pilot, "Prompt preset: math")

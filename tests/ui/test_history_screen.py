@@ -481,6 +481,7 @@ async def test_export_from_the_palette_writes_the_conversation_on_screen(run_app
 # --- long conversations and interrupted answers ----------------------------------------------
 
 
+@pytest.mark.slow  # a thousand messages stored and opened
 async def test_a_thousand_message_conversation_mounts_only_a_window(run_app, store, settings, ollama_provider):
     long = seed(store, *[(f"q{n}", f"long trace {n} " + "word " * 300, f"a{n}") for n in range(500)])
     seed(store, SKY)
@@ -496,6 +497,7 @@ async def test_a_thousand_message_conversation_mounts_only_a_window(run_app, sto
         assert len(chat(pilot).query(AssistantMessage)) == 20
 
 
+@pytest.mark.slow  # a long conversation stored and opened
 async def test_a_hit_deep_in_a_long_conversation_opens_a_window_around_it(run_app, store):
     long = seed(store, *[(f"q{n}", f"trace {n}", f"a{n}") for n in range(100)])
     store.add_message(long, Message(Role.USER, "the last prompt"))

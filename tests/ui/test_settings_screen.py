@@ -110,6 +110,7 @@ async def test_saving_writes_only_what_changed_into_a_0600_file_and_the_app_foll
     assert "ollama" not in text and "top_p" not in text
 
 
+@pytest.mark.slow  # the form opened twice
 async def test_saved_settings_come_back_and_a_key_is_never_shown(run_app, settings, config_file):
     config_file.write_text(f'temperature = 0.3\n[providers.deepseek]\napi_key = "{SECRET}"\n')
     config_file.chmod(0o600)
@@ -188,6 +189,7 @@ async def test_esc_with_changes_asks_once_then_drops_them_and_the_theme_goes_bac
     assert not config_file.exists()
 
 
+@pytest.mark.slow  # the form opened and saved twice
 async def test_a_broken_config_is_replaced_only_with_consent_and_kept_beside(run_app, settings, config_file):
     broken = 'num_ctx = 4096\nprovider = "ollama\n'
     config_file.write_text(broken)
@@ -211,6 +213,7 @@ async def test_a_broken_config_is_replaced_only_with_consent_and_kept_beside(run
     assert config_file.with_name("config.toml.broken").read_text() == broken
 
 
+@pytest.mark.slow  # the form opened and saved twice
 async def test_a_provider_can_be_added_with_its_key_and_removed_again(run_app, settings, config_file):
     async with run_app() as pilot:
         screen = await open_settings(pilot)
@@ -261,6 +264,7 @@ async def test_nothing_changed_writes_nothing(run_app, config_file):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.slow  # tabs through every field of the form
 async def test_every_field_can_be_reached_with_tab_at_any_size(run_app, size):
     async with run_app(size=size) as pilot:
         screen = await open_settings(pilot)
@@ -294,6 +298,7 @@ async def test_the_titles_hint_describes_the_choice_shown(run_app, config_file):
         await wait_until(pilot, lambda: "first prompt" in text_of(note), "the note of the prompt choice")
 
 
+@pytest.mark.slow  # the form at several sizes
 async def test_a_form_taller_than_the_terminal_says_there_is_more_below(run_app):
     async with run_app(size=(80, 24)) as pilot:
         screen = await open_settings(pilot)

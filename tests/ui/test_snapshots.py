@@ -171,6 +171,9 @@ async def finished_turn(pilot: Pilot, text: str = PROMPT) -> ChatScreen:
     screen = await chat_screen(pilot)
     await send(pilot, screen, text)
     await until(pilot, lambda: not screen.session.streaming, "the turn to finish")
+    # The session ends before the screen has drawn the answer's last blocks (a loaded machine
+    # caught the snapshot between the two).
+    await until(pilot, lambda: all(text.finished for text in screen.query(LiveText)), "the last blocks drawn")
     await until(pilot, lambda: screen.status.connection in ("connected", "failed"), "the status bar to settle")
     await until(  # after a failed turn, a check of the server
         pilot, lambda: not any(w.group == "connection" and w.is_running for w in pilot.app.workers), "the re-check"

@@ -38,6 +38,7 @@ async def test_r1chat_starts_in_a_tiny_terminal_and_answers_once_it_grows(run_ap
 
 
 @pytest.mark.hostile(11, "tui")
+@pytest.mark.slow  # 53 sizes while a trace streams, then every screen at 1x1
 async def test_resizing_down_to_1x1_and_back_while_an_answer_streams(run_app, stored_session, ollama):
     ollama.delay = 0.03
     ollama.find("deepseek-r1:8b")[1].reasoning = LONG_TRACE

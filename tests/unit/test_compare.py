@@ -307,6 +307,7 @@ async def test_compare_answers_the_disk_never_takes_go_to_a_recovery_file(sessio
     for model in ollama.models.values():
         model.reasoning = LONG_TRACE  # saving it needs new pages
     router.reasoning = LONG_TRACE
+    ollama.delay = router.delay = 0  # 4,000 words a column: paced, they took 18 s
     heard: list = []
 
     def hear(event) -> None:

@@ -338,6 +338,7 @@ class LiveText(Holder, Vertical):
         self._on_frame = on_frame
         self._catching_up = False  # a backlog is being drawn, a part after each screen update
         self._finishing = False  # finish draws the rest: frames draw nothing
+        self._finished = False  # finish has drawn all of it
         self._in_column = False  # in a compare turn's column (set once mounted)
         self._start()
         if text:
@@ -376,6 +377,11 @@ class LiveText(Holder, Vertical):
         self._written.append(text)
         if text := self._readable.feed(text):
             self._pending.append(text)
+
+    @property
+    def finished(self) -> bool:
+        """The stream is over and ``finish`` has drawn all of its text."""
+        return self._finished
 
     @property
     def drawn(self) -> bool:
@@ -524,3 +530,4 @@ class LiveText(Holder, Vertical):
                 await asyncio.sleep(0.001)
         self.query_one(".live-tail").display = False
         self._finishing = False
+        self._finished = True
