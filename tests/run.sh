@@ -7,11 +7,12 @@
 # without the guards: the command to run on every change. Set-up happens only when .venv lacks it.
 #
 # The tests run in two rounds: first every test that may share the machine, in parallel
-# (pytest-xdist, three workers per core, each taking the next test as it is free; a UI test under
+# (pytest-xdist, two workers per core, each taking the next test as it is free; a UI test under
 # Pilot spends about half its time waiting for the app to go idle, so one worker per core left the
 # cores half idle; R1CHAT_TEST_WORKERS=N sets the count, 0 runs them in one process), then, one at
 # a time, the tests that time things (terminals under tmux, signals, benchmarks, the integration
-# tier). The exit status is the first failing round's.
+# tier). The exit status is the first failing round's. The fast tier alone runs three workers per
+# core: it has none of the processes the parallel round starts, which load the machine more.
 #
 # PYTHONDONTWRITEBYTECODE is unset for the tests: with it set, pytest rewrote the asserts of every
 # test module anew in every worker (7 s of CPU each), and the r1chat processes the tests start
@@ -33,7 +34,7 @@ if [ "${1:-}" = --fast ]; then
     shift
 fi
 cores="$(nproc 2>/dev/null || echo 2)"
-workers="${R1CHAT_TEST_WORKERS:-$((cores * 3))}"
+workers="${R1CHAT_TEST_WORKERS:-$((cores * 2))}"
 unset PYTHONDONTWRITEBYTECODE
 
 if [ "$fast" = 1 ]; then
@@ -44,7 +45,7 @@ if [ "$fast" = 1 ]; then
         .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
     fi
     unset R1CHAT_INTEGRATION
-    exec .venv/bin/python -m pytest --tier fast -n "$workers" --dist worksteal "$@"
+    exec .venv/bin/python -m pytest --tier fast -n "${R1CHAT_TEST_WORKERS:-$((cores * 3))}" --dist worksteal "$@"
 fi
 
 integration=1
