@@ -101,8 +101,10 @@ def _echo_once(server: TimedOllama, keys: int) -> list[float]:
 
 def echo(plan: Plan) -> Figure:
     keys = plan.echo_keys
-    # Long enough to outlast the typing: a second in, then a key every KEY_INTERVAL.
-    reasoning, answer = long_turn(int((keys * KEY_INTERVAL + 8) * plan.paced_rate * 0.8))
+    # Long enough to outlast the typing: a second in, then a key every KEY_INTERVAL, and some
+    # seconds to spare (fewer in the short mode: the run waits for the stream's end).
+    spare = 4 if plan.short else 8
+    reasoning, answer = long_turn(int((keys * KEY_INTERVAL + spare) * plan.paced_rate * 0.8))
     with TimedOllama(reasoning, answer, delay=1 / plan.paced_rate) as server:
         runs = [_echo_once(server, keys) for _ in range(plan.runs)]
     p99 = [percentile(run, 0.99) for run in runs]
