@@ -256,11 +256,11 @@ class ToolCallApp(App):
 
 
 async def test_a_running_tool_calls_clock_after_its_title_is_gone_does_not_crash(monkeypatch):
-    monkeypatch.setattr(tool_call, "TICK", 0.05)
+    monkeypatch.setattr(tool_call, "TICK_EVERY", 1)
     async with ToolCallApp().run_test(size=(100, 30)) as pilot:
         call = pilot.app.query_one(ToolCall)
         await call.query_one(ToolCallTitle).remove()
-        await pilot.pause(2.5 * tool_call.TICK)  # its clock ticks twice
+        await pilot.pause(2.5 / LiveText.FPS)  # its clock ticks twice, on the app's frames
         assert pilot.app._exception is None
         assert pilot.app.is_running
 

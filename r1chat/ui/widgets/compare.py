@@ -19,7 +19,6 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import Click
 from textual.message import Message as TextualMessage
-from textual.timer import Timer
 
 from r1chat.conversation import Message, MessageStatus
 from r1chat.grade import final_answer
@@ -27,6 +26,7 @@ from r1chat.latex import math_to_text
 from r1chat.sanitize import strip_controls
 from r1chat.turn import Turn
 from r1chat.ui.widgets import trace
+from r1chat.ui.widgets.frames import frames
 from r1chat.ui.widgets.message import AssistantMessage
 from r1chat.ui.widgets.one_pass import Block, Holder
 from r1chat.units import human_duration
@@ -34,8 +34,9 @@ from r1chat.units import human_duration
 # Columns side by side need this many cells each; fewer and they stack, one under the other
 # (80 columns hold two; three at 80 would leave each about 24 cells, a few words a line).
 MIN_COLUMN = 36
-# How often the figures of the columns still streaming are redrawn.
-FIGURES_TICK = 0.5
+# The figures of the columns still streaming are redrawn every this many of the app's frames
+# (half a second), in the same screen update as their text.
+FIGURES_EVERY = 3
 
 
 def figures(message: Message, cost: float | None, *, streamed: int = 0, seconds: float | None = None) -> str:
@@ -228,7 +229,7 @@ class CompareAnswers(Holder, Vertical):
             self.columns[chosen].set_chosen(True)
         self.summary = CompareSummary(classes="compare-summary")
         self.summary.display = False
-        self._ticker: Timer | None = None
+        self._ticking = False  # on the app's frames while the turn streams
         # The column answers stream into, by index: each piece goes straight there.
         self.live: list[AssistantMessage] = [column.answer for column in self.columns]
 
@@ -248,7 +249,7 @@ class CompareAnswers(Holder, Vertical):
 
     @property
     def streaming(self) -> bool:
-        return self._ticker is not None
+        return self._ticking
 
     def on_resize(self) -> None:
         stacked = self.size.width // max(1, len(self.columns)) < MIN_COLUMN
@@ -266,8 +267,17 @@ class CompareAnswers(Holder, Vertical):
 
     def start_column(self, index: int, turn: Turn) -> None:
         self.columns[index].started_turn(turn)
-        if self._ticker is None:
-            self._ticker = self.set_interval(FIGURES_TICK, self._tick)
+        if not self._ticking:
+            self._ticking = True
+            frames(self.app).join(self._tick, every=FIGURES_EVERY)
+
+    def _stop_ticking(self) -> None:
+        if self._ticking:
+            self._ticking = False
+            frames(self.app).leave(self._tick)
+
+    def on_unmount(self) -> None:
+        self._stop_ticking()
 
     def _tick(self) -> None:
         for column in self.columns:
@@ -281,9 +291,7 @@ class CompareAnswers(Holder, Vertical):
         self, finals: Sequence[str | None], agree: bool | None, costs: Sequence[float | None] = (), hint: str = ""
     ) -> None:
         """The turn is over (every column ended, or it was stopped)."""
-        if self._ticker is not None:
-            self._ticker.stop()
-            self._ticker = None
+        self._stop_ticking()
         for column in self.columns:
             if column.answer.streaming:  # stopped before it began
                 await column.ended(column.message, None)

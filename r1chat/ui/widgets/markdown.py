@@ -23,13 +23,13 @@ from r1chat.latex import ReadableStream, readable
 from r1chat.markdown_parts import closes_fence, fence_marker
 from r1chat.sanitize import strip_controls
 from r1chat.search import term_spans
+from r1chat.ui.widgets.frames import FPS, frames
 from r1chat.ui.widgets.one_pass import Holder, OnePass
 
 if TYPE_CHECKING:
     from typing import Self
 
     from rich.markdown import Markdown as RichMarkdown
-    from textual.timer import Timer
 
 
 def rendered(text: str) -> RichMarkdown:
@@ -324,12 +324,13 @@ class LiveText(Holder, Vertical):
     pass re-arranges every widget on the screen, so a long trace made each frame slower
     (textual-notes §1, §6). Here whole blocks are drawn once, into a few pieces of at most
     ``PIECE`` characters, rendered once for their width; only the block still being written is
-    drawn again, at most ``FPS`` times a second, repainting only the lines that changed, and
-    without a layout pass until the text needs more lines than it has. A code fence ends its
-    piece, so it is highlighted once, when it closes.
+    drawn again, on the app's frames (``FPS`` a second, one screen update for every text and
+    clock that changes), repainting only the lines that changed, and without a layout pass until
+    the text needs more lines than it has. A code fence ends its piece, so it is highlighted
+    once, when it closes.
     """
 
-    FPS = 6
+    FPS = FPS
     PIECE = 2000
     # The text grows by a fifth of the screen's height at a time (within these bounds): each
     # step scrolls the conversation, and a scroll repaints the whole screen.
@@ -345,7 +346,7 @@ class LiveText(Holder, Vertical):
         changes with it (a clock) is drawn in the same screen update, not one of its own."""
         super().__init__(**kwargs)
         self._tail_height = 0
-        self._timer: Timer | None = None
+        self._ticking = False  # on the app's frames (till it finishes)
         self._on_frame = on_frame
         self._catching_up = False  # a backlog is being drawn, a part after each screen update
         self._finishing = False  # finish draws the rest: frames draw nothing
@@ -379,10 +380,19 @@ class LiveText(Holder, Vertical):
 
     def on_mount(self) -> None:
         self._in_column = any(node.has_class("compare-column") for node in self.ancestors)
-        self._timer = self.set_interval(1 / self.FPS, self._frame)
+        frames(self.app).join(self._frame)
+        self._ticking = True
         self.call_after_refresh(self._flush)
         if self.styles.overflow_y in ("auto", "scroll"):  # kept to a few lines (a compare column's trace)
             self.anchor()  # following its newest text until the reader scrolls it
+
+    def on_unmount(self) -> None:
+        self._leave_frames()
+
+    def _leave_frames(self) -> None:
+        if self._ticking:
+            self._ticking = False
+            frames(self.app).leave(self._frame)
 
     def write(self, text: str) -> None:
         self._written.append(text)
@@ -519,9 +529,7 @@ class LiveText(Holder, Vertical):
     async def finish(self, text: str | None = None) -> None:
         """The stream is over: draw what is left as whole blocks, highlighted. ``text``, when it
         is not what was written (a guessed trace that was the answer, say), is drawn instead."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        self._leave_frames()
         self._finishing = True
         if text is not None and (text := strip_controls(text)) != self.text:
             for piece in [*self._pieces, *([self._archive] if self._archive else [])]:

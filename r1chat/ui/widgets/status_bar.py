@@ -6,7 +6,6 @@ from __future__ import annotations
 from textual import work
 from textual.content import Content
 from textual.reactive import reactive
-from textual.timer import Timer
 from textual.widgets import Static
 
 from r1chat.backends.base import (
@@ -25,11 +24,13 @@ from r1chat.sanitize import strip_controls
 from r1chat.session import ChatSession, Connection, SavingChanged, SessionEvent, TurnEnded, TurnStarted
 from r1chat.turn import Turn
 from r1chat.ui.widgets import trace
+from r1chat.ui.widgets.frames import frames
 from r1chat.units import human_duration
 from r1chat.window import meter_words
 
-# How often the live figures of a streaming turn are redrawn: this line only, nothing reflows.
-LIVE_TICK = 0.25
+# The live figures of a streaming turn are redrawn every this many of the app's frames (with the
+# streaming text, in the same screen update): this line only, nothing reflows.
+LIVE_EVERY = 2
 
 
 def _short(tokens: int) -> str:
@@ -81,12 +82,12 @@ class StatusBar(Static):
     def on_unmount(self) -> None:
         if hasattr(self, "_stop_hearing_pulls"):
             self._stop_hearing_pulls()
+        frames(self.app).leave(self.refresh)
 
     _live: Turn | None = None  # the turn streaming now, whose figures tick
     _live_since = 0.0
     # A turn that ended stopped or failed: its live figures as they stood, not the last good turn's.
     _cut_short: tuple[int, float] | None = None
-    _ticker: Timer | None = None
 
     def hear(self, event: SessionEvent) -> None:
         """A turn streams on a model, its figures live; once done, its final figures are the bar's,
@@ -95,10 +96,7 @@ class StatusBar(Static):
             self.model = event.turn.model
             self.connection = "streaming"
             self._live, self._live_since, self._cut_short = event.turn, trace.clock(), None
-            if self._ticker is None:
-                self._ticker = self.set_interval(LIVE_TICK, self.refresh)
-            else:
-                self._ticker.resume()
+            frames(self.app).join(self.refresh, every=LIVE_EVERY)
         elif isinstance(event, SavingChanged):
             self.unsaved = event.error is not None
         elif isinstance(event, CompareStarted):
@@ -108,8 +106,7 @@ class StatusBar(Static):
             self.connection = "connected"  # each column says how its own turn went
         elif isinstance(event, TurnEnded):
             self._live = None
-            if self._ticker is not None:
-                self._ticker.pause()
+            frames(self.app).leave(self.refresh)
             answer = event.turn.assistant
             if answer.status is MessageStatus.DONE:  # with the finished answer, not ahead of its last words
                 self.stats = answer.stats

@@ -17,13 +17,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.reactive import reactive
-from textual.timer import Timer
 
 from r1chat.conversation import ToolCallPart, ToolResultPart
 from r1chat.sanitize import strip_controls, to_json
 from r1chat.search import term_spans
 from r1chat.tools.runner import ABANDONED, NOT_RUN
 from r1chat.ui.widgets import trace
+from r1chat.ui.widgets.frames import frames
 from r1chat.ui.widgets.one_pass import Block, Holder
 from r1chat.ui.widgets.trace import FoldTitle
 
@@ -33,7 +33,7 @@ VALUE_SHOWN = 24
 ARGUMENTS_SHOWN = 48
 # A result longer than this shows its start in the body, and how much more there is.
 RESULT_SHOWN = 20_000
-TICK = 0.5  # how often a running call's clock is redrawn
+TICK_EVERY = 3  # a running call's clock is redrawn every this many of the app's frames (half a second)
 
 RUNNING, OK, ERROR, DENIED, INTERRUPTED = "running…", "ok", "error", "denied", "interrupted"
 ASKING = "waiting for approval"
@@ -130,7 +130,7 @@ class ToolCall(Holder, Vertical):
         self.result = result
         self.live = live and result is None
         self._started = trace.clock()
-        self._ticker: Timer | None = None
+        self._ticking = False  # on the app's frames while it runs
         self._drawn = False  # the body is drawn when first unfolded
         self.asking = False  # the user is being asked to allow it
         self.marked: tuple[tuple[str, ...], str] = ((), "")  # a search's words, and their style
@@ -149,7 +149,16 @@ class ToolCall(Holder, Vertical):
 
     def on_mount(self) -> None:
         if self.live:
-            self._ticker = self.set_interval(TICK, self._tick)
+            self._ticking = True
+            frames(self.app).join(self._tick, every=TICK_EVERY)
+
+    def on_unmount(self) -> None:
+        self._stop_ticking()
+
+    def _stop_ticking(self) -> None:
+        if self._ticking:
+            self._ticking = False
+            frames(self.app).leave(self._tick)
 
     def _line(self) -> Content:
         seconds = trace.clock() - self._started if self.live and not self.asking else None
@@ -206,9 +215,7 @@ class ToolCall(Holder, Vertical):
 
     def finish(self, result: ToolResultPart | None) -> None:
         """The call ended (``result``), or the turn stopped while it ran (None)."""
-        if self._ticker is not None:
-            self._ticker.stop()
-            self._ticker = None
+        self._stop_ticking()
         self.live = False
         self.result = result
         self._redraw()
