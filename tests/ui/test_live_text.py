@@ -291,3 +291,17 @@ async def test_lines_that_grow_again_while_their_layout_is_pending_get_their_new
         await pilot.pause()
         assert one.size.height == 5
         assert pilot.app.query_one(Vertical).size.height == 7
+
+
+async def test_a_streaming_texts_frame_after_its_tail_is_gone_does_not_crash():
+    # Taking a conversation down removes a text's children before the text: a frame of the
+    # app's clock can come between, with words still to draw.
+    async with LiveApp().run_test(size=(100, 30)) as pilot:
+        text = live(pilot)
+        text.write("The first words.\n\n")
+        await wait_until(pilot, lambda: text.drawn, "the first words")
+        await text.query_one(".live-tail").remove()
+        text.write("More words after the tail was taken down.")
+        await pilot.pause(2.5 / LiveText.FPS)  # two frames of the app's clock
+        assert pilot.app._exception is None
+        assert pilot.app.is_running

@@ -437,7 +437,11 @@ class LiveText(Holder, Vertical):
             self._draw()
 
     def _draw(self) -> None:
-        tail = self.query_one(".live-tail", Lines)
+        # A frame can come while the text is taken down (its children go first): nothing to draw.
+        tails = self.query_children(".live-tail")
+        if not tails:
+            return
+        tail = tails.first(Lines)
         width = self.content_size.width
         if not width:  # drawn on the first frame that has a size
             self._stale = True
