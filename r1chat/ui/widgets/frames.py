@@ -39,9 +39,6 @@ class Frames:
         if not self._joined and self._timer is not None:
             self._timer.pause()
 
-    def __contains__(self, callback: Callable[[], object]) -> bool:
-        return callback in self._joined
-
     def _frame(self) -> None:
         self._count += 1
         for callback, every in list(self._joined.items()):

@@ -346,7 +346,6 @@ class LiveText(Holder, Vertical):
         changes with it (a clock) is drawn in the same screen update, not one of its own."""
         super().__init__(**kwargs)
         self._tail_height = 0
-        self._ticking = False  # on the app's frames (till it finishes)
         self._on_frame = on_frame
         self._catching_up = False  # a backlog is being drawn, a part after each screen update
         self._finishing = False  # finish draws the rest: frames draw nothing
@@ -380,19 +379,13 @@ class LiveText(Holder, Vertical):
 
     def on_mount(self) -> None:
         self._in_column = any(node.has_class("compare-column") for node in self.ancestors)
-        frames(self.app).join(self._frame)
-        self._ticking = True
+        frames(self.app).join(self._frame)  # until it finishes
         self.call_after_refresh(self._flush)
         if self.styles.overflow_y in ("auto", "scroll"):  # kept to a few lines (a compare column's trace)
             self.anchor()  # following its newest text until the reader scrolls it
 
     def on_unmount(self) -> None:
-        self._leave_frames()
-
-    def _leave_frames(self) -> None:
-        if self._ticking:
-            self._ticking = False
-            frames(self.app).leave(self._frame)
+        frames(self.app).leave(self._frame)
 
     def write(self, text: str) -> None:
         self._written.append(text)
@@ -533,7 +526,7 @@ class LiveText(Holder, Vertical):
     async def finish(self, text: str | None = None) -> None:
         """The stream is over: draw what is left as whole blocks, highlighted. ``text``, when it
         is not what was written (a guessed trace that was the answer, say), is drawn instead."""
-        self._leave_frames()
+        frames(self.app).leave(self._frame)
         self._finishing = True
         if text is not None and (text := strip_controls(text)) != self.text:
             for piece in [*self._pieces, *([self._archive] if self._archive else [])]:

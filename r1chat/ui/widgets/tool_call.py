@@ -130,7 +130,6 @@ class ToolCall(Holder, Vertical):
         self.result = result
         self.live = live and result is None
         self._started = trace.clock()
-        self._ticking = False  # on the app's frames while it runs
         self._drawn = False  # the body is drawn when first unfolded
         self.asking = False  # the user is being asked to allow it
         self.marked: tuple[tuple[str, ...], str] = ((), "")  # a search's words, and their style
@@ -148,17 +147,11 @@ class ToolCall(Holder, Vertical):
         yield Block(classes="tool-call-body")
 
     def on_mount(self) -> None:
-        if self.live:
-            self._ticking = True
+        if self.live:  # its clock ticks on the app's frames while it runs
             frames(self.app).join(self._tick, every=TICK_EVERY)
 
     def on_unmount(self) -> None:
-        self._stop_ticking()
-
-    def _stop_ticking(self) -> None:
-        if self._ticking:
-            self._ticking = False
-            frames(self.app).leave(self._tick)
+        frames(self.app).leave(self._tick)
 
     def _line(self) -> Content:
         seconds = trace.clock() - self._started if self.live and not self.asking else None
@@ -215,7 +208,7 @@ class ToolCall(Holder, Vertical):
 
     def finish(self, result: ToolResultPart | None) -> None:
         """The call ended (``result``), or the turn stopped while it ran (None)."""
-        self._stop_ticking()
+        frames(self.app).leave(self._tick)
         self.live = False
         self.result = result
         self._redraw()
