@@ -28,6 +28,7 @@ from r1chat.store import ConversationSummary, SearchCancelled, Store, StoreError
 from r1chat.ui.cells import clip, column
 from r1chat.ui.confirm import Confirm
 from r1chat.ui.widgets.footer import KeysFooter
+from r1chat.ui.widgets.one_pass import OnePass
 from r1chat.units import human_date
 
 PAGE = 200  # conversations listed at once; the search reaches every one
@@ -41,6 +42,12 @@ TITLE_WIDTH = 48
 COUNT_WIDTH = 11  # "999 matches"
 DATE_WIDTH = 12
 WHERE_BADGES = {"title": "title", "prompt": "prompt", "answer": "answer", "trace": "trace"}
+
+
+class Rows(OnePass, OptionList):
+    """The rows. OptionList sets its scrollable height while it draws, and Textual answered with a
+    second layout of the whole screen, which changes nothing (the list's own height is the
+    screen's to give): one more each key typed into the search."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +146,7 @@ class HistoryScreen(Screen[Visit]):
         with Vertical(id="history"):
             yield Label(Content.styled("History", "bold"), id="heading")
             yield Input(placeholder="Search titles, prompts, answers and traces…", id="search")
-            yield OptionList(id="rows")
+            yield Rows(id="rows")
             yield Static(id="status", markup=False)
         yield KeysFooter()
 
