@@ -12,7 +12,6 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.color import Color
-from textual.containers import Vertical
 
 from r1chat.conversation import ToolCallPart
 from r1chat.ui.widgets import tool_call
@@ -263,34 +262,6 @@ async def test_a_running_tool_calls_clock_after_its_title_is_gone_does_not_crash
         await pilot.pause(2.5 / LiveText.FPS)  # its clock ticks twice, on the app's frames
         assert pilot.app._exception is None
         assert pilot.app.is_running
-
-
-async def test_lines_that_grow_again_while_their_layout_is_pending_get_their_new_height():
-    # The order a busy machine can take: a block asks for layout; before that is passed on, a
-    # sibling's ask is, and its pass measures the block; then the block grows again. (Textual
-    # keeps a widget's size on a count it bumps only when no layout is pending: the answer
-    # showed 3 of its 5 lines.) The private calls force that order, which a test cannot await.
-    class Two(App):
-        CSS = "Vertical { height: auto; }"
-
-        def compose(self) -> ComposeResult:
-            with Vertical():
-                yield Lines(id="one")
-                yield Lines(id="two")
-
-    async with Two().run_test(size=(80, 24)) as pilot:
-        one, two = pilot.app.query_one("#one", Lines), pilot.app.query_one("#two", Lines)
-        await pilot.pause()
-        one.show(Text("a\nb\nc"), 80)
-        two.show(Text("x\ny"), 80)
-        two._check_refresh()
-        pilot.app.screen._refresh_layout()
-        assert one.size.height == 3
-        one.show(Text("a\nb\nc\nd\ne"), 80)
-        await pilot.pause()
-        await pilot.pause()
-        assert one.size.height == 5
-        assert pilot.app.query_one(Vertical).size.height == 7
 
 
 async def test_a_streaming_texts_frame_after_its_tail_is_gone_does_not_crash():

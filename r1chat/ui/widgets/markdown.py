@@ -27,8 +27,6 @@ from r1chat.ui.widgets.frames import FPS, frames
 from r1chat.ui.widgets.one_pass import Holder, OnePass
 
 if TYPE_CHECKING:
-    from typing import Self
-
     from rich.markdown import Markdown as RichMarkdown
 
 
@@ -217,15 +215,6 @@ class Lines(OnePass, Widget):
             if changed:
                 self.refresh(*changed)
         return len(lines)
-
-    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
-        if layout and self._layout_required:
-            # Textual counts a change of layout only when none is pending, and keeps a widget's
-            # size cached on that count. A pass that ran since the pending one (for a sibling
-            # that grew) measured these lines as they were then, and that size stayed: on a busy
-            # machine a finished answer showed 3 of its 5 lines until the next resize.
-            self._layout_updates += 1
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     @property
     def _sized_by_lines(self) -> bool:
