@@ -269,10 +269,10 @@ async def test_a_streaming_texts_frame_after_its_tail_is_gone_does_not_crash():
     # app's clock can come between, with words still to draw.
     async with LiveApp().run_test(size=(100, 30)) as pilot:
         text = live(pilot)
-        text.write("The first words.\n\n")
+        text.write("The first words.\n\n```\ncode\n```\n\n")  # a fence ends its piece: the next block starts one
         await wait_until(pilot, lambda: text.drawn, "the first words")
         await text.query_one(".live-tail").remove()
-        text.write("More words after the tail was taken down.")
+        text.write("More words after the tail was taken down.\n\nA block that ends, then one begun")
         await pilot.pause(2.5 / LiveText.FPS)  # two frames of the app's clock
         assert pilot.app._exception is None
         assert pilot.app.is_running

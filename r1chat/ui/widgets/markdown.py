@@ -340,6 +340,8 @@ class LiveText(Holder, Vertical):
         self._finishing = False  # finish draws the rest: frames draw nothing
         self._finished = False  # finish has drawn all of it
         self._in_column = False  # in a compare turn's column (set once mounted)
+        self._tail = Lines(classes="live-tail")  # the block being written, below the pieces
+        self._tail.display = False  # shown with the first words
         self._start()
         if text:
             self.write(text)
@@ -362,9 +364,7 @@ class LiveText(Holder, Vertical):
         return "".join(self._written)
 
     def compose(self) -> ComposeResult:
-        tail = Lines(classes="live-tail")
-        tail.display = False  # shown with the first words
-        yield tail
+        yield self._tail
 
     def on_mount(self) -> None:
         self._in_column = any(node.has_class("compare-column") for node in self.ancestors)
@@ -419,11 +419,9 @@ class LiveText(Holder, Vertical):
             self._draw()
 
     def _draw(self) -> None:
-        # A frame can come while the text is taken down (its children go first): nothing to draw.
-        tails = self.query_children(".live-tail")
-        if not tails:
+        tail = self._tail
+        if tail.parent is not self:  # a frame while the text is taken down (its children go first)
             return
-        tail = tails.first(Lines)
         width = self.content_size.width
         if not width:  # drawn on the first frame that has a size
             self._stale = True
@@ -480,7 +478,7 @@ class LiveText(Holder, Vertical):
                 self._archive_oldest(width)
             piece = Lines(classes="live-piece")
             self._pieces.append(piece)
-            self.mount(piece, before=self.query_one(".live-tail"))
+            self.mount(piece, before=self._tail)
         piece = self._pieces[-1]
         if width is None:
             piece.show_later(drawn)
@@ -533,6 +531,6 @@ class LiveText(Holder, Vertical):
                 # A backlog: other work gets a turn between two pieces. A timer, not sleep(0),
                 # which would go before timers already due (a key's repeat, a clock).
                 await asyncio.sleep(0.001)
-        self.query_one(".live-tail").display = False
+        self._tail.display = False
         self._finishing = False
         self._finished = True
